@@ -1,0 +1,159 @@
+// Validates a deserialised input against the model's constraints and answers AWS's ValidationException
+// text: "N validation error(s) detected: Value 'x' at 'memberPath' failed to satisfy constraint: ...".
+// Members are checked in model order; the patterns are Java regexes that must match the whole value.
+import { shapes } from './generated/model.js';
+import type { ShapeSpec } from './model-types.js';
+import { errors } from '../shared/errors.js';
+
+const patternCache = new Map<string, RegExp>();
+
+/**
+ * Enums the service checks itself with its own wording (src/control/runtimes.ts), not the framework:
+ * AWS answers an unknown runtime with InvalidParameterValueException listing only creatable runtimes.
+ */
+const serviceCheckedEnums = new Set(['Runtime']);
+
+function compiledPattern(pattern: string): RegExp {
+  let re = patternCache.get(pattern);
+  if (!re) {
+    re = new RegExp(`^(?:${pattern})$`, 'su');
+    patternCache.set(pattern, re);
+  }
+  return re;
+}
+
+/** AWS names members in camelCase in these messages: the first letter lower-cased, the rest as is. */
+export function wireMemberName(member: string): string {
+  return member.charAt(0).toLowerCase() + member.slice(1);
+}
+
+/** Java's rendering of a value inside a constraint message. */
+export function renderValue(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Buffer.isBuffer(value)) return 'java.nio.HeapByteBuffer[pos=0 lim=' + value.length + ' cap=' + value.length + ']';
+  if (Array.isArray(value)) return `[${value.map(renderValue).join(', ')}]`;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${renderValue(v)}`).join(', ')}}`;
+  }
+  return String(value);
+}
+
+function shape(name: string): ShapeSpec {
+  const s = shapes[name];
+  if (!s) throw new Error(`model has no shape ${name}`);
+  return s;
+}
+
+/** Every constraint a scalar shape declares, in the order AWS lists them. */
+function allConstraints(spec: ShapeSpec): string[] {
+  const out: string[] = [];
+  if (spec.enum) out.push(`Member must satisfy enum value set: [${spec.enum.join(', ')}]`);
+  const unit = spec.type === 'string' || spec.type === 'blob' ? 'length' : 'value';
+  if (spec.max !== undefined) out.push(`Member must have ${unit} less than or equal to ${spec.max}`);
+  if (spec.min !== undefined) out.push(`Member must have ${unit} greater than or equal to ${spec.min}`);
+  if (spec.pattern !== undefined) out.push(`Member must satisfy regular expression pattern: ${spec.pattern}`);
+  return out;
+}
+
+/** Constraint failures of one scalar value, as the text after "failed to satisfy constraint: ". */
+function scalarFailures(spec: ShapeSpec, value: unknown, shapeName = ''): string[] {
+  const out: string[] = [];
+  if (spec.type === 'string' && typeof value === 'string') {
+    if (spec.enum && !serviceCheckedEnums.has(shapeName) && !spec.enum.includes(value)) {
+      out.push(`Member must satisfy enum value set: [${spec.enum.join(', ')}]`);
+    }
+    // Lengths count UTF-16 code units as Java does.
+    if (spec.max !== undefined && value.length > spec.max) out.push(`Member must have length less than or equal to ${spec.max}`);
+    if (spec.min !== undefined && value.length < spec.min) out.push(`Member must have length greater than or equal to ${spec.min}`);
+    if (spec.pattern !== undefined && !compiledPattern(spec.pattern).test(value)) {
+      out.push(`Member must satisfy regular expression pattern: ${spec.pattern}`);
+    }
+  } else if ((spec.type === 'integer' || spec.type === 'long' || spec.type === 'double' || spec.type === 'float') && typeof value === 'number') {
+    if (spec.max !== undefined && value > spec.max) out.push(`Member must have value less than or equal to ${spec.max}`);
+    if (spec.min !== undefined && value < spec.min) out.push(`Member must have value greater than or equal to ${spec.min}`);
+  } else if (spec.type === 'blob' && Buffer.isBuffer(value)) {
+    if (spec.max !== undefined && value.length > spec.max) out.push(`Member must have length less than or equal to ${spec.max}`);
+    if (spec.min !== undefined && value.length < spec.min) out.push(`Member must have length greater than or equal to ${spec.min}`);
+  }
+  return out;
+}
+
+function collect(shapeName: string, value: unknown, path: string, out: string[]): void {
+  const spec = shape(shapeName);
+  const at = (msg: string) => {
+    const shown = spec.sensitive ? '***' : renderValue(value);
+    return value === null || value === undefined
+      ? `Value null at '${path}' failed to satisfy constraint: ${msg}`
+      : `Value '${shown}' at '${path}' failed to satisfy constraint: ${msg}`;
+  };
+  switch (spec.type) {
+    case 'structure': {
+      if (value === null || typeof value !== 'object') return;
+      const obj = value as Record<string, unknown>;
+      for (const [member, m] of Object.entries(spec.members ?? {})) {
+        const v = obj[member];
+        const memberPath = path ? `${path}.${wireMemberName(member)}` : wireMemberName(member);
+        if ((v === undefined || v === null) && spec.required?.includes(member)) {
+          out.push(`Value null at '${memberPath}' failed to satisfy constraint: Member must not be null`);
+          continue;
+        }
+        if (v === undefined || v === null) continue;
+        collect(m.shape, v, memberPath, out);
+      }
+      return;
+    }
+    case 'list': {
+      if (!Array.isArray(value)) return;
+      if (spec.max !== undefined && value.length > spec.max) out.push(at(`Member must have length less than or equal to ${spec.max}`));
+      if (spec.min !== undefined && value.length < spec.min) out.push(at(`Member must have length greater than or equal to ${spec.min}`));
+      const memberSpec = shape(spec.member!);
+      if (memberSpec.type === 'structure') {
+        value.forEach((item, i) => collect(spec.member!, item, `${path}.${i + 1}.member`, out));
+      } else {
+        // AWS names every constraint of the element shape, not only the broken one.
+        if (value.some((item) => item === null || scalarFailures(memberSpec, item).length > 0)) {
+          out.push(at(`Member must satisfy constraint: [${[...allConstraints(memberSpec), 'Member must not be null'].join(', ')}]`));
+        }
+      }
+      return;
+    }
+    case 'map': {
+      if (value === null || typeof value !== 'object') return;
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (spec.max !== undefined && entries.length > spec.max) out.push(at(`Member must have length less than or equal to ${spec.max}`));
+      const keySpec = shape(spec.key!);
+      const valueSpec = shape(spec.value!);
+      const keyFailures = new Set<string>();
+      const valueFailures = new Set<string>();
+      for (const [k, v] of entries) {
+        for (const f of scalarFailures(keySpec, k)) keyFailures.add(f);
+        if (valueSpec.type === 'structure' || valueSpec.type === 'list' || valueSpec.type === 'map') collect(spec.value!, v, `${path}.${k}`, out);
+        else for (const f of scalarFailures(valueSpec, v)) valueFailures.add(f);
+      }
+      if (keyFailures.size) out.push(at(`Map keys must satisfy constraint: [${[...keyFailures].join(', ')}]`));
+      if (valueFailures.size) out.push(at(`Map value must satisfy constraint: [${[...valueFailures].join(', ')}]`));
+      return;
+    }
+    default:
+      for (const f of scalarFailures(spec, value, shapeName)) out.push(at(f));
+  }
+}
+
+/** Returns the AWS text of every constraint failure of `input` against `shapeName`, in model order. */
+export function constraintFailures(shapeName: string, input: unknown): string[] {
+  const out: string[] = [];
+  collect(shapeName, input, '', out);
+  return out;
+}
+
+export function validationMessage(failures: readonly string[]): string {
+  const n = failures.length;
+  return `${n} validation error${n === 1 ? '' : 's'} detected: ${failures.join('; ')}`;
+}
+
+/** Throws AWS's ValidationException when `input` breaks any constraint of its shape. */
+export function validateInput(shapeName: string, input: unknown): void {
+  const failures = constraintFailures(shapeName, input);
+  if (failures.length) throw errors.validation(validationMessage(failures));
+}

@@ -1,0 +1,410 @@
+// Functions: create, read, list, update and delete, with AWS's defaults, lifecycle (Pending -> Active,
+// InProgress -> Successful), RevisionId preconditions and error texts.
+import { createHash, randomUUID } from 'node:crypto';
+import type {
+  CreateFunctionRequest, DeleteFunctionRequest, FunctionCode, FunctionConfiguration, GetFunctionConfigurationRequest,
+  GetFunctionRequest, GetFunctionResponse, ListFunctionsRequest, ListFunctionsResponse, UpdateFunctionCodeRequest,
+  UpdateFunctionConfigurationRequest, TEnvironmentVariables,
+} from '../api/generated/types.js';
+import { errors, LambdaError } from '../shared/errors.js';
+import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { awsTimestamp, type Clock } from '../shared/clock.js';
+import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
+import type { CodeStore, StoredPackage } from './code-store.js';
+import type { S3Fetcher } from './s3-fetch.js';
+import { checkRuntime } from './runtimes.js';
+import type { FunctionRuntimeConfig, Invoker } from '../invoke/types.js';
+
+/** Variables the runtime sets itself; a function may not define them (AWS's reserved keys). */
+const reservedEnvKeys = new Set([
+  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+]);
+
+const limits = {
+  envBytes: 4096,
+  maxMemory: 10240,
+  maxTimeout: 900,
+  listDefault: 50,
+} as const;
+
+export interface FunctionServiceDeps {
+  readonly store: Store;
+  readonly code: CodeStore;
+  readonly s3: S3Fetcher;
+  readonly clock: Clock;
+  readonly invoker: Pick<Invoker, 'retire'>;
+  readonly settleDelayMs: number;
+  /** Builds the Code.Location download URL for a package. */
+  readonly codeUrl: (hash: string, baseUrl: string) => string;
+}
+
+export interface CallContext extends Scope {
+  /** e.g. http://127.0.0.1:9001, for URLs handed back to the caller. */
+  readonly baseUrl: string;
+}
+
+function notFound(scope: Scope, name: string, qualifier?: string): LambdaError {
+  return errors.notFound(`Function not found: ${functionArn(scope.region, scope.accountId, name, qualifier)}`);
+}
+
+function validationFailure(value: unknown, member: string, constraint: string): LambdaError {
+  return errors.validation(`1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`);
+}
+
+/** Semantic checks AWS makes beyond the model's constraints. */
+function checkLimits(input: { MemorySize?: number; Timeout?: number }): void {
+  if (input.MemorySize !== undefined && input.MemorySize > limits.maxMemory) {
+    throw validationFailure(input.MemorySize, 'memorySize', `Member must have value less than or equal to ${limits.maxMemory}`);
+  }
+  if (input.Timeout !== undefined && input.Timeout > limits.maxTimeout) {
+    throw validationFailure(input.Timeout, 'timeout', `Member must have value less than or equal to ${limits.maxTimeout}`);
+  }
+}
+
+function checkEnvironment(vars: TEnvironmentVariables | undefined): void {
+  if (!vars) return;
+  const reserved = Object.keys(vars).filter((k) => reservedEnvKeys.has(k));
+  if (reserved.length) {
+    throw errors.invalidParameter(
+      `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+    );
+  }
+  const measured = JSON.stringify(vars);
+  if (Buffer.byteLength(measured) > limits.envBytes) {
+    throw errors.invalidParameter(
+      `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${measured}`,
+    );
+  }
+}
+
+function checkLayers(layers: readonly string[] | undefined): void {
+  if (!layers || layers.length === 0) return;
+  if (layers.length > 5) throw errors.invalidParameter('Cannot reference more than 5 layers.');
+  // Layers arrive with their own issue; until then no layer version exists.
+  throw errors.invalidParameter(`Layer version ${layers[0]} does not exist.`);
+}
+
+/** A RuntimeVersionArn that is stable per runtime and region, shaped like AWS's. */
+function runtimeVersionArn(region: string, runtime: string): string {
+  return `arn:aws:lambda:${region}::runtime:${createHash('sha256').update(runtime).digest('hex')}`;
+}
+
+export class FunctionService {
+  readonly #d: FunctionServiceDeps;
+  /** Pending lifecycle transitions, so shutdown does not leave timers behind. */
+  readonly #settling = new Set<{ cancel(): void }>();
+
+  constructor(deps: FunctionServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** On start-up, finish every transition a previous run left half way. */
+  settleAll(): void {
+    for (const fn of this.#d.store.allFunctions()) this.#settle(fn, fn.latest.config.RevisionId ?? '');
+  }
+
+  close(): void {
+    for (const t of this.#settling) t.cancel();
+    this.#settling.clear();
+  }
+
+  async #loadCode(code: FunctionCode, scope: Scope): Promise<StoredPackage> {
+    const sources = [code.ZipFile !== undefined, code.S3Bucket !== undefined || code.S3Key !== undefined, code.ImageUri !== undefined].filter(Boolean).length;
+    if (sources === 0) throw errors.invalidParameter('Please provide a source for function code.');
+    if (sources > 1) throw errors.invalidParameter('Please provide only one source for function code.');
+    if (code.ImageUri !== undefined) {
+      throw errors.invalidParameter('lambdalite does not run container images yet: use PackageType Zip.');
+    }
+    let zip: Buffer;
+    if (code.ZipFile !== undefined) {
+      zip = code.ZipFile;
+    } else {
+      if (!code.S3Bucket || !code.S3Key) throw errors.invalidParameter('Please provide a source for function code.');
+      zip = await this.#d.s3.fetch(scope.region, code.S3Bucket, code.S3Key, code.S3ObjectVersion);
+    }
+    return this.#d.code.put(zip);
+  }
+
+  async create(input: CreateFunctionRequest, ctx: CallContext): Promise<FunctionConfiguration> {
+    const ref = resolveFunctionName(input.FunctionName, ctx);
+    if (ref.qualifier !== undefined) {
+      throw validationFailure(input.FunctionName, 'functionName', 'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)');
+    }
+    const packageType = input.PackageType ?? 'Zip';
+    if (packageType === 'Zip' && (!input.Runtime || !input.Handler)) {
+      throw errors.invalidParameter('Runtime and Handler are mandatory parameters for functions created with deployment packages.');
+    }
+    if (input.Runtime) checkRuntime(input.Runtime);
+    checkLimits(input);
+    checkEnvironment(input.Environment?.Variables);
+    checkLayers(input.Layers);
+    const key: FunctionKey = { accountId: ctx.accountId, region: ctx.region, name: ref.name };
+    if (this.#d.store.getFunction(key)) throw errors.conflict(`Function already exist: ${ref.name}`);
+
+    const pkg = await this.#loadCode(input.Code, ctx);
+    const config: StoredConfig = {
+      Runtime: input.Runtime,
+      Role: input.Role,
+      Handler: input.Handler,
+      CodeSize: pkg.size,
+      Description: input.Description ?? '',
+      Timeout: input.Timeout ?? 3,
+      MemorySize: input.MemorySize ?? 128,
+      LastModified: awsTimestamp(this.#d.clock.now()),
+      CodeSha256: pkg.sha256,
+      ...(input.VpcConfig ? { VpcConfig: { SubnetIds: input.VpcConfig.SubnetIds ?? [], SecurityGroupIds: input.VpcConfig.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: input.VpcConfig.Ipv6AllowedForDualStack ?? false, VpcId: '' } } : {}),
+      ...(input.DeadLetterConfig ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
+      ...(input.Environment ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
+      ...(input.KMSKeyArn ? { KMSKeyArn: input.KMSKeyArn } : {}),
+      TracingConfig: { Mode: input.TracingConfig?.Mode ?? 'PassThrough' },
+      RevisionId: randomUUID(),
+      State: 'Pending',
+      StateReason: 'The function is being created.',
+      StateReasonCode: 'Creating',
+      PackageType: packageType,
+      Architectures: input.Architectures ?? ['x86_64'],
+      EphemeralStorage: { Size: input.EphemeralStorage?.Size ?? 512 },
+      SnapStart: { ApplyOn: input.SnapStart?.ApplyOn ?? 'None', OptimizationStatus: 'Off' },
+      ...(input.Runtime ? { RuntimeVersionConfig: { RuntimeVersionArn: runtimeVersionArn(ctx.region, input.Runtime) } } : {}),
+      LoggingConfig: this.#loggingConfig(input.LoggingConfig, ref.name),
+    };
+    const fn: StoredFunction = {
+      ...key,
+      createdAt: config.LastModified!,
+      tags: input.Tags ?? {},
+      latest: { version: '$LATEST', codeHash: pkg.hash, config },
+    };
+    if (!this.#d.store.createFunction(fn)) throw errors.conflict(`Function already exist: ${ref.name}`);
+    const response = this.#present(fn, fn.latest, undefined);
+    this.#settle(fn, config.RevisionId!);
+    return response;
+  }
+
+  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string): StoredConfig['LoggingConfig'] {
+    const format = given?.LogFormat ?? 'Text';
+    return {
+      LogFormat: format,
+      ...(format === 'JSON' ? { ApplicationLogLevel: given?.ApplicationLogLevel ?? 'INFO', SystemLogLevel: given?.SystemLogLevel ?? 'INFO' } : {}),
+      LogGroup: given?.LogGroup ?? `/aws/lambda/${name}`,
+    };
+  }
+
+  /**
+   * Completes Pending -> Active and InProgress -> Successful, which on AWS also issues a new RevisionId.
+   * Runs after the response is built; with no delay it happens at once, so a client that waits (as the
+   * SDK waiters do) never sees the intermediate state for long.
+   */
+  #settle(fn: FunctionKey, revision: string): void {
+    const run = () => {
+      const current = this.#d.store.getFunction(fn);
+      if (!current || current.latest.config.RevisionId !== revision) return;
+      const c = current.latest.config;
+      if (c.State === 'Active' && c.LastUpdateStatus === 'Successful') return;
+      const { StateReason: _sr, StateReasonCode: _src, LastUpdateStatusReason: _lr, LastUpdateStatusReasonCode: _lrc, ...rest } = c;
+      const settled: StoredConfig = { ...rest, State: 'Active', LastUpdateStatus: 'Successful', RevisionId: randomUUID() };
+      this.#d.store.replaceLatest(fn, revision, { ...current.latest, config: settled });
+    };
+    if (this.#d.settleDelayMs <= 0) {
+      run();
+      return;
+    }
+    const timer = this.#d.clock.setTimeout(() => {
+      this.#settling.delete(timer);
+      run();
+    }, this.#d.settleDelayMs);
+    this.#settling.add(timer);
+  }
+
+  /** The API's view of a stored version: ARNs and names derived from the key. */
+  #present(fn: FunctionKey, v: StoredVersion, qualifier: string | undefined): FunctionConfiguration {
+    return {
+      FunctionName: fn.name,
+      FunctionArn: functionArn(fn.region, fn.accountId, fn.name, qualifier),
+      ...v.config,
+      Version: v.version,
+    };
+  }
+
+  #load(ctx: Scope, name: string, qualifierParam: string | undefined): { fn: StoredFunction; qualifier: string | undefined } {
+    const ref = resolveFunctionName(name, ctx, qualifierParam);
+    const fn = this.#d.store.getFunction({ accountId: ctx.accountId, region: ctx.region, name: ref.name });
+    if (!fn) throw notFound(ctx, ref.name, ref.qualifier);
+    if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
+      // Versions and aliases arrive with their own issue; until then only $LATEST exists.
+      throw notFound(ctx, ref.name, ref.qualifier);
+    }
+    return { fn, qualifier: ref.qualifier };
+  }
+
+  get(input: GetFunctionRequest, ctx: CallContext): GetFunctionResponse {
+    const { fn, qualifier } = this.#load(ctx, input.FunctionName, input.Qualifier);
+    const out: GetFunctionResponse = {
+      Configuration: this.#present(fn, fn.latest, qualifier),
+      Code: { RepositoryType: 'S3', Location: this.#d.codeUrl(fn.latest.codeHash, ctx.baseUrl) },
+    };
+    if (Object.keys(fn.tags).length && qualifier === undefined) out.Tags = { ...fn.tags };
+    return out;
+  }
+
+  getConfiguration(input: GetFunctionConfigurationRequest, ctx: CallContext): FunctionConfiguration {
+    const { fn, qualifier } = this.#load(ctx, input.FunctionName, input.Qualifier);
+    return this.#present(fn, fn.latest, qualifier);
+  }
+
+  list(input: ListFunctionsRequest, ctx: CallContext): ListFunctionsResponse {
+    let after: string | undefined;
+    if (input.Marker !== undefined) {
+      after = Buffer.from(input.Marker, 'base64url').toString('utf8');
+      if (!/^[a-zA-Z0-9-_]{1,64}$/.test(after)) throw errors.invalidParameter(`Invalid marker: ${input.Marker}`);
+    }
+    const limit = input.MaxItems ?? limits.listDefault;
+    const page = this.#d.store.listFunctions(ctx.accountId, ctx.region, after, limit);
+    const all = input.FunctionVersion === 'ALL';
+    const Functions = page.items.map((fn) => {
+      // ListFunctions items leave out the lifecycle members, as AWS's do.
+      const { State: _s, StateReason: _sr, StateReasonCode: _src, LastUpdateStatus: _l, LastUpdateStatusReason: _lr, LastUpdateStatusReasonCode: _lrc, RuntimeVersionConfig: _rv, ...c } =
+        this.#present(fn, fn.latest, all ? '$LATEST' : undefined);
+      return c;
+    });
+    return { Functions, ...(page.nextMarker ? { NextMarker: Buffer.from(page.nextMarker).toString('base64url') } : {}) };
+  }
+
+  #checkUpdatable(fn: StoredFunction, revisionId: string | undefined): void {
+    const c = fn.latest.config;
+    if (c.State === 'Pending') {
+      throw errors.conflict('The operation cannot be performed at this time. The function is currently in the following state: Pending');
+    }
+    if (c.LastUpdateStatus === 'InProgress') {
+      throw errors.conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(fn.region, fn.accountId, fn.name)}`);
+    }
+    if (revisionId !== undefined && revisionId !== c.RevisionId) {
+      throw errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
+    }
+  }
+
+  /** Writes a new $LATEST (InProgress), retires old environments, and schedules the settle. */
+  #commitUpdate(fn: StoredFunction, config: StoredConfig, codeHash: string): FunctionConfiguration {
+    const { LastUpdateStatusReason: _a, LastUpdateStatusReasonCode: _b, ...rest } = config;
+    const next: StoredConfig = {
+      ...rest,
+      LastModified: awsTimestamp(this.#d.clock.now()),
+      RevisionId: randomUUID(),
+      LastUpdateStatus: 'InProgress',
+      LastUpdateStatusReason: 'The function is being created.',
+      // AWS reports this code for updates too, although the model's enum lacks it.
+      LastUpdateStatusReasonCode: 'Creating' as StoredConfig['LastUpdateStatusReasonCode'],
+    };
+    const version: StoredVersion = { version: '$LATEST', codeHash, config: next };
+    if (!this.#d.store.replaceLatest(fn, fn.latest.config.RevisionId ?? '', version)) {
+      throw errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
+    }
+    const response = this.#present(fn, version, undefined);
+    void this.#d.invoker.retire(functionArn(fn.region, fn.accountId, fn.name), '$LATEST');
+    this.#settle(fn, next.RevisionId!);
+    return response;
+  }
+
+  async updateCode(input: UpdateFunctionCodeRequest, ctx: CallContext): Promise<FunctionConfiguration> {
+    const { fn, qualifier } = this.#load(ctx, input.FunctionName, undefined);
+    if (qualifier !== undefined) throw notFound(ctx, fn.name, qualifier);
+    this.#checkUpdatable(fn, input.RevisionId);
+    if (fn.latest.config.PackageType === 'Zip' && input.ImageUri !== undefined) {
+      throw errors.invalidParameter("Please don't provide ImageUri when updating a function with packageType Zip.");
+    }
+    const pkg = await this.#loadCode({ ZipFile: input.ZipFile, S3Bucket: input.S3Bucket, S3Key: input.S3Key, S3ObjectVersion: input.S3ObjectVersion }, ctx);
+    const config: StoredConfig = {
+      ...fn.latest.config,
+      CodeSha256: pkg.sha256,
+      CodeSize: pkg.size,
+      ...(input.Architectures ? { Architectures: input.Architectures } : {}),
+    };
+    if (input.DryRun) {
+      return this.#present(fn, { ...fn.latest, codeHash: pkg.hash, config }, undefined);
+    }
+    // Re-read: the package upload may have taken a while, and the precondition must hold at write time.
+    const current = this.#d.store.getFunction(fn);
+    if (!current) throw notFound(ctx, fn.name);
+    this.#checkUpdatable(current, input.RevisionId);
+    return this.#commitUpdate(current, { ...current.latest.config, CodeSha256: pkg.sha256, CodeSize: pkg.size, ...(input.Architectures ? { Architectures: input.Architectures } : {}) }, pkg.hash);
+  }
+
+  updateConfiguration(input: UpdateFunctionConfigurationRequest, ctx: CallContext): FunctionConfiguration {
+    const { fn, qualifier } = this.#load(ctx, input.FunctionName, undefined);
+    if (qualifier !== undefined) throw notFound(ctx, fn.name, qualifier);
+    this.#checkUpdatable(fn, input.RevisionId);
+    if (input.Runtime !== undefined) checkRuntime(input.Runtime);
+    checkLimits(input);
+    checkEnvironment(input.Environment?.Variables);
+    checkLayers(input.Layers);
+    const c = fn.latest.config;
+    const runtime = input.Runtime ?? c.Runtime;
+    const config: StoredConfig = {
+      ...c,
+      ...(input.Role !== undefined ? { Role: input.Role } : {}),
+      ...(input.Handler !== undefined ? { Handler: input.Handler } : {}),
+      ...(input.Description !== undefined ? { Description: input.Description } : {}),
+      ...(input.Timeout !== undefined ? { Timeout: input.Timeout } : {}),
+      ...(input.MemorySize !== undefined ? { MemorySize: input.MemorySize } : {}),
+      ...(input.Runtime !== undefined ? { Runtime: input.Runtime } : {}),
+      ...(runtime ? { RuntimeVersionConfig: { RuntimeVersionArn: runtimeVersionArn(ctx.region, runtime) } } : {}),
+      ...(input.Environment !== undefined ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
+      ...(input.VpcConfig !== undefined ? { VpcConfig: { SubnetIds: input.VpcConfig.SubnetIds ?? [], SecurityGroupIds: input.VpcConfig.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: input.VpcConfig.Ipv6AllowedForDualStack ?? false, VpcId: '' } } : {}),
+      ...(input.DeadLetterConfig !== undefined ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
+      ...(input.KMSKeyArn !== undefined ? { KMSKeyArn: input.KMSKeyArn } : {}),
+      ...(input.TracingConfig !== undefined ? { TracingConfig: { Mode: input.TracingConfig.Mode ?? 'PassThrough' } } : {}),
+      ...(input.EphemeralStorage !== undefined ? { EphemeralStorage: { Size: input.EphemeralStorage.Size } } : {}),
+      ...(input.SnapStart !== undefined ? { SnapStart: { ApplyOn: input.SnapStart.ApplyOn ?? 'None', OptimizationStatus: 'Off' } } : {}),
+      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig({ ...c.LoggingConfig, ...input.LoggingConfig }, fn.name) } : {}),
+    };
+    return this.#commitUpdate(fn, config, fn.latest.codeHash);
+  }
+
+  delete(input: DeleteFunctionRequest, ctx: CallContext): void {
+    const ref = resolveFunctionName(input.FunctionName, ctx, input.Qualifier);
+    const key = { accountId: ctx.accountId, region: ctx.region, name: ref.name };
+    const fn = this.#d.store.getFunction(key);
+    // AWS names the unqualified function when it does not exist, whatever the qualifier.
+    if (!fn) throw notFound(ctx, ref.name);
+    if (ref.qualifier === '$LATEST') throw errors.invalidParameter('$LATEST version cannot be deleted without deleting the function.');
+    if (ref.qualifier !== undefined) throw notFound(ctx, ref.name, ref.qualifier);
+    this.#d.store.deleteFunction(key);
+    void this.#d.invoker.retire(functionArn(ctx.region, ctx.accountId, ref.name));
+  }
+
+  /** Everything an execution environment needs for this function's $LATEST, resolved ahead of the invoke. */
+  runtimeConfig(fn: StoredFunction, version: StoredVersion): FunctionRuntimeConfig {
+    const c = version.config;
+    return {
+      functionArn: functionArn(fn.region, fn.accountId, fn.name),
+      functionName: fn.name,
+      version: version.version,
+      runtime: c.Runtime,
+      handler: c.Handler,
+      memorySize: c.MemorySize ?? 128,
+      timeout: c.Timeout ?? 3,
+      ephemeralStorage: c.EphemeralStorage?.Size ?? 512,
+      architectures: c.Architectures ?? ['x86_64'],
+      codeDir: this.#d.code.unpackedDir(version.codeHash),
+      layerDirs: [],
+      environment: c.Environment?.Variables ?? {},
+      region: fn.region,
+      accountId: fn.accountId,
+      logGroup: c.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`,
+      revision: version.codeHash + ':' + JSON.stringify([c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
+    };
+  }
+
+  /** Finds the function and version an invoke names, with AWS's errors. */
+  resolveForInvoke(name: string, qualifierParam: string | undefined, ctx: Scope): { fn: StoredFunction; version: StoredVersion; invokedArn: string } {
+    const ref = resolveFunctionName(name, ctx, qualifierParam);
+    const fn = this.#d.store.getFunction({ accountId: ctx.accountId, region: ctx.region, name: ref.name });
+    if (!fn || (ref.qualifier !== undefined && ref.qualifier !== '$LATEST')) throw notFound(ctx, ref.name, ref.qualifier ?? '$LATEST');
+    if (fn.latest.config.State === 'Pending') {
+      throw errors.conflict('The operation cannot be performed at this time. The function is currently in the following state: Pending');
+    }
+    return { fn, version: fn.latest, invokedArn: functionArn(ctx.region, ctx.accountId, ref.name, ref.qualifier) };
+  }
+}

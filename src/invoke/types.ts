@@ -1,0 +1,67 @@
+// The contract between the control plane (which knows functions) and the invoke engine (which runs
+// them). The control plane resolves everything an environment needs ahead of time into a
+// FunctionRuntimeConfig, so the hot path does no store reads or path work.
+
+export interface FunctionRuntimeConfig {
+  /** Unqualified function ARN, e.g. arn:aws:lambda:us-east-1:000000000000:function:my-fn */
+  readonly functionArn: string;
+  readonly functionName: string;
+  /** `$LATEST` or a published version number. Environments are kept per (functionArn, version). */
+  readonly version: string;
+  /** Runtime identifier (nodejs20.x, python3.12, provided.al2023, ...); undefined for Image packages. */
+  readonly runtime: string | undefined;
+  readonly handler: string | undefined;
+  readonly memorySize: number;
+  /** Seconds. */
+  readonly timeout: number;
+  /** MB of /tmp. */
+  readonly ephemeralStorage: number;
+  readonly architectures: readonly string[];
+  /** Absolute host path of the unpacked code; mounted read-only at /var/task. */
+  readonly codeDir: string;
+  /** Absolute host paths of unpacked layers in order; merged into /opt, later ones win. */
+  readonly layerDirs: readonly string[];
+  /** The function's own environment variables. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly region: string;
+  readonly accountId: string;
+  /** e.g. /aws/lambda/my-fn */
+  readonly logGroup: string;
+  /**
+   * Changes whenever code or configuration of this version changes (the RevisionId). Environments
+   * started for an older revision are never handed a new request.
+   */
+  readonly revision: string;
+}
+
+export interface InvokeRequest {
+  readonly requestId: string;
+  readonly payload: Buffer;
+  /** The ARN as invoked: qualified when the caller used a qualifier or alias. */
+  readonly invokedFunctionArn: string;
+  /** Base64 JSON from X-Amz-Client-Context, passed to the runtime as Lambda-Runtime-Client-Context (decoded). */
+  readonly clientContext?: string;
+  readonly cognitoIdentity?: string;
+  readonly traceId?: string;
+  /** X-Amz-Log-Type: Tail */
+  readonly tailLog: boolean;
+}
+
+export interface InvokeResult {
+  readonly requestId: string;
+  readonly executedVersion: string;
+  readonly payload: Buffer;
+  /** Set when the function failed: AWS sends X-Amz-Function-Error with this value. */
+  readonly functionError?: 'Unhandled' | 'Handled';
+  /** Base64 of the last 4 KB of this invocation's log, when tailLog was asked for. */
+  readonly logResult?: string;
+}
+
+export interface Invoker {
+  /** Runs one invocation to completion. Throws LambdaError for AWS API errors (e.g. missing runtime). */
+  invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult>;
+  /** Retires every environment of this function (all versions when version is omitted). */
+  retire(functionArn: string, version?: string): Promise<void>;
+  /** Stops every environment; used on server shutdown. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+// The composition root: builds the store, services, invoke engine and HTTP endpoint from one options
+// object, and tears them down in order.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { ServerOptions } from './shared/config.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/types.js';
+import { CodeStore } from './control/code-store.js';
+import { S3Fetcher } from './control/s3-fetch.js';
+import { FunctionService, type CallContext } from './control/functions.js';
+import { createApiServer, type ExtraRoute } from './api/http-server.js';
+import type { Handlers, RequestContext } from './api/handlers.js';
+import { createInvokeHandler } from './invoke/sync-handler.js';
+import type { Invoker } from './invoke/types.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly options: ServerOptions;
+  readonly store: Store;
+  readonly invoker: Invoker;
+  close(): Promise<void>;
+}
+
+export interface ServerDeps {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly invoker?: Invoker;
+}
+
+/** A per-data-dir secret that signs code download URLs, as AWS presigns its S3 URLs. */
+function loadSecret(dataDir: string): Buffer {
+  const file = path.join(dataDir, 'secret');
+  try {
+    return readFileSync(file);
+  } catch {
+    const secret = randomBytes(32);
+    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+const CODE_URL_TTL_S = 600;
+
+export async function startServer(options: ServerOptions, deps: ServerDeps = {}): Promise<RunningServer> {
+  const logger = deps.logger ?? createLogger();
+  const clock = deps.clock ?? systemClock;
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const secret = loadSecret(options.dataDir);
+  const store = new SqliteStore(path.join(options.dataDir, 'lambdalite.db'));
+  const code = new CodeStore(options.dataDir);
+  await code.init();
+  const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const invoker: Invoker = deps.invoker ?? { invoke: () => { throw new Error('no engine'); }, retire: async () => {}, close: async () => {} }; // ENGINE-TODO
+
+  const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');
+  const codeUrl = (hash: string, baseUrl: string) => {
+    const expires = Math.floor(clock.now() / 1000) + CODE_URL_TTL_S;
+    return `${baseUrl}/_lambdalite/code/${hash}.zip?expires=${expires}&signature=${sign(hash, expires)}`;
+  };
+
+  const functions = new FunctionService({ store, code, s3, clock, invoker, settleDelayMs: options.settleDelayMs, codeUrl });
+  functions.settleAll();
+
+  const scope = (ctx: RequestContext): CallContext => ({ accountId: ctx.identity.accountId, region: ctx.identity.region, baseUrl: ctx.baseUrl });
+  const handlers: Handlers = {
+    CreateFunction: (input, ctx) => functions.create(input, scope(ctx)),
+    GetFunction: (input, ctx) => functions.get(input, scope(ctx)),
+    GetFunctionConfiguration: (input, ctx) => functions.getConfiguration(input, scope(ctx)),
+    ListFunctions: (input, ctx) => functions.list(input, scope(ctx)),
+    UpdateFunctionCode: (input, ctx) => functions.updateCode(input, scope(ctx)),
+    UpdateFunctionConfiguration: (input, ctx) => functions.updateConfiguration(input, scope(ctx)),
+    DeleteFunction: (input, ctx) => functions.delete(input, scope(ctx)),
+    Invoke: createInvokeHandler(functions, invoker),
+  };
+
+  const extraRoutes: ExtraRoute = (req, url) => {
+    const m = /^\/_lambdalite\/code\/([0-9a-f]{64})\.zip$/.exec(url.pathname);
+    if (!m || req.method !== 'GET') return undefined;
+    const hash = m[1]!;
+    const expires = Number(url.searchParams.get('expires'));
+    const given = Buffer.from(url.searchParams.get('signature') ?? '');
+    const expected = Buffer.from(sign(hash, expires));
+    const denied = { status: 403, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>AccessDenied</Code><Message>Request has expired or the signature does not match</Message></Error>' };
+    if (given.length !== expected.length || !timingSafeEqual(given, expected) || expires * 1000 < clock.now()) return denied;
+    const file = code.zipPath(hash);
+    try {
+      statSync(file);
+    } catch {
+      return { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>' };
+    }
+    return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
+  };
+
+  const server: http.Server = createApiServer({
+    handlers,
+    identity: { accountId: options.accountId, region: options.region },
+    logger,
+    extraRoutes,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    options,
+    store,
+    invoker,
+    close() {
+      closing ??= (async () => {
+        // Stop accepting, let in-flight requests finish, then stop environments and close the store.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await closed;
+        functions.close();
+        await invoker.close();
+        s3.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// Configuration is parsed once, at the edge: CLI flags over environment variables over defaults, into one
+// frozen options object passed down explicitly.
+import path from 'node:path';
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Region used when a request carries no SigV4 credential scope. */
+  readonly region: string;
+  /** Account used for access keys that are not 12 digits. */
+  readonly accountId: string;
+  /** Every AWS service client of the server talks to this endpoint when set (moto_server, LocalStack). */
+  readonly awsEndpoint: string | undefined;
+  /** Per-service overrides of awsEndpoint. */
+  readonly s3Endpoint: string | undefined;
+  /** Copy function logs to the server's stdout. */
+  readonly echoLogs: boolean;
+  /** Idle execution environments are reclaimed after this long. */
+  readonly idleTimeoutMs: number;
+  /**
+   * Delay before a created function becomes Active and an update Successful. AWS takes seconds; 0 makes
+   * the transition happen right after the response.
+   */
+  readonly settleDelayMs: number;
+}
+
+interface OptionSpec {
+  readonly key: keyof ServerOptions;
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: 'string' | 'port' | 'int' | 'bool';
+  readonly help: string;
+}
+
+export const optionSpecs: readonly OptionSpec[] = [
+  { key: 'host', flag: '--host', env: 'LAMBDALITE_HOST', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'port', flag: '--port', env: 'LAMBDALITE_PORT', kind: 'port', help: 'port to listen on; 0 picks a free one (default 9001)' },
+  { key: 'dataDir', flag: '--data-dir', env: 'LAMBDALITE_DATA_DIR', kind: 'string', help: 'where state, code and logs live (default ./.lambdalite)' },
+  { key: 'region', flag: '--region', env: 'LAMBDALITE_REGION', kind: 'string', help: 'region for unsigned requests (default us-east-1)' },
+  { key: 'accountId', flag: '--account-id', env: 'LAMBDALITE_ACCOUNT_ID', kind: 'string', help: 'default account id (default 000000000000)' },
+  { key: 'awsEndpoint', flag: '--aws-endpoint', env: 'LAMBDALITE_AWS_ENDPOINT', kind: 'string', help: 'endpoint for every AWS service the server calls' },
+  { key: 's3Endpoint', flag: '--s3-endpoint', env: 'LAMBDALITE_S3_ENDPOINT', kind: 'string', help: 'endpoint for S3 (overrides --aws-endpoint)' },
+  { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
+  { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
+  { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
+];
+
+export const defaults: ServerOptions = Object.freeze({
+  host: '127.0.0.1',
+  port: 9001,
+  dataDir: './.lambdalite',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  awsEndpoint: undefined,
+  s3Endpoint: undefined,
+  echoLogs: false,
+  idleTimeoutMs: 600_000,
+  settleDelayMs: 0,
+});
+
+export class ConfigError extends Error {}
+
+function convert(spec: OptionSpec, raw: string, source: string): string | number | boolean {
+  switch (spec.kind) {
+    case 'string':
+      if (raw === '') throw new ConfigError(`${source} needs a value`);
+      return raw;
+    case 'port': {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n > 65535) throw new ConfigError(`${source} must be a port number from 0 to 65535, not '${raw}'`);
+      return n;
+    }
+    case 'int': {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw)) throw new ConfigError(`${source} must be a whole number, not '${raw}'`);
+      return n;
+    }
+    case 'bool':
+      if (['1', 'true', 'yes', ''].includes(raw)) return true;
+      if (['0', 'false', 'no'].includes(raw)) return false;
+      throw new ConfigError(`${source} must be true or false, not '${raw}'`);
+  }
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, overrides: Partial<ServerOptions> = {}): ServerOptions {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const spec of optionSpecs) {
+    const v = env[spec.env];
+    if (v !== undefined && v !== '') out[spec.key] = convert(spec, v, spec.env);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const spec = optionSpecs.find((s) => s.flag === flag);
+    if (!spec) throw new ConfigError(`unknown option ${arg}`);
+    let raw = inline;
+    if (raw === undefined) {
+      if (spec.kind === 'bool') raw = '';
+      else {
+        raw = argv[++i];
+        if (raw === undefined) throw new ConfigError(`${flag} needs a value`);
+      }
+    }
+    out[spec.key] = convert(spec, raw, flag);
+  }
+  Object.assign(out, overrides);
+  if (!/^\d{12}$/.test(String(out['accountId']))) throw new ConfigError(`account id must be 12 digits, not '${String(out['accountId'])}'`);
+  if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(String(out['region']))) throw new ConfigError(`'${String(out['region'])}' is not a region name`);
+  out['dataDir'] = path.resolve(String(out['dataDir']));
+  return Object.freeze(out) as unknown as ServerOptions;
+}

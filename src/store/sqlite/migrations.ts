@@ -1,0 +1,27 @@
+// Versioned schema migrations. Append only: a migration that has shipped is never edited.
+export const migrations: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE functions (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (account_id, region, name)
+      ) WITHOUT ROWID;
+      CREATE TABLE function_versions (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        revision_id TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account_id, region, name, version),
+        FOREIGN KEY (account_id, region, name) REFERENCES functions (account_id, region, name) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+    `,
+  },
+];

@@ -1,0 +1,54 @@
+// The Store interface: everything lambdalite keeps. The SQLite adapter (src/store/sqlite/) implements it
+// now; a PostgreSQL adapter can later. Methods are synchronous on purpose for SQLite; a network-backed
+// adapter will need an async variant, so callers go through control/ services, never SQL.
+import type { FunctionConfiguration } from '../api/generated/types.js';
+
+export interface FunctionKey {
+  readonly accountId: string;
+  readonly region: string;
+  readonly name: string;
+}
+
+/**
+ * What is stored of one function version: the configuration exactly as the API reports it (minus what is
+ * derived at read time, such as ARNs), and the code's content hash which locates the package on disk.
+ */
+export interface StoredVersion {
+  readonly version: string;
+  readonly config: StoredConfig;
+  /** Hex SHA-256 of the zip; the package lives at code/<hex>.zip. Empty for Image packages. */
+  readonly codeHash: string;
+}
+
+/** FunctionConfiguration without the members derived from the key (FunctionName, FunctionArn, Version). */
+export type StoredConfig = Omit<FunctionConfiguration, 'FunctionName' | 'FunctionArn' | 'Version'>;
+
+export interface StoredFunction extends FunctionKey {
+  readonly createdAt: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly latest: StoredVersion;
+}
+
+export interface ListPage<T> {
+  readonly items: readonly T[];
+  /** Present when more items follow. */
+  readonly nextMarker: string | undefined;
+}
+
+export interface Store {
+  /** Returns false when a function of that name exists already. */
+  createFunction(fn: StoredFunction): boolean;
+  getFunction(key: FunctionKey): StoredFunction | undefined;
+  listFunctions(accountId: string, region: string, after: string | undefined, limit: number): ListPage<StoredFunction>;
+  /**
+   * Replaces $LATEST when its RevisionId is still `expectedRevisionId`; returns false when it changed
+   * meanwhile (or the function is gone), so a caller never overwrites a concurrent update.
+   */
+  replaceLatest(key: FunctionKey, expectedRevisionId: string, latest: StoredVersion): boolean;
+  deleteFunction(key: FunctionKey): boolean;
+  /** Every function in every account and region, for start-up work such as settling lifecycles. */
+  allFunctions(): Iterable<StoredFunction>;
+  /** Code hashes still referenced by any version; the rest can be removed from disk. */
+  referencedCodeHashes(): Set<string>;
+  close(): void;
+}
