@@ -90,11 +90,10 @@ export class LogStream {
 
   /** Resolves once everything written so far is in the file. */
   flush(): Promise<void> {
-    if (this.#out.closed || this.#out.destroyed) return Promise.resolve();
+    if (this.#out.closed || this.#out.destroyed || this.#out.writableEnded) return Promise.resolve();
     return new Promise((resolve) => {
-      if (this.#out.writableLength === 0) return resolve();
-      this.#out.once('drain', () => resolve());
-      this.#out.once('close', () => resolve());
+      // Writes complete in order, so this empty write's callback means all earlier ones are done.
+      this.#out.write('', () => resolve());
     });
   }
 

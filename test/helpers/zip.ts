@@ -1,0 +1,30 @@
+// Builds zip packages in memory for tests.
+import yazl from 'yazl';
+
+export interface ZipEntry {
+  readonly name: string;
+  readonly content: string | Buffer;
+  /** Unix mode, e.g. 0o755 for an executable bootstrap. */
+  readonly mode?: number;
+}
+
+export function makeZip(entries: readonly ZipEntry[]): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const e of entries) {
+    zip.addBuffer(typeof e.content === 'string' ? Buffer.from(e.content) : e.content, e.name, { mode: e.mode ?? 0o100644, mtime: new Date(0) });
+  }
+  zip.end();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on('error', reject);
+  });
+}
+
+/** A Node.js handler package: index.handler returns what `body` computes from `event`. */
+export function nodeHandlerZip(source = 'exports.handler = async (event) => event;'): Promise<Buffer> {
+  return makeZip([{ name: 'index.js', content: source }]);
+}
+
+export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
