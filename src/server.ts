@@ -66,6 +66,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
 
   const functions = new FunctionService({ store, code, s3, clock, invoker, settleDelayMs: options.settleDelayMs, codeUrl });
   functions.settleAll();
+  // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
+  const removed = await code.collect(store.referencedCodeHashes());
+  if (removed) logger.info(`removed ${removed} unreferenced code files`);
 
   const scope = (ctx: RequestContext): CallContext => ({ accountId: ctx.identity.accountId, region: ctx.identity.region, baseUrl: ctx.baseUrl });
   const handlers: Handlers = {

@@ -24,9 +24,13 @@ function shape(name: string): ShapeSpec {
   return s;
 }
 
-/** A request body or parameter that cannot be read as the model's type. */
+/**
+ * A request body or parameter that cannot be read as the model's type. Lambda's model documents
+ * InvalidRequestContentException for a body that cannot be parsed as JSON; AWS's exact wording for
+ * control-plane bodies is not recorded, so the Invoke wording is used throughout.
+ */
 function serializationError(message: string): LambdaError {
-  return new LambdaError('SerializationException', message, { status: 400 });
+  return new LambdaError('InvalidRequestContentException', message, { status: 400 });
 }
 
 function fromText(shapeName: string, text: string, where: string): unknown {
@@ -58,7 +62,7 @@ function fromText(shapeName: string, text: string, where: string): unknown {
 function fromJson(shapeName: string, value: unknown, where: string): unknown {
   if (value === null) return undefined;
   const s = shape(shapeName);
-  const wrong = () => serializationError(`Unexpected value type for '${where}': expected ${s.type}`);
+  const wrong = () => serializationError(`Could not parse request body into json: Unexpected value type for '${where}': expected ${s.type}`);
   switch (s.type) {
     case 'structure': {
       if (typeof value !== 'object' || Array.isArray(value)) throw wrong();

@@ -137,18 +137,29 @@ function launch(argv: readonly string[], env: Readonly<Record<string, string>>, 
     // Own process group, so kill() reaches every process the runtime forked.
     detached: true,
   });
+  const pid = child.pid ?? -1;
+  const killTree = () => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
   const exit = new Promise<ExitStatus>((resolve) => {
     child.once('error', () => resolve({ code: 127, signal: null }));
     child.once('exit', (code, signal) => {
+      // Whatever the runtime left behind in its process group goes with it, so the stdio pipes close.
+      killTree();
+      let status: ExitStatus = { code, signal };
       // bwrap reports a child killed by signal N as exit status 128+N.
       if (signalOffset && code !== null && code > 128 && code < 128 + 65) {
         const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
-        if (name) return resolve({ code: null, signal: name as NodeJS.Signals });
+        if (name) status = { code: null, signal: name as NodeJS.Signals };
       }
-      resolve({ code, signal });
+      // 'close' comes after the stdio pipes are drained, so no output is lost after exit.
+      child.once('close', () => resolve(status));
     });
   });
-  const pid = child.pid ?? -1;
   return {
     pid,
     stdout: child.stdout as Readable,
@@ -156,15 +167,7 @@ function launch(argv: readonly string[], env: Readonly<Record<string, string>>, 
     exit,
     kill: () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        try {
-          child.kill('SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      killTree();
     },
   };
 }

@@ -100,21 +100,21 @@ test('rest-json binding: uri, query, headers, raw payload and output headers', (
   assert.deepEqual(deserializeInput(list, {}, { method: 'GET', query: new URLSearchParams('MaxItems=5&Marker=abc'), headers: {}, body: Buffer.alloc(0) }), { MaxItems: 5, Marker: 'abc' });
   assert.throws(
     () => deserializeInput(list, {}, { method: 'GET', query: new URLSearchParams('MaxItems=five'), headers: {}, body: Buffer.alloc(0) }),
-    (e: Error & { code?: string }) => e.code === 'SerializationException',
+    (e: Error & { code?: string }) => e.code === 'InvalidRequestContentException',
   );
 });
 
-test('blobs in JSON bodies are base64 and a malformed body is a SerializationException', () => {
+test('blobs in JSON bodies are base64 and a malformed body is InvalidRequestContentException', () => {
   const create = operations.find((o) => o.name === 'CreateFunction')!;
   const input = deserializeInput(create, {}, { method: 'POST', query: new URLSearchParams(), headers: {}, body: Buffer.from(JSON.stringify({ FunctionName: 'f', Code: { ZipFile: Buffer.from('PK').toString('base64') } })) });
   assert.deepEqual((input['Code'] as { ZipFile: Buffer }).ZipFile, Buffer.from('PK'));
   assert.throws(
     () => deserializeInput(create, {}, { method: 'POST', query: new URLSearchParams(), headers: {}, body: Buffer.from('{"FunctionName":') }),
-    (e: Error & { code?: string }) => e.code === 'SerializationException',
+    (e: Error & { code?: string }) => e.code === 'InvalidRequestContentException',
   );
   assert.throws(
     () => deserializeInput(create, {}, { method: 'POST', query: new URLSearchParams(), headers: {}, body: Buffer.from('{"MemorySize":"big"}') }),
-    (e: Error & { code?: string }) => e.code === 'SerializationException',
+    (e: Error & { code?: string }) => e.code === 'InvalidRequestContentException',
   );
 });
 
