@@ -29,6 +29,15 @@ export interface StoredFunction extends FunctionKey {
   readonly latest: StoredVersion;
 }
 
+export interface StoredAlias {
+  readonly alias: string;
+  readonly functionVersion: string;
+  readonly description: string;
+  /** Extra version -> weight, AWS's RoutingConfig.AdditionalVersionWeights. */
+  readonly additionalVersionWeights: Readonly<Record<string, number>>;
+  readonly revisionId: string;
+}
+
 export interface ListPage<T> {
   readonly items: readonly T[];
   /** Present when more items follow. */
@@ -46,6 +55,20 @@ export interface Store {
    */
   replaceLatest(key: FunctionKey, expectedRevisionId: string, latest: StoredVersion): boolean;
   deleteFunction(key: FunctionKey): boolean;
+  /**
+   * Publishes a version: `build` receives the next number (never reused, even after deletes) and returns
+   * the version to store; both happen in one transaction. Undefined when the function is gone.
+   */
+  publishVersion(key: FunctionKey, build: (version: string) => StoredVersion): StoredVersion | undefined;
+  getVersion(key: FunctionKey, version: string): StoredVersion | undefined;
+  /** $LATEST first, then published versions in numeric order; `after` is the last version of the previous page. */
+  listVersions(key: FunctionKey, after: string | undefined, limit: number): ListPage<StoredVersion>;
+  deleteVersion(key: FunctionKey, version: string): boolean;
+  /** Creates (expectedRevisionId null; false when it exists) or replaces (false when the revision changed). */
+  putAlias(key: FunctionKey, alias: StoredAlias, expectedRevisionId: string | null): boolean;
+  getAlias(key: FunctionKey, alias: string): StoredAlias | undefined;
+  listAliases(key: FunctionKey, after: string | undefined, limit: number): ListPage<StoredAlias>;
+  deleteAlias(key: FunctionKey, alias: string): boolean;
   /** Every function in every account and region, for start-up work such as settling lifecycles. */
   allFunctions(): Iterable<StoredFunction>;
   /** Code hashes still referenced by any version; the rest can be removed from disk. */

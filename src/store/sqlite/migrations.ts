@@ -24,4 +24,20 @@ export const migrations: readonly { readonly version: number; readonly sql: stri
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE functions ADD COLUMN next_version INTEGER NOT NULL DEFAULT 1;
+      CREATE TABLE aliases (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        revision_id TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account_id, region, name, alias),
+        FOREIGN KEY (account_id, region, name) REFERENCES functions (account_id, region, name) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

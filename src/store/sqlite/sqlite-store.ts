@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { migrations } from './migrations.js';
-import type { FunctionKey, ListPage, Store, StoredConfig, StoredFunction, StoredVersion } from '../types.js';
+import type { FunctionKey, ListPage, Store, StoredAlias, StoredConfig, StoredFunction, StoredVersion } from '../types.js';
 
 interface FunctionRow {
   account_id: string;
@@ -13,6 +13,16 @@ interface FunctionRow {
   version: string;
   code_hash: string;
   config: string;
+}
+
+interface VersionRow {
+  version: string;
+  code_hash: string;
+  config: string;
+}
+
+function fromVersionRow(row: VersionRow): StoredVersion {
+  return { version: row.version, codeHash: row.code_hash, config: JSON.parse(row.config) as StoredConfig };
 }
 
 export class SqliteStore implements Store {
@@ -26,6 +36,16 @@ export class SqliteStore implements Store {
     deleteFunction: Statement;
     allFunctions: Statement;
     codeHashes: Statement;
+    nextVersion: Statement;
+    bumpVersion: Statement;
+    getVersion: Statement;
+    listVersions: Statement;
+    deleteVersion: Statement;
+    insertAlias: Statement;
+    updateAlias: Statement;
+    getAlias: Statement;
+    listAliases: Statement;
+    deleteAlias: Statement;
   };
 
   constructor(file: string) {
@@ -48,6 +68,20 @@ export class SqliteStore implements Store {
       deleteFunction: this.#db.prepare('DELETE FROM functions WHERE account_id = ? AND region = ? AND name = ?'),
       allFunctions: this.#db.prepare(latestJoin),
       codeHashes: this.#db.prepare('SELECT DISTINCT code_hash FROM function_versions'),
+      nextVersion: this.#db.prepare('SELECT next_version FROM functions WHERE account_id = ? AND region = ? AND name = ?'),
+      bumpVersion: this.#db.prepare('UPDATE functions SET next_version = next_version + 1 WHERE account_id = ? AND region = ? AND name = ?'),
+      getVersion: this.#db.prepare('SELECT version, code_hash, config FROM function_versions WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
+      // $LATEST sorts as -1, published versions numerically.
+      listVersions: this.#db.prepare(`SELECT version, code_hash, config FROM function_versions
+        WHERE account_id = ? AND region = ? AND name = ?
+          AND (CASE version WHEN '$LATEST' THEN -1 ELSE CAST(version AS INTEGER) END) > ?
+        ORDER BY CASE version WHEN '$LATEST' THEN -1 ELSE CAST(version AS INTEGER) END LIMIT ?`),
+      deleteVersion: this.#db.prepare('DELETE FROM function_versions WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
+      insertAlias: this.#db.prepare('INSERT OR IGNORE INTO aliases (account_id, region, name, alias, revision_id, config) VALUES (?, ?, ?, ?, ?, ?)'),
+      updateAlias: this.#db.prepare('UPDATE aliases SET revision_id = ?, config = ? WHERE account_id = ? AND region = ? AND name = ? AND alias = ? AND revision_id = ?'),
+      getAlias: this.#db.prepare('SELECT config FROM aliases WHERE account_id = ? AND region = ? AND name = ? AND alias = ?'),
+      listAliases: this.#db.prepare('SELECT config FROM aliases WHERE account_id = ? AND region = ? AND name = ? AND alias > ? ORDER BY alias LIMIT ?'),
+      deleteAlias: this.#db.prepare('DELETE FROM aliases WHERE account_id = ? AND region = ? AND name = ? AND alias = ?'),
     };
   }
 
@@ -104,6 +138,56 @@ export class SqliteStore implements Store {
 
   deleteFunction(key: FunctionKey): boolean {
     return this.#stmts.deleteFunction.run(key.accountId, key.region, key.name).changes > 0;
+  }
+
+  publishVersion(key: FunctionKey, build: (version: string) => StoredVersion): StoredVersion | undefined {
+    return this.#db.transaction(() => {
+      const row = this.#stmts.nextVersion.get(key.accountId, key.region, key.name) as { next_version: number } | undefined;
+      if (!row) return undefined;
+      const v = build(String(row.next_version));
+      this.#insertVersion(key, v);
+      this.#stmts.bumpVersion.run(key.accountId, key.region, key.name);
+      return v;
+    })();
+  }
+
+  getVersion(key: FunctionKey, version: string): StoredVersion | undefined {
+    const row = this.#stmts.getVersion.get(key.accountId, key.region, key.name, version) as VersionRow | undefined;
+    return row && fromVersionRow(row);
+  }
+
+  listVersions(key: FunctionKey, after: string | undefined, limit: number): ListPage<StoredVersion> {
+    const from = after === undefined ? -2 : after === '$LATEST' ? -1 : Number(after);
+    const rows = this.#stmts.listVersions.all(key.accountId, key.region, key.name, from, limit + 1) as VersionRow[];
+    const items = rows.slice(0, limit).map(fromVersionRow);
+    return { items, nextMarker: rows.length > limit ? items[items.length - 1]?.version : undefined };
+  }
+
+  deleteVersion(key: FunctionKey, version: string): boolean {
+    return this.#stmts.deleteVersion.run(key.accountId, key.region, key.name, version).changes > 0;
+  }
+
+  putAlias(key: FunctionKey, alias: StoredAlias, expectedRevisionId: string | null): boolean {
+    const json = JSON.stringify(alias);
+    if (expectedRevisionId === null) {
+      return this.#stmts.insertAlias.run(key.accountId, key.region, key.name, alias.alias, alias.revisionId, json).changes === 1;
+    }
+    return this.#stmts.updateAlias.run(alias.revisionId, json, key.accountId, key.region, key.name, alias.alias, expectedRevisionId).changes === 1;
+  }
+
+  getAlias(key: FunctionKey, alias: string): StoredAlias | undefined {
+    const row = this.#stmts.getAlias.get(key.accountId, key.region, key.name, alias) as { config: string } | undefined;
+    return row && (JSON.parse(row.config) as StoredAlias);
+  }
+
+  listAliases(key: FunctionKey, after: string | undefined, limit: number): ListPage<StoredAlias> {
+    const rows = this.#stmts.listAliases.all(key.accountId, key.region, key.name, after ?? '', limit + 1) as { config: string }[];
+    const items = rows.slice(0, limit).map((r) => JSON.parse(r.config) as StoredAlias);
+    return { items, nextMarker: rows.length > limit ? items[items.length - 1]?.alias : undefined };
+  }
+
+  deleteAlias(key: FunctionKey, alias: string): boolean {
+    return this.#stmts.deleteAlias.run(key.accountId, key.region, key.name, alias).changes > 0;
   }
 
   *allFunctions(): Iterable<StoredFunction> {

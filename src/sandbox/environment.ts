@@ -1,0 +1,480 @@
+// One execution environment: a runtime process tree in a sandbox, its Runtime API listener, its
+// memory cgroup and its log stream. It serves one invocation at a time, from delivery to the
+// REPORT line, and turns every way an invocation can end into AWS's result:
+//
+//   runtime posts a response           -> the payload
+//   runtime posts an error             -> the payload, X-Amz-Function-Error: Unhandled
+//   response over MAX_PAYLOAD_SIZE     -> Function.ResponseSizeTooLarge
+//   runtime posts /init/error          -> that error payload; the environment is discarded
+//   no answer before the deadline      -> Sandbox.Timedout; the environment is discarded
+//   runtime exits                      -> Runtime.ExitError, or Runtime.OutOfMemory if the cgroup OOM-killed it
+//
+// Error texts follow AWS (RIE interop/fatalerror and what Lambda writes to CloudWatch).
+
+import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
+import type { RuntimePlan } from '../runtimes/registry.js';
+import { isEntrypointError } from '../runtimes/registry.js';
+import type { Clock, Timer } from './clock.js';
+import { LogStream, newLogStreamName } from './logs.js';
+import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
+import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
+import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
+
+/** AWS's init phase limit. */
+const INIT_TIMEOUT_MS = 10_000;
+
+export interface EnvironmentOptions {
+  readonly id: string;
+  readonly config: FunctionRuntimeConfig;
+  readonly plan: RuntimePlan;
+  readonly sandbox: Sandbox;
+  readonly memory: MemoryController;
+  readonly api: RuntimeApiServer;
+  readonly clock: Clock;
+  readonly logDir: string;
+  readonly echo: ((chunk: string | Buffer) => void) | undefined;
+  readonly credentials: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+  /** Called once when the environment can no longer serve requests. */
+  readonly onDead: (env: ExecutionEnvironment) => void;
+}
+
+export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
+
+interface Active {
+  readonly request: InvokeRequest;
+  readonly resolve: (result: InvokeResult) => void;
+  timer: Timer | undefined;
+  /** Monotonic ms when the runtime received the event. */
+  deliveredAt: number | undefined;
+  done: boolean;
+}
+
+interface Ending {
+  readonly payload: Buffer;
+  readonly functionError?: 'Unhandled';
+  /** REPORT's Status field (plus Error Type when an error type is given). */
+  readonly status?: 'timeout' | 'error';
+  readonly errorType?: string;
+  /** Whether the environment can take another request afterwards. */
+  readonly reusable: boolean;
+}
+
+export class ExecutionEnvironment {
+  readonly id: string;
+  readonly functionArn: string;
+  readonly version: string;
+  readonly revision: string;
+  readonly log: LogStream;
+  state: EnvironmentState = 'starting';
+  /** Wall-clock ms when it last finished a request (for idle reclaim). */
+  lastUsed: number;
+  /** Invocations completed; and the most ever in flight at once (must stay 1). */
+  invocations = 0;
+  maxConcurrent = 0;
+
+  readonly #o: EnvironmentOptions;
+  readonly #api: RuntimeApiServer;
+  readonly #clock: Clock;
+  readonly #cgroup: MemoryCgroup;
+  readonly #prepared: PreparedSandbox;
+  #proc: SandboxProcess | undefined;
+  #spawnedAt: number;
+  #initDuration: number | undefined;
+  #initReported = false;
+  #initError: Ending | undefined;
+  #active: Active | undefined;
+  #inFlight = 0;
+  #exit: Promise<ExitStatus> | undefined;
+  #disposed: Promise<void> | undefined;
+  #retired = false;
+
+  constructor(o: EnvironmentOptions) {
+    this.#o = o;
+    this.id = o.id;
+    this.functionArn = o.config.functionArn;
+    this.version = o.config.version;
+    this.revision = o.config.revision;
+    this.#api = o.api;
+    this.#clock = o.clock;
+    this.lastUsed = o.clock.now();
+    this.#spawnedAt = o.clock.elapsed();
+    const { config, plan } = o;
+    this.log = new LogStream(o.logDir, config.logGroup, newLogStreamName(config.version, o.clock.now()), o.echo);
+    this.#cgroup = o.memory.create(o.id, config.memorySize);
+    this.#prepared = o.sandbox.prepare(o.id, {
+      codeDir: config.codeDir,
+      layerDirs: config.layerDirs,
+      runtimeDir: plan.clientDir,
+      tmpSizeMb: config.ephemeralStorage,
+      readOnly: plan.readOnly,
+      hidden: plan.hidden,
+    });
+    this.#api.attach({
+      onNext: () => this.#onNext(),
+      onDeliver: (inv) => this.#onDeliver(inv),
+      onResponse: (id, body) => this.#onResponse(id, body),
+      onError: (id, type, body) => this.#onError(id, type, body),
+      onResponseTooLarge: (id, size) => this.#onTooLarge(id, size),
+      onInitError: (type, body) => this.#onInitError(type, body),
+    });
+    this.#start();
+  }
+
+  /** True when it is idle, alive and started for this revision. */
+  canServe(revision: string): boolean {
+    return this.state === 'idle' && !this.#retired && this.revision === revision;
+  }
+
+  /** Marks it so it is discarded after its current request (code or configuration changed). */
+  retire(): void {
+    this.#retired = true;
+  }
+
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  #start(): void {
+    const { config, plan } = this.#o;
+    const view = this.#prepared.view;
+    this.log.platform(
+      `INIT_START Runtime Version: ${plan.runtimeVersion}\tRuntime Version ARN: ${plan.runtimeVersionArn(config.region)}`,
+    );
+    const command = plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined);
+    if (isEntrypointError(command)) {
+      // AWS fails these at exec time; the invocation gets the error once it arrives.
+      this.#initError = this.#runtimeFailure(command.errorType, command.errorMessage, false);
+      return;
+    }
+    const binPath = plan.binDir && !plan.binDir.startsWith('/usr/') ? `${plan.binDir}:` : '';
+    const env: Record<string, string> = {
+      PATH: `${binPath}/usr/local/bin:/usr/bin/:/bin:${view.optDir}/bin`,
+      LD_LIBRARY_PATH: [
+        '/lib64',
+        '/usr/lib64',
+        view.runtimeDir,
+        `${view.runtimeDir}/lib`,
+        view.taskRoot,
+        `${view.taskRoot}/lib`,
+        `${view.optDir}/lib`,
+      ].join(':'),
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      ...plan.env(view),
+      // The function's own variables may replace the defaults above but none of the reserved ones
+      // below (the control plane rejects reserved keys at create time; this is the backstop).
+      ...config.environment,
+      AWS_LAMBDA_FUNCTION_NAME: config.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: config.version,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
+      AWS_LAMBDA_LOG_GROUP_NAME: config.logGroup,
+      AWS_LAMBDA_LOG_STREAM_NAME: this.log.name,
+      AWS_LAMBDA_RUNTIME_API: this.#api.address,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      LAMBDA_TASK_ROOT: view.taskRoot,
+      LAMBDA_RUNTIME_DIR: view.runtimeDir,
+      AWS_REGION: config.region,
+      AWS_DEFAULT_REGION: config.region,
+      AWS_ACCESS_KEY_ID: this.#o.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.#o.credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: this.#o.credentials.sessionToken,
+    };
+    if (config.handler !== undefined) env['_HANDLER'] = config.handler;
+    else delete env['_HANDLER'];
+    if (plan.executionEnv !== undefined) env['AWS_EXECUTION_ENV'] = plan.executionEnv;
+    else delete env['AWS_EXECUTION_ENV'];
+
+    const proc = this.#prepared.spawn({ argv: command, env, cgroupProcs: this.#cgroup.procsFile });
+    this.#proc = proc;
+    proc.stdout.on('data', (chunk: Buffer) => this.log.write(chunk));
+    proc.stderr.on('data', (chunk: Buffer) => this.log.write(chunk));
+    this.#exit = proc.exit;
+    void proc.exit.then((status) => this.#onExit(status));
+  }
+
+  /** Runs one request to completion. The caller guarantees the environment is idle or starting. */
+  invoke(request: InvokeRequest): Promise<InvokeResult> {
+    this.#inFlight++;
+    if (this.#inFlight > this.maxConcurrent) this.maxConcurrent = this.#inFlight;
+    const wasStarting = this.state === 'starting';
+    this.state = 'busy';
+    return new Promise<InvokeResult>((resolve) => {
+      const active: Active = { request, resolve, timer: undefined, deliveredAt: undefined, done: false };
+      this.#active = active;
+      if (request.tailLog) this.log.beginCapture();
+      if (this.#initError !== undefined) {
+        const ending = this.#initError;
+        this.log.platform(`START RequestId: ${request.requestId} Version: ${this.version}`);
+        active.deliveredAt = this.#clock.elapsed();
+        return this.#finish(active, ending);
+      }
+      // Re-armed with the function's timeout once the runtime takes the event; until then, allow
+      // the init phase (cold) or a runtime slow to poll again (warm) the same bound.
+      this.#arm(active, (wasStarting ? INIT_TIMEOUT_MS : 0) + this.#o.config.timeout * 1000);
+      this.#api.deliver({ requestId: request.requestId, payload: request.payload.length ? request.payload : EMPTY_EVENT });
+    });
+  }
+
+  #arm(active: Active, ms: number): void {
+    if (active.timer !== undefined) this.#clock.clearTimeout(active.timer);
+    active.timer = this.#clock.setTimeout(() => this.#onTimeout(active), ms);
+  }
+
+  #onNext(): void {
+    if (this.#initDuration === undefined) {
+      this.#initDuration = this.#clock.elapsed() - this.#spawnedAt;
+      if (this.state === 'starting') {
+        this.state = 'idle';
+        this.lastUsed = this.#clock.now();
+      }
+    }
+  }
+
+  #onDeliver(inv: RuntimeInvocation): Record<string, string> {
+    const active = this.#active as Active;
+    const { request } = active;
+    const timeoutMs = this.#o.config.timeout * 1000;
+    const deadline = this.#clock.now() + timeoutMs;
+    active.deliveredAt = this.#clock.elapsed();
+    this.#arm(active, timeoutMs);
+    this.log.platform(`START RequestId: ${inv.requestId} Version: ${this.version}`);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Lambda-Runtime-Aws-Request-Id': inv.requestId,
+      'Lambda-Runtime-Deadline-Ms': String(deadline),
+      'Lambda-Runtime-Invoked-Function-Arn': request.invokedFunctionArn,
+      'Lambda-Runtime-Trace-Id': request.traceId ?? newTraceId(this.#clock.now()),
+    };
+    if (request.clientContext !== undefined && request.clientContext !== '') {
+      // X-Amz-Client-Context arrives base64; the runtime gets the decoded JSON.
+      headers['Lambda-Runtime-Client-Context'] = Buffer.from(request.clientContext, 'base64').toString('utf8');
+    }
+    if (request.cognitoIdentity !== undefined && request.cognitoIdentity !== '') {
+      headers['Lambda-Runtime-Cognito-Identity'] = request.cognitoIdentity;
+    }
+    return headers;
+  }
+
+  #current(id: string): Active | undefined {
+    const active = this.#active;
+    return active !== undefined && !active.done && active.request.requestId === id ? active : undefined;
+  }
+
+  #onResponse(id: string, body: Buffer): void {
+    const active = this.#current(id);
+    if (!active) return;
+    // Output the runtime wrote before posting is already in our stdout pipe; one turn of the event
+    // loop lets it land in the log ahead of END.
+    setImmediate(() => this.#finish(active, { payload: body, reusable: true }));
+  }
+
+  #onError(id: string, errorType: string | undefined, body: Buffer): void {
+    const active = this.#current(id);
+    if (!active) return;
+    let payload = body;
+    if (payload.length === 0) {
+      // RAPID's default when a runtime reports an error without a body.
+      payload = Buffer.from(
+        JSON.stringify(
+          errorType
+            ? { errorMessage: 'Unknown application error occurred', errorType }
+            : { errorMessage: 'Unknown application error occurred' },
+        ),
+      );
+    }
+    setImmediate(() => this.#finish(active, { payload, functionError: 'Unhandled', reusable: true }));
+  }
+
+  #onTooLarge(id: string, size: number): void {
+    const active = this.#current(id);
+    if (!active) return;
+    const payload = Buffer.from(
+      JSON.stringify({
+        errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_PAYLOAD_SIZE} bytes).`,
+        errorType: 'Function.ResponseSizeTooLarge',
+      }),
+    );
+    setImmediate(() =>
+      this.#finish(active, {
+        payload,
+        functionError: 'Unhandled',
+        status: 'error',
+        errorType: 'Function.ResponseSizeTooLarge',
+        reusable: true,
+      }),
+    );
+  }
+
+  #onInitError(errorType: string | undefined, body: Buffer): void {
+    const type = errorType ?? 'Runtime.Unknown';
+    const duration = this.#clock.elapsed() - this.#spawnedAt;
+    this.#initReported = true;
+    setImmediate(() => {
+      this.log.platform(`INIT_REPORT Init Duration: ${duration.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${type}`);
+      const ending: Ending = {
+        payload: body.length ? body : Buffer.from(JSON.stringify({ errorMessage: 'Unknown application error occurred', errorType: type })),
+        functionError: 'Unhandled',
+        status: 'error',
+        errorType: type,
+        reusable: false,
+      };
+      const active = this.#active;
+      if (active && !active.done) {
+        if (active.deliveredAt === undefined) {
+          active.deliveredAt = this.#clock.elapsed();
+          this.log.platform(`START RequestId: ${active.request.requestId} Version: ${this.version}`);
+        }
+        this.#finish(active, ending);
+      } else {
+        this.#initError = ending;
+      }
+      this.#kill();
+    });
+  }
+
+  #onTimeout(active: Active): void {
+    if (active.done) return;
+    const seconds = this.#o.config.timeout.toFixed(2);
+    const id = active.request.requestId;
+    if (active.deliveredAt === undefined) {
+      active.deliveredAt = this.#clock.elapsed();
+      this.log.platform(`START RequestId: ${id} Version: ${this.version}`);
+    }
+    this.log.platform(`${new Date(this.#clock.now()).toISOString()} ${id} Task timed out after ${seconds} seconds`);
+    this.#kill();
+    this.#finish(active, {
+      payload: Buffer.from(
+        JSON.stringify({ errorMessage: `RequestId: ${id} Error: Task timed out after ${seconds} seconds`, errorType: 'Sandbox.Timedout' }),
+      ),
+      functionError: 'Unhandled',
+      status: 'timeout',
+      reusable: false,
+    });
+  }
+
+  #onExit(status: ExitStatus): void {
+    const wasDead = this.state === 'dead';
+    this.state = 'dead';
+    const active = this.#active;
+    if (active && !active.done) {
+      const id = active.request.requestId;
+      const oom = this.#cgroup.oomKilled();
+      const reason = `Runtime exited with error: ${describeExit(status)}`;
+      const errorType = oom ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
+      if (active.deliveredAt === undefined) {
+        active.deliveredAt = this.#clock.elapsed();
+        this.log.platform(`START RequestId: ${id} Version: ${this.version}`);
+      }
+      this.log.platform(`RequestId: ${id} Error: ${reason}\n${errorType}`);
+      this.#finish(active, this.#runtimeFailure(errorType, `RequestId: ${id} Error: ${reason}`, false));
+    }
+    if (!wasDead) this.#o.onDead(this);
+  }
+
+  #runtimeFailure(errorType: string, errorMessage: string, reusable: boolean): Ending {
+    return {
+      payload: Buffer.from(JSON.stringify({ errorMessage, errorType })),
+      functionError: 'Unhandled',
+      status: 'error',
+      errorType,
+      reusable,
+    };
+  }
+
+  #finish(active: Active, ending: Ending): void {
+    if (active.done) return;
+    active.done = true;
+    if (active.timer !== undefined) this.#clock.clearTimeout(active.timer);
+    const { request } = active;
+    const id = request.requestId;
+    const { config } = this.#o;
+    const duration = this.#clock.elapsed() - (active.deliveredAt ?? this.#clock.elapsed());
+    const initDuration = this.invocations === 0 && !this.#initReported ? this.#initDuration : undefined;
+    // Custom runtimes are billed for their init phase, managed runtimes are not.
+    const billed = Math.max(1, Math.ceil(duration + (this.#o.plan.family === 'provided' ? (initDuration ?? 0) : 0)));
+    const peak = this.#cgroup.peakBytes() ?? (this.#proc ? procTreePeakBytes(this.#proc.pid) : undefined) ?? 0;
+    let report =
+      `REPORT RequestId: ${id}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${billed} ms\t` +
+      `Memory Size: ${config.memorySize} MB\tMax Memory Used: ${Math.max(1, Math.round(peak / 1048576))} MB\t`;
+    if (initDuration !== undefined) report += `Init Duration: ${initDuration.toFixed(2)} ms\t`;
+    if (ending.status === 'timeout') report += 'Status: timeout';
+    else if (ending.status === 'error') report += `Status: error${ending.errorType ? `\tError Type: ${ending.errorType}` : ''}`;
+    this.log.platform(`END RequestId: ${id}`);
+    this.log.platform(report);
+    const logResult = request.tailLog ? this.log.endCapture() : undefined;
+
+    this.invocations++;
+    this.#inFlight--;
+    this.#active = undefined;
+    this.lastUsed = this.#clock.now();
+    if (ending.reusable && this.state === 'busy') this.state = 'idle';
+    else if (!ending.reusable) this.#kill();
+
+    const result: { -readonly [K in keyof InvokeResult]: InvokeResult[K] } = {
+      requestId: id,
+      executedVersion: this.version,
+      payload: ending.payload,
+    };
+    if (ending.functionError !== undefined) result.functionError = ending.functionError;
+    if (logResult !== undefined) result.logResult = logResult;
+    active.resolve(result);
+  }
+
+  #kill(): void {
+    if (this.state !== 'dead') {
+      this.state = 'dead';
+      this.#o.onDead(this);
+    }
+    this.#proc?.kill();
+  }
+
+  /** Stops the runtime and releases everything. Safe to call more than once. */
+  dispose(): Promise<void> {
+    this.#disposed ??= (async () => {
+      this.#kill();
+      if (this.#exit) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.#exit, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+        clearTimeout(timer);
+      }
+      this.#cgroup.dispose();
+      this.#prepared.cleanup();
+      await this.#api.close();
+      await this.log.close();
+    })();
+    return this.#disposed;
+  }
+}
+
+const EMPTY_EVENT = Buffer.from('{}');
+
+/** Go's os.ProcessState.String(), which AWS puts in "Runtime exited with error: ...". */
+function describeExit(status: ExitStatus): string {
+  if (status.signal !== null) {
+    const names: Record<string, string> = {
+      SIGKILL: 'killed',
+      SIGSEGV: 'segmentation fault',
+      SIGABRT: 'aborted',
+      SIGTERM: 'terminated',
+      SIGBUS: 'bus error',
+      SIGILL: 'illegal instruction',
+      SIGFPE: 'floating point exception',
+      SIGINT: 'interrupt',
+      SIGHUP: 'hangup',
+      SIGPIPE: 'broken pipe',
+    };
+    return `signal: ${names[status.signal] ?? status.signal.toLowerCase()}`;
+  }
+  return `exit status ${status.code ?? 0}`;
+}
+
+/** An X-Ray trace header like the one AWS always sends: Root=1-<epoch hex>-<96 bit hex>;... */
+function newTraceId(nowMs: number): string {
+  const epoch = Math.floor(nowMs / 1000).toString(16).padStart(8, '0');
+  const rand = (n: number) => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += ((Math.random() * 16) | 0).toString(16);
+    return s;
+  };
+  return `Root=1-${epoch}-${rand(24)};Parent=${rand(16)};Sampled=0;Lineage=1:${rand(8)}:0`;
+}

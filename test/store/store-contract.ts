@@ -1,0 +1,108 @@
+// The contract every Store adapter must pass. Run it with a factory for the adapter under test.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Store, StoredFunction, StoredVersion } from '../../src/store/types.js';
+
+function fn(name: string, revision = 'r1', region = 'us-east-1', accountId = '000000000000'): StoredFunction {
+  return {
+    accountId, region, name,
+    createdAt: '2026-01-01T00:00:00.000+0000',
+    tags: { team: 'a' },
+    latest: { version: '$LATEST', codeHash: 'h1', config: { RevisionId: revision, MemorySize: 128, Runtime: 'nodejs22.x' } },
+  };
+}
+
+export function storeContract(name: string, open: () => { store: Store; reopen: () => Store }): void {
+  test(`${name}: create, read, conflict and scope`, () => {
+    const { store } = open();
+    assert.equal(store.createFunction(fn('a')), true);
+    assert.equal(store.createFunction(fn('a')), false, 'a second create of the same name must fail');
+    assert.equal(store.createFunction(fn('a', 'r1', 'eu-west-1')), true, 'regions are separate');
+    assert.equal(store.createFunction(fn('a', 'r1', 'us-east-1', '111111111111')), true, 'accounts are separate');
+    const got = store.getFunction({ accountId: '000000000000', region: 'us-east-1', name: 'a' });
+    assert.deepEqual(got, fn('a'));
+    assert.equal(store.getFunction({ accountId: '000000000000', region: 'us-east-1', name: 'b' }), undefined);
+    store.close();
+  });
+
+  test(`${name}: replaceLatest is a compare-and-swap on RevisionId`, () => {
+    const { store } = open();
+    store.createFunction(fn('a'));
+    const key = { accountId: '000000000000', region: 'us-east-1', name: 'a' };
+    const next: StoredVersion = { version: '$LATEST', codeHash: 'h2', config: { RevisionId: 'r2', MemorySize: 256 } };
+    assert.equal(store.replaceLatest(key, 'stale', next), false);
+    assert.equal(store.replaceLatest(key, 'r1', next), true);
+    assert.equal(store.replaceLatest(key, 'r1', next), false, 'the old revision no longer matches');
+    assert.deepEqual(store.getFunction(key)?.latest, next);
+    store.close();
+  });
+
+  test(`${name}: list pages in a stable order without gaps`, () => {
+    const { store } = open();
+    const names = Array.from({ length: 23 }, (_, i) => `f${String(i).padStart(2, '0')}`).reverse();
+    for (const n of names) store.createFunction(fn(n));
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = store.listFunctions('000000000000', 'us-east-1', after, 5);
+      seen.push(...page.items.map((f) => f.name));
+      after = page.nextMarker;
+      if (!after) break;
+    }
+    assert.deepEqual(seen, [...names].sort());
+    store.close();
+  });
+
+  test(`${name}: version numbers are never reused`, () => {
+    const { store } = open();
+    store.createFunction(fn('a'));
+    const key = { accountId: '000000000000', region: 'us-east-1', name: 'a' };
+    const publish = () => store.publishVersion(key, (v) => ({ version: v, codeHash: 'h1', config: { RevisionId: `v${v}` } }))!.version;
+    assert.equal(publish(), '1');
+    assert.equal(publish(), '2');
+    assert.equal(store.deleteVersion(key, '2'), true);
+    assert.equal(publish(), '3');
+    for (let i = 4; i <= 11; i++) publish();
+    const versions = store.listVersions(key, undefined, 100).items.map((v) => v.version);
+    assert.deepEqual(versions, ['$LATEST', '1', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
+    const page = store.listVersions(key, undefined, 2);
+    assert.deepEqual(page.items.map((v) => v.version), ['$LATEST', '1']);
+    assert.deepEqual(store.listVersions(key, page.nextMarker, 2).items.map((v) => v.version), ['3', '4']);
+    store.close();
+  });
+
+  test(`${name}: aliases are created once and replaced by revision`, () => {
+    const { store } = open();
+    store.createFunction(fn('a'));
+    const key = { accountId: '000000000000', region: 'us-east-1', name: 'a' };
+    const alias = { alias: 'live', functionVersion: '1', description: '', additionalVersionWeights: {}, revisionId: 'a1' };
+    assert.equal(store.putAlias(key, alias, null), true);
+    assert.equal(store.putAlias(key, alias, null), false);
+    assert.equal(store.putAlias(key, { ...alias, revisionId: 'a2' }, 'wrong'), false);
+    assert.equal(store.putAlias(key, { ...alias, functionVersion: '2', revisionId: 'a2' }, 'a1'), true);
+    assert.equal(store.getAlias(key, 'live')?.functionVersion, '2');
+    assert.equal(store.listAliases(key, undefined, 10).items.length, 1);
+    assert.equal(store.deleteAlias(key, 'live'), true);
+    assert.equal(store.getAlias(key, 'live'), undefined);
+    store.close();
+  });
+
+  test(`${name}: deleting a function removes its versions and aliases, and data survives reopening`, () => {
+    const { store, reopen } = open();
+    store.createFunction(fn('a'));
+    store.createFunction(fn('b'));
+    const key = { accountId: '000000000000', region: 'us-east-1', name: 'a' };
+    store.publishVersion(key, (v) => ({ version: v, codeHash: 'h9', config: {} }));
+    store.putAlias(key, { alias: 'x', functionVersion: '1', description: '', additionalVersionWeights: {}, revisionId: 'r' }, null);
+    assert.equal(store.deleteFunction(key), true);
+    assert.equal(store.deleteFunction(key), false);
+    store.createFunction(fn('a'));
+    assert.equal(store.getVersion(key, '1'), undefined, 'versions of a deleted function are gone');
+    assert.equal(store.getAlias(key, 'x'), undefined, 'aliases of a deleted function are gone');
+    assert.equal(store.referencedCodeHashes().has('h9'), false);
+    store.close();
+    const again = reopen();
+    assert.ok(again.getFunction({ ...key, name: 'b' }));
+    again.close();
+  });
+}
