@@ -17,6 +17,7 @@ import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
 import { createInvokeHandler } from './invoke/sync-handler.js';
 import type { Invoker } from './invoke/types.js';
+import { createInvoker } from './invoke/engine.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -56,7 +57,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const code = new CodeStore(options.dataDir);
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
-  const invoker: Invoker = deps.invoker ?? { invoke: () => { throw new Error('no engine'); }, retire: async () => {}, close: async () => {} }; // ENGINE-TODO
+  const invoker: Invoker = deps.invoker ?? createInvoker({
+    dataDir: options.dataDir,
+    idleTimeoutMs: options.idleTimeoutMs,
+    echoLogs: options.echoLogs,
+    logDir: path.join(options.dataDir, 'logs'),
+    log: (line) => logger.info(line),
+  });
 
   const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');
   const codeUrl = (hash: string, baseUrl: string) => {

@@ -1,0 +1,145 @@
+// Aliases: named pointers to a version, optionally splitting traffic with one additional weighted
+// version (RoutingConfig.AdditionalVersionWeights).
+import { randomUUID } from 'node:crypto';
+import type {
+  AliasConfiguration, AliasRoutingConfiguration, CreateAliasRequest, DeleteAliasRequest, GetAliasRequest,
+  ListAliasesRequest, ListAliasesResponse, UpdateAliasRequest,
+} from '../api/generated/types.js';
+import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { errors } from '../shared/errors.js';
+import type { FunctionKey, Store, StoredAlias, StoredFunction } from '../store/types.js';
+import { functionNotFound } from './resolve.js';
+import { presentAlias } from './present.js';
+import { revisionMismatch } from './versions.js';
+
+export class AliasService {
+  readonly #store: Store;
+  readonly #random: () => number;
+
+  constructor(store: Store, random: () => number = Math.random) {
+    this.#store = store;
+    this.#random = random;
+  }
+
+  #function(name: string, scope: Scope): { key: FunctionKey; fn: StoredFunction } {
+    const ref = resolveFunctionName(name, scope);
+    const key = { accountId: scope.accountId, region: scope.region, name: ref.name };
+    const fn = this.#store.getFunction(key);
+    if (!fn) throw functionNotFound(scope, ref.name);
+    return { key, fn };
+  }
+
+  #checkVersionExists(key: FunctionKey, version: string): void {
+    if (version === '$LATEST') return;
+    if (!this.#store.getVersion(key, version)) throw functionNotFound(key, key.name, version);
+  }
+
+  #weights(key: FunctionKey, functionVersion: string, routing: AliasRoutingConfiguration | undefined): Record<string, number> {
+    const weights = routing?.AdditionalVersionWeights ?? {};
+    const entries = Object.entries(weights);
+    if (entries.length === 0) return {};
+    if (entries.length > 1) throw errors.invalidParameter('Number of items in AdditionalVersionWeights cannot be greater than 1');
+    if (functionVersion === '$LATEST') throw errors.invalidParameter('$LATEST is not supported for an alias pointing to more than 1 version');
+    const [extra, weight] = entries[0]!;
+    if (extra === '$LATEST') throw errors.invalidParameter('$LATEST is not supported for an alias pointing to more than 1 version');
+    if (extra === functionVersion) {
+      throw errors.invalidParameter(`Invalid function version ${extra}. Function version ${extra} is already included in routing configuration.`);
+    }
+    if (weight < 0 || weight > 1) throw errors.invalidParameter(`Invalid weight ${weight}: weights must be between 0.0 and 1.0.`);
+    this.#checkVersionExists(key, extra);
+    return { [extra]: weight };
+  }
+
+  create(input: CreateAliasRequest, scope: Scope): AliasConfiguration {
+    const { key } = this.#function(input.FunctionName, scope);
+    this.#checkVersionExists(key, input.FunctionVersion);
+    const alias: StoredAlias = {
+      alias: input.Name,
+      functionVersion: input.FunctionVersion,
+      description: input.Description ?? '',
+      additionalVersionWeights: this.#weights(key, input.FunctionVersion, input.RoutingConfig),
+      revisionId: randomUUID(),
+    };
+    if (!this.#store.putAlias(key, alias, null)) {
+      throw errors.conflict(`Alias already exists: ${functionArn(key.region, key.accountId, key.name, input.Name)}`);
+    }
+    return presentAlias(key, alias);
+  }
+
+  #load(key: FunctionKey, name: string): StoredAlias {
+    const alias = this.#store.getAlias(key, name);
+    if (!alias) throw errors.notFound(`Cannot find alias arn: ${functionArn(key.region, key.accountId, key.name, name)}`);
+    return alias;
+  }
+
+  get(input: GetAliasRequest, scope: Scope): AliasConfiguration {
+    const { key } = this.#function(input.FunctionName, scope);
+    return presentAlias(key, this.#load(key, input.Name));
+  }
+
+  update(input: UpdateAliasRequest, scope: Scope): AliasConfiguration {
+    const { key } = this.#function(input.FunctionName, scope);
+    const current = this.#load(key, input.Name);
+    if (input.RevisionId !== undefined && input.RevisionId !== current.revisionId) throw revisionMismatch();
+    const functionVersion = input.FunctionVersion ?? current.functionVersion;
+    if (input.FunctionVersion !== undefined) this.#checkVersionExists(key, functionVersion);
+    const weights = input.RoutingConfig !== undefined
+      ? this.#weights(key, functionVersion, input.RoutingConfig)
+      : this.#weights(key, functionVersion, { AdditionalVersionWeights: current.additionalVersionWeights });
+    const next: StoredAlias = {
+      ...current,
+      functionVersion,
+      description: input.Description ?? current.description,
+      additionalVersionWeights: weights,
+      revisionId: randomUUID(),
+    };
+    if (!this.#store.putAlias(key, next, current.revisionId)) throw revisionMismatch();
+    return presentAlias(key, next);
+  }
+
+  /** Idempotent, as AWS: deleting an alias that does not exist succeeds. */
+  delete(input: DeleteAliasRequest, scope: Scope): void {
+    const { key } = this.#function(input.FunctionName, scope);
+    this.#store.deleteAlias(key, input.Name);
+  }
+
+  list(input: ListAliasesRequest, scope: Scope): ListAliasesResponse {
+    const { key } = this.#function(input.FunctionName, scope);
+    let after = input.Marker !== undefined ? Buffer.from(input.Marker, 'base64url').toString('utf8') : undefined;
+    const limit = input.MaxItems ?? 50;
+    const items: AliasConfiguration[] = [];
+    // Filtering by version happens after paging in the store, so keep reading until the page is full.
+    for (;;) {
+      const page = this.#store.listAliases(key, after, limit);
+      for (const a of page.items) {
+        if (input.FunctionVersion === undefined || a.functionVersion === input.FunctionVersion) items.push(presentAlias(key, a));
+        after = a.alias;
+        if (items.length === limit) break;
+      }
+      if (items.length === limit) {
+        const more = this.#store.listAliases(key, after, 1).items.length > 0;
+        return { Aliases: items, ...(more ? { NextMarker: Buffer.from(after!).toString('base64url') } : {}) };
+      }
+      if (!page.nextMarker) return { Aliases: items };
+    }
+  }
+
+  /** The version an invoke through this alias runs: the additional version with its weight's probability. */
+  pickVersion(alias: StoredAlias): string {
+    const [extra] = Object.entries(alias.additionalVersionWeights);
+    if (extra && this.#random() < extra[1]) return extra[0];
+    return alias.functionVersion;
+  }
+
+  /** Aliases that point at `version`, as primary or additional version. */
+  referencing(key: FunctionKey, version: string): StoredAlias[] {
+    const out: StoredAlias[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = this.#store.listAliases(key, after, 500);
+      for (const a of page.items) if (a.functionVersion === version || version in a.additionalVersionWeights) out.push(a);
+      if (!page.nextMarker) return out;
+      after = page.nextMarker;
+    }
+  }
+}
