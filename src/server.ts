@@ -13,6 +13,8 @@ import type { Store } from './store/types.js';
 import { CodeStore } from './control/code-store.js';
 import { S3Fetcher } from './control/s3-fetch.js';
 import { FunctionService, type CallContext } from './control/functions.js';
+import { VersionService } from './control/versions.js';
+import { AliasService } from './control/aliases.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
 import { createInvokeHandler } from './invoke/sync-handler.js';
@@ -73,6 +75,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
 
   const functions = new FunctionService({ store, code, s3, clock, invoker, settleDelayMs: options.settleDelayMs, codeUrl });
   functions.settleAll();
+  const versions = new VersionService(store, clock);
+  const aliases = new AliasService(store);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());
   if (removed) logger.info(`removed ${removed} unreferenced code files`);
@@ -87,6 +91,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateFunctionConfiguration: (input, ctx) => functions.updateConfiguration(input, scope(ctx)),
     DeleteFunction: (input, ctx) => functions.delete(input, scope(ctx)),
     Invoke: createInvokeHandler(functions, invoker),
+    PublishVersion: (input, ctx) => versions.publish(input, scope(ctx)),
+    ListVersionsByFunction: (input, ctx) => versions.list(input, scope(ctx)),
+    CreateAlias: (input, ctx) => aliases.create(input, scope(ctx)),
+    GetAlias: (input, ctx) => aliases.get(input, scope(ctx)),
+    UpdateAlias: (input, ctx) => aliases.update(input, scope(ctx)),
+    DeleteAlias: (input, ctx) => aliases.delete(input, scope(ctx)),
+    ListAliases: (input, ctx) => aliases.list(input, scope(ctx)),
   };
 
   const extraRoutes: ExtraRoute = (req, url) => {
