@@ -73,10 +73,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     return `${baseUrl}/_lambdalite/code/${hash}.zip?expires=${expires}&signature=${sign(hash, expires)}`;
   };
 
-  const functions = new FunctionService({ store, code, s3, clock, invoker, settleDelayMs: options.settleDelayMs, codeUrl });
-  functions.settleAll();
   const versions = new VersionService(store, clock);
   const aliases = new AliasService(store);
+  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, settleDelayMs: options.settleDelayMs, codeUrl });
+  functions.settleAll();
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());
   if (removed) logger.info(`removed ${removed} unreferenced code files`);

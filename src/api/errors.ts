@@ -26,7 +26,7 @@ export function errorResponse(err: unknown, requestId: string): { response: Wire
     ? err
     : new LambdaError('ServiceException', 'An internal error occurred in lambdalite.', { status: 500, fault: Fault.Service, cause: err });
   const body: Record<string, unknown> = {};
-  if (!frameworkErrors.has(e.code)) body['Type'] = e.fault;
+  if (!frameworkErrors.has(e.code) && !e.untyped) body['Type'] = e.fault;
   body[messageKey(e.code)] = e.message;
   Object.assign(body, e.fields);
   return {

@@ -27,14 +27,23 @@ export function wireMemberName(member: string): string {
   return member.charAt(0).toLowerCase() + member.slice(1);
 }
 
-/** Java's rendering of a value inside a constraint message. */
-export function renderValue(value: unknown): string {
+/** Java's rendering of a number: doubles always carry a fraction (1.0), integers never. */
+function renderNumber(n: number, type: string | undefined): string {
+  if ((type === 'double' || type === 'float') && Number.isInteger(n)) return `${n}.0`;
+  return String(n);
+}
+
+/** Java's rendering of a value inside a constraint message (List.toString, Map.toString). */
+export function renderValue(value: unknown, shapeName?: string): string {
+  const spec = shapeName ? shapes[shapeName] : undefined;
   if (value === null || value === undefined) return 'null';
   if (Buffer.isBuffer(value)) return 'java.nio.HeapByteBuffer[pos=0 lim=' + value.length + ' cap=' + value.length + ']';
-  if (Array.isArray(value)) return `[${value.map(renderValue).join(', ')}]`;
+  if (typeof value === 'number') return renderNumber(value, spec?.type);
+  if (Array.isArray(value)) return `[${value.map((v) => renderValue(v, spec?.member)).join(', ')}]`;
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') {
-    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${renderValue(v)}`).join(', ')}}`;
+    const inner = spec?.type === 'map' ? spec.value : undefined;
+    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${renderValue(v, inner)}`).join(', ')}}`;
   }
   return String(value);
 }
@@ -50,8 +59,9 @@ function allConstraints(spec: ShapeSpec): string[] {
   const out: string[] = [];
   if (spec.enum) out.push(`Member must satisfy enum value set: [${spec.enum.join(', ')}]`);
   const unit = spec.type === 'string' || spec.type === 'blob' ? 'length' : 'value';
-  if (spec.max !== undefined) out.push(`Member must have ${unit} less than or equal to ${spec.max}`);
-  if (spec.min !== undefined) out.push(`Member must have ${unit} greater than or equal to ${spec.min}`);
+  const bound = (n: number) => (unit === 'value' ? renderNumber(n, spec.type) : String(n));
+  if (spec.max !== undefined) out.push(`Member must have ${unit} less than or equal to ${bound(spec.max)}`);
+  if (spec.min !== undefined) out.push(`Member must have ${unit} greater than or equal to ${bound(spec.min)}`);
   if (spec.pattern !== undefined) out.push(`Member must satisfy regular expression pattern: ${spec.pattern}`);
   return out;
 }
@@ -70,8 +80,8 @@ function scalarFailures(spec: ShapeSpec, value: unknown, shapeName = ''): string
       out.push(`Member must satisfy regular expression pattern: ${spec.pattern}`);
     }
   } else if ((spec.type === 'integer' || spec.type === 'long' || spec.type === 'double' || spec.type === 'float') && typeof value === 'number') {
-    if (spec.max !== undefined && value > spec.max) out.push(`Member must have value less than or equal to ${spec.max}`);
-    if (spec.min !== undefined && value < spec.min) out.push(`Member must have value greater than or equal to ${spec.min}`);
+    if (spec.max !== undefined && value > spec.max) out.push(`Member must have value less than or equal to ${renderNumber(spec.max, spec.type)}`);
+    if (spec.min !== undefined && value < spec.min) out.push(`Member must have value greater than or equal to ${renderNumber(spec.min, spec.type)}`);
   } else if (spec.type === 'blob' && Buffer.isBuffer(value)) {
     if (spec.max !== undefined && value.length > spec.max) out.push(`Member must have length less than or equal to ${spec.max}`);
     if (spec.min !== undefined && value.length < spec.min) out.push(`Member must have length greater than or equal to ${spec.min}`);
@@ -82,7 +92,7 @@ function scalarFailures(spec: ShapeSpec, value: unknown, shapeName = ''): string
 function collect(shapeName: string, value: unknown, path: string, out: string[]): void {
   const spec = shape(shapeName);
   const at = (msg: string) => {
-    const shown = spec.sensitive ? '***' : renderValue(value);
+    const shown = spec.sensitive ? '***' : renderValue(value, shapeName);
     return value === null || value === undefined
       ? `Value null at '${path}' failed to satisfy constraint: ${msg}`
       : `Value '${shown}' at '${path}' failed to satisfy constraint: ${msg}`;
@@ -124,15 +134,16 @@ function collect(shapeName: string, value: unknown, path: string, out: string[])
       if (spec.max !== undefined && entries.length > spec.max) out.push(at(`Member must have length less than or equal to ${spec.max}`));
       const keySpec = shape(spec.key!);
       const valueSpec = shape(spec.value!);
-      const keyFailures = new Set<string>();
-      const valueFailures = new Set<string>();
+      let badKey = false;
+      let badValue = false;
       for (const [k, v] of entries) {
-        for (const f of scalarFailures(keySpec, k)) keyFailures.add(f);
+        if (scalarFailures(keySpec, k, spec.key!).length) badKey = true;
         if (valueSpec.type === 'structure' || valueSpec.type === 'list' || valueSpec.type === 'map') collect(spec.value!, v, `${path}.${k}`, out);
-        else for (const f of scalarFailures(valueSpec, v)) valueFailures.add(f);
+        else if (v === null || scalarFailures(valueSpec, v, spec.value!).length) badValue = true;
       }
-      if (keyFailures.size) out.push(at(`Map keys must satisfy constraint: [${[...keyFailures].join(', ')}]`));
-      if (valueFailures.size) out.push(at(`Map value must satisfy constraint: [${[...valueFailures].join(', ')}]`));
+      // As for lists, AWS names every constraint of the key or value shape, not only the broken one.
+      if (badKey) out.push(at(`Map keys must satisfy constraint: [${[...allConstraints(keySpec), 'Member must not be null'].join(', ')}]`));
+      if (badValue) out.push(at(`Map value must satisfy constraint: [${[...allConstraints(valueSpec), 'Member must not be null'].join(', ')}]`));
       return;
     }
     default:

@@ -6,7 +6,7 @@ import type {
   ListAliasesRequest, ListAliasesResponse, UpdateAliasRequest,
 } from '../api/generated/types.js';
 import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
-import { errors } from '../shared/errors.js';
+import { errors, LambdaError } from '../shared/errors.js';
 import type { FunctionKey, Store, StoredAlias, StoredFunction } from '../store/types.js';
 import { functionNotFound } from './resolve.js';
 import { presentAlias } from './present.js';
@@ -34,30 +34,34 @@ export class AliasService {
     if (!this.#store.getVersion(key, version)) throw functionNotFound(key, key.name, version);
   }
 
-  #weights(key: FunctionKey, functionVersion: string, routing: AliasRoutingConfiguration | undefined): Record<string, number> {
-    const weights = routing?.AdditionalVersionWeights ?? {};
-    const entries = Object.entries(weights);
+  /**
+   * Checks RoutingConfig in AWS's order: item count, the alias's own version, $LATEST, then that the
+   * additional version exists. Weight range and key pattern are model constraints, checked earlier.
+   */
+  #weights(key: FunctionKey, functionVersion: string, routing: AliasRoutingConfiguration | undefined, checkExists: boolean): Record<string, number> {
+    const entries = Object.entries(routing?.AdditionalVersionWeights ?? {});
     if (entries.length === 0) return {};
     if (entries.length > 1) throw errors.invalidParameter('Number of items in AdditionalVersionWeights cannot be greater than 1');
-    if (functionVersion === '$LATEST') throw errors.invalidParameter('$LATEST is not supported for an alias pointing to more than 1 version');
     const [extra, weight] = entries[0]!;
-    if (extra === '$LATEST') throw errors.invalidParameter('$LATEST is not supported for an alias pointing to more than 1 version');
     if (extra === functionVersion) {
       throw errors.invalidParameter(`Invalid function version ${extra}. Function version ${extra} is already included in routing configuration.`);
     }
-    if (weight < 0 || weight > 1) throw errors.invalidParameter(`Invalid weight ${weight}: weights must be between 0.0 and 1.0.`);
-    this.#checkVersionExists(key, extra);
+    if (functionVersion === '$LATEST') {
+      throw new LambdaError('InvalidParameterValueException', '$LATEST is not supported for an alias pointing to more than 1 version', { status: 400, untyped: true });
+    }
+    if (checkExists) this.#checkVersionExists(key, extra);
     return { [extra]: weight };
   }
 
   create(input: CreateAliasRequest, scope: Scope): AliasConfiguration {
     const { key } = this.#function(input.FunctionName, scope);
+    this.#weights(key, input.FunctionVersion, input.RoutingConfig, false);
     this.#checkVersionExists(key, input.FunctionVersion);
     const alias: StoredAlias = {
       alias: input.Name,
       functionVersion: input.FunctionVersion,
       description: input.Description ?? '',
-      additionalVersionWeights: this.#weights(key, input.FunctionVersion, input.RoutingConfig),
+      additionalVersionWeights: this.#weights(key, input.FunctionVersion, input.RoutingConfig, true),
       revisionId: randomUUID(),
     };
     if (!this.#store.putAlias(key, alias, null)) {
@@ -66,26 +70,28 @@ export class AliasService {
     return presentAlias(key, alias);
   }
 
-  #load(key: FunctionKey, name: string): StoredAlias {
+  /** AWS words a missing alias differently on GetAlias and UpdateAlias. */
+  #load(key: FunctionKey, name: string, wording: 'get' | 'update'): StoredAlias {
     const alias = this.#store.getAlias(key, name);
-    if (!alias) throw errors.notFound(`Cannot find alias arn: ${functionArn(key.region, key.accountId, key.name, name)}`);
+    const arn = functionArn(key.region, key.accountId, key.name, name);
+    if (!alias) throw errors.notFound(wording === 'get' ? `Cannot find alias arn: ${arn}` : `Alias not found: ${arn}`);
     return alias;
   }
 
   get(input: GetAliasRequest, scope: Scope): AliasConfiguration {
     const { key } = this.#function(input.FunctionName, scope);
-    return presentAlias(key, this.#load(key, input.Name));
+    return presentAlias(key, this.#load(key, input.Name, 'get'));
   }
 
   update(input: UpdateAliasRequest, scope: Scope): AliasConfiguration {
     const { key } = this.#function(input.FunctionName, scope);
-    const current = this.#load(key, input.Name);
+    const current = this.#load(key, input.Name, 'update');
     if (input.RevisionId !== undefined && input.RevisionId !== current.revisionId) throw revisionMismatch();
     const functionVersion = input.FunctionVersion ?? current.functionVersion;
+    const routing = input.RoutingConfig ?? { AdditionalVersionWeights: current.additionalVersionWeights };
+    this.#weights(key, functionVersion, routing, false);
     if (input.FunctionVersion !== undefined) this.#checkVersionExists(key, functionVersion);
-    const weights = input.RoutingConfig !== undefined
-      ? this.#weights(key, functionVersion, input.RoutingConfig)
-      : this.#weights(key, functionVersion, { AdditionalVersionWeights: current.additionalVersionWeights });
+    const weights = this.#weights(key, functionVersion, routing, true);
     const next: StoredAlias = {
       ...current,
       functionVersion,

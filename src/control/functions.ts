@@ -14,6 +14,10 @@ import type { CodeStore, StoredPackage } from './code-store.js';
 import type { S3Fetcher } from './s3-fetch.js';
 import { checkRuntime } from './runtimes.js';
 import type { FunctionRuntimeConfig, Invoker } from '../invoke/types.js';
+import type { VersionService } from './versions.js';
+import type { AliasService } from './aliases.js';
+import { resolveQualified, functionNotFound } from './resolve.js';
+import { presentVersion } from './present.js';
 
 /** Variables the runtime sets itself; a function may not define them (AWS's reserved keys). */
 const reservedEnvKeys = new Set([
@@ -36,6 +40,8 @@ export interface FunctionServiceDeps {
   readonly s3: S3Fetcher;
   readonly clock: Clock;
   readonly invoker: Pick<Invoker, 'retire'>;
+  readonly versions: VersionService;
+  readonly aliases: AliasService;
   readonly settleDelayMs: number;
   /** Builds the Code.Location download URL for a package. */
   readonly codeUrl: (hash: string, baseUrl: string) => string;
@@ -46,9 +52,7 @@ export interface CallContext extends Scope {
   readonly baseUrl: string;
 }
 
-function notFound(scope: Scope, name: string, qualifier?: string): LambdaError {
-  return errors.notFound(`Function not found: ${functionArn(scope.region, scope.accountId, name, qualifier)}`);
-}
+const notFound = functionNotFound;
 
 function validationFailure(value: unknown, member: string, constraint: string): LambdaError {
   return errors.validation(`1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`);
@@ -180,6 +184,11 @@ export class FunctionService {
     if (!this.#d.store.createFunction(fn)) throw errors.conflict(`Function already exist: ${ref.name}`);
     const response = this.#present(fn, fn.latest, undefined);
     this.#settle(fn, config.RevisionId!);
+    if (input.Publish) {
+      // AWS answers with version 1 but the unqualified ARN and $LATEST's lifecycle state.
+      const published = this.#d.versions.publishFrom(fn, undefined, true);
+      return { ...response, Version: published.version, RevisionId: published.config.RevisionId };
+    }
     return response;
   }
 
@@ -220,38 +229,22 @@ export class FunctionService {
 
   /** The API's view of a stored version: ARNs and names derived from the key. */
   #present(fn: FunctionKey, v: StoredVersion, qualifier: string | undefined): FunctionConfiguration {
-    return {
-      FunctionName: fn.name,
-      FunctionArn: functionArn(fn.region, fn.accountId, fn.name, qualifier),
-      ...v.config,
-      Version: v.version,
-    };
-  }
-
-  #load(ctx: Scope, name: string, qualifierParam: string | undefined): { fn: StoredFunction; qualifier: string | undefined } {
-    const ref = resolveFunctionName(name, ctx, qualifierParam);
-    const fn = this.#d.store.getFunction({ accountId: ctx.accountId, region: ctx.region, name: ref.name });
-    if (!fn) throw notFound(ctx, ref.name, ref.qualifier);
-    if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
-      // Versions and aliases arrive with their own issue; until then only $LATEST exists.
-      throw notFound(ctx, ref.name, ref.qualifier);
-    }
-    return { fn, qualifier: ref.qualifier };
+    return presentVersion(fn, v, qualifier);
   }
 
   get(input: GetFunctionRequest, ctx: CallContext): GetFunctionResponse {
-    const { fn, qualifier } = this.#load(ctx, input.FunctionName, input.Qualifier);
+    const { fn, qualifier, version } = resolveQualified(this.#d.store, ctx, input.FunctionName, input.Qualifier);
     const out: GetFunctionResponse = {
-      Configuration: this.#present(fn, fn.latest, qualifier),
-      Code: { RepositoryType: 'S3', Location: this.#d.codeUrl(fn.latest.codeHash, ctx.baseUrl) },
+      Configuration: this.#present(fn, version, qualifier),
+      Code: { RepositoryType: 'S3', Location: this.#d.codeUrl(version.codeHash, ctx.baseUrl) },
     };
     if (Object.keys(fn.tags).length && qualifier === undefined) out.Tags = { ...fn.tags };
     return out;
   }
 
   getConfiguration(input: GetFunctionConfigurationRequest, ctx: CallContext): FunctionConfiguration {
-    const { fn, qualifier } = this.#load(ctx, input.FunctionName, input.Qualifier);
-    return this.#present(fn, fn.latest, qualifier);
+    const { fn, qualifier, version } = resolveQualified(this.#d.store, ctx, input.FunctionName, input.Qualifier);
+    return this.#present(fn, version, qualifier);
   }
 
   list(input: ListFunctionsRequest, ctx: CallContext): ListFunctionsResponse {
@@ -263,13 +256,37 @@ export class FunctionService {
     const limit = input.MaxItems ?? limits.listDefault;
     const page = this.#d.store.listFunctions(ctx.accountId, ctx.region, after, limit);
     const all = input.FunctionVersion === 'ALL';
-    const Functions = page.items.map((fn) => {
-      // ListFunctions items leave out the lifecycle members, as AWS's do.
+    // ListFunctions items leave out the lifecycle members, as AWS's do.
+    const item = (fn: FunctionKey, v: StoredVersion, qualifier: string | undefined) => {
       const { State: _s, StateReason: _sr, StateReasonCode: _src, LastUpdateStatus: _l, LastUpdateStatusReason: _lr, LastUpdateStatusReasonCode: _lrc, RuntimeVersionConfig: _rv, ...c } =
-        this.#present(fn, fn.latest, all ? '$LATEST' : undefined);
+        this.#present(fn, v, qualifier);
       return c;
-    });
+    };
+    // With FunctionVersion=ALL a page holds MaxItems functions, each with all its versions ($LATEST first).
+    const Functions = page.items.flatMap((fn) =>
+      all ? this.#allVersions(fn).map((v) => item(fn, v, v.version)) : [item(fn, fn.latest, undefined)],
+    );
     return { Functions, ...(page.nextMarker ? { NextMarker: Buffer.from(page.nextMarker).toString('base64url') } : {}) };
+  }
+
+  /** Updates act on $LATEST: the name may carry no qualifier other than $LATEST. */
+  #unqualified(name: string, ctx: Scope): StoredFunction {
+    const r = resolveQualified(this.#d.store, ctx, name, undefined);
+    if (r.qualifier !== undefined && r.qualifier !== '$LATEST') {
+      throw errors.invalidParameter('Current operation does not support versions other than $LATEST. Please set the version to $LATEST or do not set a version in your request.');
+    }
+    return r.fn;
+  }
+
+  #allVersions(fn: FunctionKey): StoredVersion[] {
+    const out: StoredVersion[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = this.#d.store.listVersions(fn, after, 500);
+      out.push(...page.items);
+      if (!page.nextMarker) return out;
+      after = page.nextMarker;
+    }
   }
 
   #checkUpdatable(fn: StoredFunction, revisionId: string | undefined): void {
@@ -308,8 +325,7 @@ export class FunctionService {
   }
 
   async updateCode(input: UpdateFunctionCodeRequest, ctx: CallContext): Promise<FunctionConfiguration> {
-    const { fn, qualifier } = this.#load(ctx, input.FunctionName, undefined);
-    if (qualifier !== undefined) throw notFound(ctx, fn.name, qualifier);
+    const fn = this.#unqualified(input.FunctionName, ctx);
     this.#checkUpdatable(fn, input.RevisionId);
     if (fn.latest.config.PackageType === 'Zip' && input.ImageUri !== undefined) {
       throw errors.invalidParameter("Please don't provide ImageUri when updating a function with packageType Zip.");
@@ -328,12 +344,18 @@ export class FunctionService {
     const current = this.#d.store.getFunction(fn);
     if (!current) throw notFound(ctx, fn.name);
     this.#checkUpdatable(current, input.RevisionId);
-    return this.#commitUpdate(current, { ...current.latest.config, CodeSha256: pkg.sha256, CodeSize: pkg.size, ...(input.Architectures ? { Architectures: input.Architectures } : {}) }, pkg.hash);
+    const response = this.#commitUpdate(current, { ...current.latest.config, CodeSha256: pkg.sha256, CodeSize: pkg.size, ...(input.Architectures ? { Architectures: input.Architectures } : {}) }, pkg.hash);
+    if (!input.Publish) return response;
+    // AWS answers with the new version, qualified, still Pending and without LastUpdateStatus.
+    const updated = this.#d.store.getFunction(current);
+    if (!updated) throw notFound(ctx, fn.name);
+    const published = this.#d.versions.publishFrom(updated, undefined, true);
+    const { LastUpdateStatus: _a, LastUpdateStatusReason: _b, LastUpdateStatusReasonCode: _c, ...v } = this.#present(fn, published, published.version);
+    return { ...v, State: 'Pending', StateReason: 'The function is being created.', StateReasonCode: 'Creating' };
   }
 
   updateConfiguration(input: UpdateFunctionConfigurationRequest, ctx: CallContext): FunctionConfiguration {
-    const { fn, qualifier } = this.#load(ctx, input.FunctionName, undefined);
-    if (qualifier !== undefined) throw notFound(ctx, fn.name, qualifier);
+    const fn = this.#unqualified(input.FunctionName, ctx);
     this.#checkUpdatable(fn, input.RevisionId);
     if (input.Runtime !== undefined) checkRuntime(input.Runtime);
     checkLimits(input);
@@ -364,14 +386,28 @@ export class FunctionService {
 
   delete(input: DeleteFunctionRequest, ctx: CallContext): void {
     const ref = resolveFunctionName(input.FunctionName, ctx, input.Qualifier);
+    // AWS refuses $LATEST before it looks the function up.
+    if (ref.qualifier === '$LATEST') throw errors.invalidParameter('$LATEST version cannot be deleted without deleting the function.');
     const key = { accountId: ctx.accountId, region: ctx.region, name: ref.name };
     const fn = this.#d.store.getFunction(key);
     // AWS names the unqualified function when it does not exist, whatever the qualifier.
     if (!fn) throw notFound(ctx, ref.name);
-    if (ref.qualifier === '$LATEST') throw errors.invalidParameter('$LATEST version cannot be deleted without deleting the function.');
-    if (ref.qualifier !== undefined) throw notFound(ctx, ref.name, ref.qualifier);
-    this.#d.store.deleteFunction(key);
-    void this.#d.invoker.retire(functionArn(ctx.region, ctx.accountId, ref.name));
+    const arn = functionArn(ctx.region, ctx.accountId, ref.name);
+    if (ref.qualifier === undefined) {
+      // Versions and aliases go with the function (the store cascades).
+      this.#d.store.deleteFunction(key);
+      void this.#d.invoker.retire(arn);
+      return;
+    }
+    if (!/^[0-9]+$/.test(ref.qualifier)) {
+      throw errors.invalidParameter('Deletion of aliases is not supported through DeleteFunction. Please use the DeleteAlias API.');
+    }
+    const referencing = this.#d.aliases.referencing(key, ref.qualifier);
+    if (referencing.length) {
+      throw errors.conflict(`Unable to delete version because the following aliases reference it: [${referencing.map((a) => a.alias).join(', ')}]`);
+    }
+    // Deleting a version that does not exist succeeds, as on AWS.
+    if (this.#d.store.deleteVersion(key, ref.qualifier)) void this.#d.invoker.retire(arn, ref.qualifier);
   }
 
   /** Everything an execution environment needs for this function's $LATEST, resolved ahead of the invoke. */
@@ -397,14 +433,21 @@ export class FunctionService {
     };
   }
 
-  /** Finds the function and version an invoke names, with AWS's errors. */
+  /**
+   * Finds the function and version an invoke names, with AWS's errors; an alias with a routing
+   * configuration picks its version by weight.
+   */
   resolveForInvoke(name: string, qualifierParam: string | undefined, ctx: Scope): { fn: StoredFunction; version: StoredVersion; invokedArn: string } {
-    const ref = resolveFunctionName(name, ctx, qualifierParam);
-    const fn = this.#d.store.getFunction({ accountId: ctx.accountId, region: ctx.region, name: ref.name });
-    if (!fn || (ref.qualifier !== undefined && ref.qualifier !== '$LATEST')) throw notFound(ctx, ref.name, ref.qualifier ?? '$LATEST');
-    if (fn.latest.config.State === 'Pending') {
+    // AWS names the invoked version in "not found", $LATEST when unqualified.
+    const r = resolveQualified(this.#d.store, ctx, name, qualifierParam, (q) => q ?? '$LATEST');
+    let version = r.version;
+    if (r.alias && Object.keys(r.alias.additionalVersionWeights).length) {
+      const picked = this.#d.aliases.pickVersion(r.alias);
+      if (picked !== version.version) version = (picked === '$LATEST' ? r.fn.latest : this.#d.store.getVersion(r.key, picked)) ?? version;
+    }
+    if (version.config.State === 'Pending') {
       throw errors.conflict('The operation cannot be performed at this time. The function is currently in the following state: Pending');
     }
-    return { fn, version: fn.latest, invokedArn: functionArn(ctx.region, ctx.accountId, ref.name, ref.qualifier) };
+    return { fn: r.fn, version, invokedArn: functionArn(ctx.region, ctx.accountId, r.fn.name, r.qualifier) };
   }
 }

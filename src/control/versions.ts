@@ -42,9 +42,10 @@ export class VersionService {
   }
 
   /** Publishes $LATEST as a new version, or returns the newest version when nothing changed since. */
-  publishFrom(fn: StoredFunction, description: string | undefined): StoredVersion {
+  publishFrom(fn: StoredFunction, description: string | undefined, duringUpdate = false): StoredVersion {
     const c = fn.latest.config;
-    if (c.State === 'Pending' || c.LastUpdateStatus === 'InProgress') {
+    // Publish=true on create and update publishes the code being deployed; PublishVersion must wait.
+    if (!duringUpdate && (c.State === 'Pending' || c.LastUpdateStatus === 'InProgress')) {
       throw errors.conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(fn.region, fn.accountId, fn.name)}`);
     }
     const newest = this.#newest(fn);
@@ -62,6 +63,8 @@ export class VersionService {
       return { version, codeHash: fn.latest.codeHash, config };
     });
     if (!published) throw functionNotFound(fn, fn.name);
+    // Publishing also gives $LATEST a new RevisionId, as on AWS (during an update, the settle will).
+    if (!duringUpdate) this.#store.replaceLatest(fn, c.RevisionId ?? '', { ...fn.latest, config: { ...c, RevisionId: randomUUID() } });
     return published;
   }
 

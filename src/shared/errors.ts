@@ -12,6 +12,8 @@ export interface LambdaErrorOptions {
   readonly fields?: Readonly<Record<string, unknown>>;
   /** Extra response headers, e.g. `Retry-After`. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The body carries no `Type`, as AWS sends a few errors. */
+  readonly untyped?: boolean;
 }
 
 export class LambdaError extends Error {
@@ -20,6 +22,7 @@ export class LambdaError extends Error {
   readonly fault: Fault;
   readonly fields: Readonly<Record<string, unknown>>;
   readonly headers: Readonly<Record<string, string>>;
+  readonly untyped: boolean;
 
   constructor(code: string, message: string, options: LambdaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +32,7 @@ export class LambdaError extends Error {
     this.fault = options.fault ?? (this.status >= 500 ? Fault.Service : Fault.User);
     this.fields = options.fields ?? {};
     this.headers = options.headers ?? {};
+    this.untyped = options.untyped ?? false;
   }
 }
 
