@@ -40,6 +40,7 @@ export function errorResponse(err: unknown, requestId: string): { response: Wire
       },
       body: JSON.stringify(body),
     },
-    logged: isLambdaError(err) && e.status < 500 ? undefined : err,
+    // Errors raised on purpose are answers, not faults of ours; only unexpected ones are logged.
+    logged: isLambdaError(err) ? undefined : err,
   };
 }

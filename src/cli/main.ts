@@ -26,7 +26,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const options = parseOptions(rest, process.env);
   const server = await startServer(options);
-  process.stdout.write(`lambdalite listening on ${server.url} (data dir ${options.dataDir})\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -37,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // Only once the handlers are installed: a supervisor may signal as soon as it reads this line.
+    process.stdout.write(`lambdalite listening on ${server.url} (data dir ${options.dataDir})\n`);
   });
   return 0;
 }

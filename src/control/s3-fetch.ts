@@ -34,11 +34,24 @@ export class S3Fetcher {
   async fetch(region: string, bucket: string, key: string, version: string | undefined): Promise<Buffer> {
     try {
       const out = await this.#client(region).send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(version ? { VersionId: version } : {}) }));
-      if (out.ContentLength !== undefined && out.ContentLength > limits.zipped) {
-        throw new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
+      const body = out.Body as (NodeJS.ReadableStream & { destroy?(): void }) | undefined;
+      const tooLarge = () => {
+        // An unread response body left open would later fail with an unhandled 'aborted' error.
+        body?.on('error', () => {});
+        body?.destroy?.();
+        return new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
+      };
+      if (out.ContentLength !== undefined && out.ContentLength > limits.zipped) throw tooLarge();
+      if (!body) return Buffer.alloc(0);
+      // Counted while reading too, for responses without a Content-Length.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
+        if (size > limits.zipped) throw tooLarge();
+        chunks.push(chunk as Buffer);
       }
-      const bytes = await out.Body?.transformToByteArray();
-      return Buffer.from(bytes ?? []);
+      return Buffer.concat(chunks);
     } catch (e) {
       if (e instanceof LambdaError) throw e;
       if (e instanceof S3ServiceException) {
