@@ -118,7 +118,7 @@ export class RuntimeRegistry {
         const args = [exec];
         // Without a memory cgroup, V8's heap limit is the only brake on a runaway function.
         if (memoryFallbackMb !== undefined) args.push(`--max-old-space-size=${Math.max(16, Math.floor(memoryFallbackMb * 0.9))}`);
-        args.push(path.join(view.runtimeDir, 'index.mjs'));
+        args.push(path.join(view.runtimeDir, 'index.cjs'));
         return args;
       },
       env: (view) => ({
@@ -136,7 +136,8 @@ export class RuntimeRegistry {
   #python(runtime: string, minor: string): RuntimePlan {
     const interp = findPython(minor) ?? defaultPython();
     if (interp === undefined) throw unsupported(runtime, 'no Python 3 interpreter is installed');
-    const info = describePython(interp);
+    const clientDir = path.join(this.#root, 'src', 'runtimes', 'python');
+    const info = describePython(interp, path.join(clientDir, 'lambdalite_runtime.py'));
     if (info === undefined) throw unsupported(runtime, `the Python interpreter ${interp} does not start`);
     const prefixes = [...new Set([info.prefix, info.base])].filter((p) => !p.startsWith('/usr/') && p !== '/usr');
     const binDir = path.dirname(interp);
@@ -145,14 +146,15 @@ export class RuntimeRegistry {
     return {
       runtime,
       family: 'python',
-      clientDir: path.join(this.#root, 'src', 'runtimes', 'python'),
+      clientDir,
       readOnly: prefixes,
       hidden,
       executionEnv: `AWS_Lambda_${runtime}`,
       runtimeVersion: `python:${minor}.v${info.version}`,
       runtimeVersionArn: (region) => versionArn(region, `python ${interp} ${info.version}`),
       binDir,
-      command: (view) => [interp, '-u', path.join(view.runtimeDir, 'bootstrap.py')],
+      // -S: the host's site-packages are hidden anyway and site costs milliseconds of every cold start.
+      command: (view) => [interp, '-S', '-u', path.join(view.runtimeDir, 'bootstrap.py')],
       env: (view) => ({
         // AWS's sys.path order: task root (added by the client), layer packages, the runtime.
         PYTHONPATH: [`${view.optDir}/python/lib/python${info.minor}/site-packages`, `${view.optDir}/python`, view.runtimeDir].join(':'),
@@ -260,11 +262,17 @@ interface PythonInfo {
   readonly site: string[];
 }
 
-function describePython(interp: string): PythonInfo | undefined {
+/**
+ * Asks the interpreter where it lives and which site dirs it has, and byte-compiles the runtime
+ * client into its __pycache__ (read-only inside the sandbox, so it cannot happen there).
+ */
+function describePython(interp: string, client: string): PythonInfo | undefined {
   const script =
-    'import sys, site, json; print(json.dumps({"prefix": sys.prefix, "base": sys.base_prefix, ' +
-    '"minor": "%d.%d" % sys.version_info[:2], "version": sys.version.split()[0], "site": site.getsitepackages()}))';
-  const r = spawnSync(interp, ['-c', script], { encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
+    'import sys, site, json, py_compile\n' +
+    'print(json.dumps({"prefix": sys.prefix, "base": sys.base_prefix, "minor": "%d.%d" % sys.version_info[:2], ' +
+    '"version": sys.version.split()[0], "site": site.getsitepackages()}))\n' +
+    'try:\n    py_compile.compile(sys.argv[1], doraise=True)\nexcept Exception:\n    pass\n';
+  const r = spawnSync(interp, ['-c', script, client], { encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
   if (r.status !== 0) return undefined;
   try {
     return JSON.parse(r.stdout) as PythonInfo;

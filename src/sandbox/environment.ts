@@ -18,6 +18,7 @@ import type { Clock, Timer } from './clock.js';
 import { LogStream, newLogStreamName } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
+import { Launcher } from './launcher.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
 
 /** AWS's init phase limit. */
@@ -30,6 +31,10 @@ export interface EnvironmentOptions {
   readonly sandbox: Sandbox;
   readonly memory: MemoryController;
   readonly api: RuntimeApiServer;
+  /** A pre-started launcher (with its cgroup); without one the environment makes its own. */
+  readonly launcher: Launcher | undefined;
+  /** Where launchers' scripts are written (private to the server). */
+  readonly scriptDir: string;
   readonly clock: Clock;
   readonly logDir: string;
   readonly echo: ((chunk: string | Buffer) => void) | undefined;
@@ -76,6 +81,7 @@ export class ExecutionEnvironment {
   readonly #api: RuntimeApiServer;
   readonly #clock: Clock;
   readonly #cgroup: MemoryCgroup;
+  readonly #launcher: Launcher | undefined;
   readonly #prepared: PreparedSandbox;
   #proc: SandboxProcess | undefined;
   #spawnedAt: number;
@@ -100,7 +106,14 @@ export class ExecutionEnvironment {
     this.#spawnedAt = o.clock.elapsed();
     const { config, plan } = o;
     this.log = new LogStream(o.logDir, config.logGroup, newLogStreamName(config.version, o.clock.now()), o.echo);
-    this.#cgroup = o.memory.create(o.id, config.memorySize);
+    if (o.launcher !== undefined) {
+      this.#launcher = o.launcher;
+      this.#cgroup = o.launcher.cgroup;
+    } else {
+      this.#cgroup = o.memory.create(o.id);
+      this.#launcher = this.#cgroup.procsFile !== undefined ? Launcher.start(this.#cgroup, o.scriptDir) : undefined;
+    }
+    this.#cgroup.setLimit(config.memorySize);
     this.#prepared = o.sandbox.prepare(o.id, {
       codeDir: config.codeDir,
       layerDirs: config.layerDirs,
@@ -160,6 +173,12 @@ export class ExecutionEnvironment {
       ].join(':'),
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
+      // X-Ray settings every AWS runtime sees (the daemon address is AWS's link-local one; nothing
+      // listens there locally, and the SDKs only send UDP to it).
+      AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+      AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129:2000',
+      _AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129',
+      _AWS_XRAY_DAEMON_PORT: '2000',
       ...plan.env(view),
       // The function's own variables may replace the defaults above but none of the reserved ones
       // below (the control plane rejects reserved keys at create time; this is the backstop).
@@ -184,7 +203,7 @@ export class ExecutionEnvironment {
     if (plan.executionEnv !== undefined) env['AWS_EXECUTION_ENV'] = plan.executionEnv;
     else delete env['AWS_EXECUTION_ENV'];
 
-    const proc = this.#prepared.spawn({ argv: command, env, cgroupProcs: this.#cgroup.procsFile });
+    const proc = this.#prepared.spawn({ argv: command, env, launcher: this.#launcher });
     this.#proc = proc;
     proc.stdout.on('data', (chunk: Buffer) => this.log.write(chunk));
     proc.stderr.on('data', (chunk: Buffer) => this.log.write(chunk));
@@ -285,12 +304,13 @@ export class ExecutionEnvironment {
     setImmediate(() => this.#finish(active, { payload, functionError: 'Unhandled', reusable: true }));
   }
 
-  #onTooLarge(id: string, size: number): void {
+  #onTooLarge(id: string, _size: number): void {
     const active = this.#current(id);
     if (!active) return;
+    // The text AWS answers callers with (RIE's own variant includes the size; the service does not).
     const payload = Buffer.from(
       JSON.stringify({
-        errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_PAYLOAD_SIZE} bytes).`,
+        errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_SIZE} bytes).`,
         errorType: 'Function.ResponseSizeTooLarge',
       }),
     );
@@ -344,7 +364,7 @@ export class ExecutionEnvironment {
     this.#kill();
     this.#finish(active, {
       payload: Buffer.from(
-        JSON.stringify({ errorMessage: `RequestId: ${id} Error: Task timed out after ${seconds} seconds`, errorType: 'Sandbox.Timedout' }),
+        JSON.stringify({ errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${seconds} seconds` }),
       ),
       functionError: 'Unhandled',
       status: 'timeout',
@@ -359,7 +379,8 @@ export class ExecutionEnvironment {
     if (active && !active.done) {
       const id = active.request.requestId;
       const oom = this.#cgroup.oomKilled();
-      const reason = `Runtime exited with error: ${describeExit(status)}`;
+      const reason =
+        status.code === 0 && status.signal === null ? 'Runtime exited without providing a reason' : `Runtime exited with error: ${describeExit(status)}`;
       const errorType = oom ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
       if (active.deliveredAt === undefined) {
         active.deliveredAt = this.#clock.elapsed();
@@ -373,7 +394,8 @@ export class ExecutionEnvironment {
 
   #runtimeFailure(errorType: string, errorMessage: string, reusable: boolean): Ending {
     return {
-      payload: Buffer.from(JSON.stringify({ errorMessage, errorType })),
+      // Key order as AWS's platform errors (recorded: {"errorType":"Runtime.ExitError","errorMessage":...}).
+      payload: Buffer.from(JSON.stringify({ errorType, errorMessage })),
       functionError: 'Unhandled',
       status: 'error',
       errorType,
@@ -432,12 +454,13 @@ export class ExecutionEnvironment {
   dispose(): Promise<void> {
     this.#disposed ??= (async () => {
       this.#kill();
+      if (this.#proc === undefined) await this.#launcher?.dispose();
       if (this.#exit) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([this.#exit, new Promise((r) => (timer = setTimeout(r, 2000)))]);
         clearTimeout(timer);
       }
-      this.#cgroup.dispose();
+      await this.#cgroup.dispose();
       this.#prepared.cleanup();
       await this.#api.close();
       await this.log.close();

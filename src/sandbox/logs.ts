@@ -27,9 +27,12 @@ function pad(n: number): string {
 export class LogStream {
   readonly name: string;
   readonly file: string;
-  readonly #out: fs.WriteStream;
+  #fd: number | undefined;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
   #atLineStart = true;
+  /** Writes of one turn of the event loop, issued as one file write (a syscall per line adds up). */
+  #pending: (Buffer | string)[] = [];
+  #scheduled = false;
   #capture: Buffer[] | undefined;
   #captured = 0;
 
@@ -37,10 +40,7 @@ export class LogStream {
     this.name = name;
     this.file = logStreamFile(logDir, logGroup, name);
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    this.#out = fs.createWriteStream(this.file, { flags: 'a' });
-    this.#out.on('error', () => {
-      // A log write failure must never fail an invocation.
-    });
+    this.#fd = fs.openSync(this.file, 'a');
     this.#echo = echo;
   }
 
@@ -74,7 +74,11 @@ export class LogStream {
   }
 
   #append(chunk: Buffer | string): void {
-    this.#out.write(chunk);
+    this.#pending.push(chunk);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#drain());
+    }
     this.#echo?.(chunk);
     const capture = this.#capture;
     if (capture !== undefined) {
@@ -88,19 +92,37 @@ export class LogStream {
     }
   }
 
+  // One synchronous append per event-loop turn: cheaper than a WriteStream's thread-pool round trip
+  // per write, and a local append does not block for long.
+  #drain(): void {
+    this.#scheduled = false;
+    const parts = this.#pending;
+    if (parts.length === 0 || this.#fd === undefined) return;
+    this.#pending = [];
+    const data = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    try {
+      for (let off = 0; off < data.length; ) off += fs.writeSync(this.#fd, data, off);
+    } catch {
+      // A log write failure must never fail an invocation.
+    }
+  }
+
   /** Resolves once everything written so far is in the file. */
   flush(): Promise<void> {
-    if (this.#out.closed || this.#out.destroyed || this.#out.writableEnded) return Promise.resolve();
-    return new Promise((resolve) => {
-      // Writes complete in order, so this empty write's callback means all earlier ones are done.
-      this.#out.write('', () => resolve());
-    });
+    this.#drain();
+    return Promise.resolve();
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#out.closed) return resolve();
-      this.#out.end(() => resolve());
-    });
+    this.#drain();
+    if (this.#fd !== undefined) {
+      try {
+        fs.closeSync(this.#fd);
+      } catch {
+        // already closed
+      }
+      this.#fd = undefined;
+    }
+    return Promise.resolve();
   }
 }

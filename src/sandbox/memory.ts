@@ -12,21 +12,23 @@ import path from 'node:path';
 export interface MemoryCgroup {
   /** cgroup.procs of this environment; the sandbox launcher writes its own pid here before exec. */
   readonly procsFile: string | undefined;
+  /** Sets the limit (MemorySize); cheap, unlike attaching a process, so it is done at assignment. */
+  setLimit(limitMb: number): void;
   /** Peak bytes used since the environment started, or undefined when unknown. */
   peakBytes(): number | undefined;
   /** Whether the kernel OOM-killed a process of this environment. */
   oomKilled(): boolean;
   /** Kills every process still in the cgroup (best effort) and removes it. */
-  dispose(): void;
+  dispose(): Promise<void>;
 }
 
 export interface MemoryController {
   readonly kind: 'cgroup2' | 'cgroup1' | 'none';
   /** One line for the server log describing the choice (and why, for the fallback). */
   readonly description: string;
-  create(name: string, limitMb: number): MemoryCgroup;
+  create(name: string): MemoryCgroup;
   /** Removes the controller's parent directory. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 export function detectMemoryController(): MemoryController {
@@ -54,6 +56,7 @@ function ownCgroupPath(controller: string): string | undefined {
 }
 
 function makeParent(base: string): string {
+  removeStale(base);
   const dir = path.join(base, `lambdalite-${process.pid}`);
   fs.mkdirSync(dir, { recursive: true });
   return dir;
@@ -81,17 +84,17 @@ function tryV2(): MemoryController | undefined {
     return {
       kind: 'cgroup2',
       description: `memory limits: cgroup v2 at ${parent}`,
-      create: (name, limitMb) => createV2(parent, name, limitMb),
+      create: (name) => createV2(parent, name),
       close: () => removeDir(parent),
     };
   }
   return undefined;
 }
 
-function createV2(parent: string, name: string, limitMb: number): MemoryCgroup {
+function createV2(parent: string, name: string): MemoryCgroup {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'memory.max'), String(limitMb * 1024 * 1024));
+  const peak = counterReader(path.join(dir, 'memory.peak'));
   try {
     fs.writeFileSync(path.join(dir, 'memory.swap.max'), '0');
   } catch {
@@ -99,15 +102,17 @@ function createV2(parent: string, name: string, limitMb: number): MemoryCgroup {
   }
   return {
     procsFile: path.join(dir, 'cgroup.procs'),
-    peakBytes: () => readNumber(path.join(dir, 'memory.peak')),
+    setLimit: (limitMb) => fs.writeFileSync(path.join(dir, 'memory.max'), String(limitMb * 1024 * 1024)),
+    peakBytes: peak.read,
     oomKilled: () => (readKeyed(path.join(dir, 'memory.events'), 'oom_kill') ?? 0) > 0,
     dispose: () => {
+      peak.close();
       try {
         fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
       } catch {
         killTasks(path.join(dir, 'cgroup.procs'));
       }
-      removeDir(dir);
+      return removeDir(dir);
     },
   };
 }
@@ -120,29 +125,33 @@ function tryV1(): MemoryController | undefined {
   return {
     kind: 'cgroup1',
     description: `memory limits: cgroup v1 at ${parent}`,
-    create: (name, limitMb) => createV1(parent, name, limitMb),
+    create: (name) => createV1(parent, name),
     close: () => removeDir(parent),
   };
 }
 
-function createV1(parent: string, name: string, limitMb: number): MemoryCgroup {
+function createV1(parent: string, name: string): MemoryCgroup {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir);
-  const bytes = String(limitMb * 1024 * 1024);
-  fs.writeFileSync(path.join(dir, 'memory.limit_in_bytes'), bytes);
-  try {
-    // Without this, a host with swap would page instead of OOM-killing at MemorySize.
-    fs.writeFileSync(path.join(dir, 'memory.memsw.limit_in_bytes'), bytes);
-  } catch {
-    // memsw accounting is off on this kernel.
-  }
+  const peak = counterReader(path.join(dir, 'memory.max_usage_in_bytes'));
   return {
     procsFile: path.join(dir, 'cgroup.procs'),
-    peakBytes: () => readNumber(path.join(dir, 'memory.max_usage_in_bytes')),
+    setLimit: (limitMb) => {
+      const bytes = String(limitMb * 1024 * 1024);
+      fs.writeFileSync(path.join(dir, 'memory.limit_in_bytes'), bytes);
+      try {
+        // Without this, a host with swap would page instead of OOM-killing at MemorySize.
+        fs.writeFileSync(path.join(dir, 'memory.memsw.limit_in_bytes'), bytes);
+      } catch {
+        // memsw accounting is off on this kernel.
+      }
+    },
+    peakBytes: peak.read,
     oomKilled: () => (readKeyed(path.join(dir, 'memory.oom_control'), 'oom_kill') ?? 0) > 0,
     dispose: () => {
+      peak.close();
       killTasks(path.join(dir, 'cgroup.procs'));
-      removeDir(dir);
+      return removeDir(dir);
     },
   };
 }
@@ -151,9 +160,40 @@ function noCgroup(reason: string): MemoryController {
   return {
     kind: 'none',
     description: `memory limits: not enforced (${reason}); Max Memory Used is measured from /proc`,
-    create: () => ({ procsFile: undefined, peakBytes: () => undefined, oomKilled: () => false, dispose: () => {} }),
-    close: () => {},
+    create: () => ({ procsFile: undefined, setLimit: () => {}, peakBytes: () => undefined, oomKilled: () => false, dispose: async () => {} }),
+    close: async () => {},
   };
+}
+
+/**
+ * Reads a cgroup counter with one pread on a descriptor kept open (it is read after every
+ * invocation; open/read/close each time showed up in profiles). The descriptor is closed when
+ * the read fails, which happens once the cgroup is removed.
+ */
+function counterReader(file: string): { read: () => number | undefined; close: () => void } {
+  let fd: number | undefined;
+  const buf = Buffer.alloc(32);
+  const close = () => {
+    if (fd === undefined) return;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fd = undefined;
+  };
+  const read = () => {
+    try {
+      fd ??= fs.openSync(file, 'r');
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const v = Number(buf.toString('latin1', 0, n).trim());
+      return Number.isFinite(v) ? v : undefined;
+    } catch {
+      close();
+      return readNumber(file);
+    }
+  };
+  return { read, close };
 }
 
 function readNumber(file: string): number | undefined {
@@ -192,17 +232,51 @@ function killTasks(procsFile: string): void {
   }
 }
 
-/** rmdir on a cgroup fails while it still has tasks; they die asynchronously after SIGKILL. */
-function removeDir(dir: string): void {
-  for (let attempt = 0; attempt < 50; attempt++) {
+/** Cgroups left behind by a lambdalite server that died without closing its engine. */
+function removeStale(base: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.match(/^lambdalite-(\d+)$/);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // that server is alive
+    } catch {
+      // dead: clean up below
+    }
+    const dir = path.join(base, name);
+    try {
+      for (const child of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (!child.isDirectory()) continue;
+        killTasks(path.join(dir, child.name, 'cgroup.procs'));
+        try {
+          fs.rmdirSync(path.join(dir, child.name));
+        } catch {
+          // still busy; a later start will retry
+        }
+      }
+      fs.rmdirSync(dir);
+    } catch {
+      // best effort
+    }
+  }
+}
+
+/** rmdir on a cgroup fails (EBUSY) while it still has tasks; they die shortly after SIGKILL. */
+async function removeDir(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
     try {
       fs.rmdirSync(dir);
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
       if (code !== 'EBUSY') return;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 }

@@ -49,6 +49,9 @@ export class RuntimeApiServer {
   #waiting: http.ServerResponse | undefined;
   #queued: RuntimeInvocation | undefined;
   #current: RuntimeInvocation | undefined;
+  /** A response/error body is being read; a next pipelined behind it waits for it. */
+  #reading = false;
+  #deferredNext: [http.IncomingMessage, http.ServerResponse] | undefined;
   #port = 0;
 
   private constructor() {
@@ -143,6 +146,12 @@ export class RuntimeApiServer {
   #next(req: http.IncomingMessage, res: http.ServerResponse): void {
     // Drain (and ignore) any body so the connection stays usable.
     req.resume();
+    if (this.#reading) {
+      // Pipelined right behind the response (our runtime clients do this to save a round trip):
+      // it is handled once that response has been taken.
+      this.#deferredNext = [req, res];
+      return;
+    }
     if (this.#state === State.Running || this.#state === State.InitError) {
       return forbiddenTransition(res, this.#state, State.Ready);
     }
@@ -169,7 +178,10 @@ export class RuntimeApiServer {
       req.resume();
       return invalidRequestId(res);
     }
+    this.#reading = true;
     readBody(req, (body, size) => {
+      this.#reading = false;
+      this.#afterRead();
       if (this.#current?.requestId !== id || this.#state !== State.Running) {
         return forbiddenTransition(res, this.#state, 'InvocationResponse');
       }
@@ -198,7 +210,10 @@ export class RuntimeApiServer {
       req.resume();
       return invalidRequestId(res);
     }
+    this.#reading = true;
     readBody(req, (body) => {
+      this.#reading = false;
+      this.#afterRead();
       if (this.#current?.requestId !== id || this.#state !== State.Running) {
         return forbiddenTransition(res, this.#state, 'InvocationErrorResponse');
       }
@@ -212,6 +227,14 @@ export class RuntimeApiServer {
         header(req, 'content-type'),
       );
     });
+  }
+
+  /** Runs a next that arrived while a body was read, after the current handler has finished. */
+  #afterRead(): void {
+    const deferred = this.#deferredNext;
+    if (deferred === undefined) return;
+    this.#deferredNext = undefined;
+    queueMicrotask(() => this.#next(deferred[0], deferred[1]));
   }
 
   #initError(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -9,15 +9,15 @@
 //   runtime sees the host's real paths (LAMBDA_TASK_ROOT is the code dir, TMPDIR a private dir) and
 //   nothing is confined.
 //
-// Both put the process tree into the environment's memory cgroup before anything of it runs: a tiny
-// /bin/sh writes its own pid to cgroup.procs and then execs the launcher, so no child can be forked
-// outside the cgroup.
+// Both start the process tree from a Launcher (launcher.ts), a shell already inside the
+// environment's memory cgroup, so no process of the runtime ever runs outside it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
+import type { Launcher } from './launcher.js';
 
 /** Paths of the sandbox as the runtime inside sees them. */
 export interface SandboxView {
@@ -42,8 +42,8 @@ export interface SandboxMounts {
 export interface SandboxLaunch {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
-  /** The memory cgroup's cgroup.procs, joined before the launcher runs. */
-  readonly cgroupProcs: string | undefined;
+  /** A shell already inside the environment's memory cgroup; without one, a plain spawn. */
+  readonly launcher: Launcher | undefined;
 }
 
 export interface ExitStatus {
@@ -128,15 +128,20 @@ function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-function launch(argv: readonly string[], env: Readonly<Record<string, string>>, cwd: string, cgroupProcs: string | undefined, signalOffset: boolean): SandboxProcess {
-  const [file, ...args] = cgroupProcs === undefined ? argv : ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', cgroupProcs, ...argv];
-  const child: ChildProcess = spawn(file as string, args, {
-    env: env as NodeJS.ProcessEnv,
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Own process group, so kill() reaches every process the runtime forked.
-    detached: true,
-  });
+function launch(argv: readonly string[], env: Readonly<Record<string, string>>, cwd: string, launcher: Launcher | undefined, signalOffset: boolean): SandboxProcess {
+  let child: ChildProcess;
+  if (launcher !== undefined) {
+    launcher.run(argv, env, cwd);
+    child = launcher.child;
+  } else {
+    child = spawn(argv[0] as string, argv.slice(1), {
+      env: env as NodeJS.ProcessEnv,
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group, so kill() reaches every process the runtime forked.
+      detached: true,
+    });
+  }
   const pid = child.pid ?? -1;
   const killTree = () => {
     try {
@@ -242,7 +247,7 @@ export class BwrapSandbox implements Sandbox {
           ? [setpriv, '--reuid', String(SANDBOX_UID), '--regid', String(SANDBOX_UID), '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', ...l.argv]
           : [...l.argv];
         const capArgs = setpriv ? [] : ['--cap-drop', 'ALL'];
-        return launch([bwrap, ...args, ...capArgs, '--', ...inner], l.env, '/', l.cgroupProcs, true);
+        return launch([bwrap, ...args, ...capArgs, '--', ...inner], l.env, '/', l.launcher, true);
       },
       cleanup: () => {},
     };
@@ -334,7 +339,7 @@ export class ProcessSandbox implements Sandbox {
     const view: SandboxView = { taskRoot: mounts.codeDir, runtimeDir, optDir, tmpDir };
     return {
       view,
-      spawn: (l) => launch(l.argv, { ...l.env, TMPDIR: tmpDir }, mounts.codeDir, l.cgroupProcs, false),
+      spawn: (l) => launch(l.argv, { ...l.env, TMPDIR: tmpDir }, mounts.codeDir, l.launcher, false),
       cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
     };
   }

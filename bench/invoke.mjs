@@ -1,0 +1,287 @@
+#!/usr/bin/env node
+// Invoke benchmark: warm latency (p50/p99 at concurrency 1), throughput (concurrency 1 and 16) and
+// cold start, for a no-op Node.js and a no-op Python function, each beside its floor measured in the
+// same run: a bare loopback HTTP round trip in Node.js (warm), a bare `node -e 0` / `python3 -c 0`
+// spawn (cold). Floors run with a clean environment, as functions do.
+//
+//   node bench/invoke.mjs [--driver engine] [--quick]
+//
+// The driver is swappable: `engine` drives src/invoke/engine.ts directly; an HTTP driver (through
+// the server and the Invoke API) can be added to DRIVERS with the same four methods.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const driverName = args[args.indexOf('--driver') + 1] && args.includes('--driver') ? args[args.indexOf('--driver') + 1] : 'engine';
+
+const N_WARM = quick ? 500 : 3000;
+const N_THROUGHPUT = quick ? 1000 : 4000;
+const N_COLD = quick ? 8 : 20;
+const N_SPAWN = quick ? 10 : 30;
+
+// ---- drivers ---------------------------------------------------------------------------------
+
+const DRIVERS = {
+  /** Calls the invoke engine in-process. */
+  async engine() {
+    const { createInvoker } = await import(path.join(root, 'dist/src/invoke/engine.js'));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
+    const invoker = createInvoker({ dataDir, log: (l) => console.log(`# ${l}`) });
+    return {
+      /** Makes a function from a code dir; returns an opaque handle. */
+      async define(name, runtime, handler, codeDir) {
+        return {
+          functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+          functionName: name,
+          version: '$LATEST',
+          runtime,
+          handler,
+          memorySize: 128,
+          timeout: 10,
+          ephemeralStorage: 512,
+          architectures: ['x86_64'],
+          codeDir,
+          layerDirs: [],
+          environment: {},
+          region: 'us-east-1',
+          accountId: '000000000000',
+          logGroup: `/aws/lambda/${name}`,
+          revision: 'bench',
+        };
+      },
+      async invoke(fn, payload) {
+        const r = await invoker.invoke(fn, {
+          requestId: randomUUID(),
+          payload,
+          invokedFunctionArn: fn.functionArn,
+          tailLog: false,
+        });
+        if (r.functionError) throw new Error(`function error: ${r.payload}`);
+        return r;
+      },
+      /** Drops warm environments so the next invoke is a cold start. */
+      async coldify(fn) {
+        await invoker.retire(fn.functionArn);
+      },
+      async close() {
+        await invoker.close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const median = (xs) => pct([...xs].sort((a, b) => a - b), 50);
+const f2 = (x) => x.toFixed(2);
+const cleanEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'en_US.UTF-8' };
+
+function spawnTime(cmd, argv) {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const c = spawn(cmd, argv, { stdio: 'ignore', env: cleanEnv });
+    c.on('error', reject);
+    c.on('exit', () => resolve(performance.now() - t));
+  });
+}
+
+async function spawnFloor(cmd, argv) {
+  const xs = [];
+  for (let i = 0; i < 3; i++) await spawnTime(cmd, argv);
+  for (let i = 0; i < N_SPAWN; i++) xs.push(await spawnTime(cmd, argv));
+  return median(xs);
+}
+
+/** The same bare spawn inside the sandbox (bwrap + setpriv, no cgroup): what isolation itself costs. */
+async function sandboxedSpawn(runtime, argvFor) {
+  const { detectSandbox } = await import(path.join(root, 'dist/src/sandbox/sandbox.js'));
+  const { RuntimeRegistry } = await import(path.join(root, 'dist/src/runtimes/registry.js'));
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-sb-'));
+  const sandbox = detectSandbox({ scratchDir: scratch });
+  const plan = new RuntimeRegistry().resolve(runtime);
+  const prepared = sandbox.prepare('bench', {
+    codeDir: scratch,
+    layerDirs: [],
+    runtimeDir: undefined,
+    tmpSizeMb: 512,
+    readOnly: plan.readOnly,
+    hidden: plan.hidden,
+  });
+  const once = async () => {
+    const t = performance.now();
+    const p = prepared.spawn({ argv: argvFor(plan), env: cleanEnv, launcher: undefined });
+    p.stdout.resume();
+    p.stderr.resume();
+    await p.exit;
+    return performance.now() - t;
+  };
+  for (let i = 0; i < 3; i++) await once();
+  const xs = [];
+  for (let i = 0; i < N_SPAWN; i++) xs.push(await once());
+  prepared.cleanup();
+  fs.rmSync(scratch, { recursive: true, force: true });
+  return { kind: sandbox.kind, ms: median(xs) };
+}
+
+async function loopbackFloor() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('null'));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const port = server.address().port;
+  const once = () =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+  for (let i = 0; i < 300; i++) await once();
+  const xs = [];
+  for (let i = 0; i < N_WARM; i++) {
+    const t = performance.now();
+    await once();
+    xs.push(performance.now() - t);
+  }
+  agent.destroy();
+  server.close();
+  xs.sort((a, b) => a - b);
+  return { p50: pct(xs, 50), p99: pct(xs, 99) };
+}
+
+async function warm(driver, fn) {
+  const payload = Buffer.from('{}');
+  // Warm up the environment and the engine's own JIT before measuring.
+  for (let i = 0; i < 1000; i++) await driver.invoke(fn, payload);
+  const xs = [];
+  const t0 = performance.now();
+  for (let i = 0; i < N_WARM; i++) {
+    const t = performance.now();
+    await driver.invoke(fn, payload);
+    xs.push(performance.now() - t);
+  }
+  const total = performance.now() - t0;
+  xs.sort((a, b) => a - b);
+  return { p50: pct(xs, 50), p99: pct(xs, 99), rps1: (N_WARM / total) * 1000 };
+}
+
+async function throughput(driver, fn, concurrency) {
+  const payload = Buffer.from('{}');
+  // Start the environments first so cold starts are not counted.
+  await Promise.all(Array.from({ length: concurrency }, () => driver.invoke(fn, payload)));
+  let left = N_THROUGHPUT;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await driver.invoke(fn, payload);
+    }),
+  );
+  return (N_THROUGHPUT / (performance.now() - t0)) * 1000;
+}
+
+async function cold(driver, fn) {
+  const payload = Buffer.from('{}');
+  await driver.invoke(fn, payload);
+  const xs = [];
+  for (let i = 0; i < N_COLD; i++) {
+    await driver.coldify(fn);
+    // A cold start on a quiet server: let the engine replenish its spare listeners/launchers first.
+    await new Promise((r) => setTimeout(r, 100));
+    const t = performance.now();
+    await driver.invoke(fn, payload);
+    xs.push(performance.now() - t);
+  }
+  return median(xs);
+}
+
+function realPython() {
+  // The engine runs python3.12 on a matching host interpreter when there is one; use the same
+  // binary for the floor (never a pyenv shim, which adds a shell script's start-up).
+  const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  const pyenv = process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv');
+  try {
+    const v = fs.readdirSync(path.join(pyenv, 'versions')).filter((d) => d.startsWith('3.12')).sort().pop();
+    if (v) return path.join(pyenv, 'versions', v, 'bin', 'python3.12');
+  } catch {}
+  return r.stdout.trim() || 'python3';
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+const driverFactory = DRIVERS[driverName];
+if (!driverFactory) throw new Error(`unknown driver ${driverName}; have ${Object.keys(DRIVERS).join(', ')}`);
+const driver = await driverFactory();
+
+const code = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-code-'));
+fs.chmodSync(code, 0o755);
+fs.writeFileSync(path.join(code, 'index.js'), 'exports.handler = async () => null;\n');
+fs.writeFileSync(path.join(code, 'esm.mjs'), 'export const handler = async () => null;\n');
+fs.writeFileSync(path.join(code, 'app.py'), 'def handler(event, context):\n    return None\n');
+for (const f of fs.readdirSync(code)) fs.chmodSync(path.join(code, f), 0o644);
+
+const python = realPython();
+console.log(`# driver: ${driverName}; node ${process.version}; python ${python}; ${os.cpus().length} CPUs`);
+
+const loop = await loopbackFloor();
+const nodeSpawn = await spawnFloor(process.execPath, ['-e', '0']);
+const pySpawn = await spawnFloor(python, ['-c', '0']);
+const pySpawnS = await spawnFloor(python, ['-S', '-c', '0']);
+const nodeSandboxed = await sandboxedSpawn('nodejs20.x', () => [process.execPath, '-e', '0']);
+const pySandboxed = await sandboxedSpawn('python3.12', () => [python, '-S', '-c', '0']);
+
+const rows = [];
+for (const [label, runtime, handler, spawnFloorMs] of [
+  ['nodejs20.x', 'nodejs20.x', 'index.handler', nodeSpawn],
+  ['nodejs (ESM)', 'nodejs20.x', 'esm.handler', nodeSpawn],
+  ['python3.12', 'python3.12', 'app.handler', pySpawn],
+]) {
+  const fn = await driver.define(`bench-${label.replace(/\W/g, '')}`, runtime, handler, code);
+  const w = await warm(driver, fn);
+  const t16 = await throughput(driver, fn, 16);
+  await driver.coldify(fn);
+  const c = await cold(driver, fn);
+  await driver.coldify(fn);
+  rows.push({ label, w, t16, c, spawnFloorMs });
+}
+await driver.close();
+fs.rmSync(code, { recursive: true, force: true });
+
+console.log('');
+console.log(`floor: loopback HTTP round trip p50 ${f2(loop.p50)} ms, p99 ${f2(loop.p99)} ms`);
+console.log(`floor: bare spawn node -e 0 ${f2(nodeSpawn)} ms; python3 -c 0 ${f2(pySpawn)} ms (python3 -S -c 0 ${f2(pySpawnS)} ms)`);
+console.log(
+  `info:  the same inside the sandbox (${nodeSandboxed.kind}, no cgroup): node -e 0 ${f2(nodeSandboxed.ms)} ms; python3 -S -c 0 ${f2(pySandboxed.ms)} ms`,
+);
+console.log('');
+console.log('function      warm p50   warm p99   x floor   rps c=1   rps c=16   cold start   spawn floor   x floor');
+for (const r of rows) {
+  console.log(
+    [
+      r.label.padEnd(12),
+      `${f2(r.w.p50)} ms`.padStart(9),
+      `${f2(r.w.p99)} ms`.padStart(10),
+      `${f2(r.w.p50 / loop.p50)}x`.padStart(9),
+      `${r.w.rps1.toFixed(0)}`.padStart(9),
+      `${r.t16.toFixed(0)}`.padStart(10),
+      `${f2(r.c)} ms`.padStart(12),
+      `${f2(r.spawnFloorMs)} ms`.padStart(13),
+      `${f2(r.c / r.spawnFloorMs)}x`.padStart(9),
+    ].join(' '),
+  );
+}
+console.log('');
+console.log('targets: warm p50 within 3x of the loopback floor; cold start within 1.5x of the bare spawn');

@@ -1,0 +1,399 @@
+// lambdalite's Node.js runtime client, mounted at /var/runtime/index.cjs. It behaves like AWS's
+// (aws/aws-lambda-nodejs-runtime-interface-client): the same handler resolution (nested paths, CJS,
+// ESM, .mjs/.cjs, "type": "module"), async and callback handlers with callbackWaitsForEmptyEventLoop,
+// the same context object, error shapes {errorType, errorMessage, trace}, Runtime.* error types,
+// and console lines as `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
+//
+// Standard library only and kept small: this file is on every cold start. It is CommonJS because an
+// ES module entry point costs ~6 ms more to start (the ESM loader is only set up when a handler
+// needs it), and the Runtime API is spoken over one keep-alive socket with a minimal HTTP/1.1
+// client instead of node:http.
+
+'use strict';
+
+const net = require('node:net');
+const fs = require('node:fs');
+const path = require('node:path');
+const { format } = require('node:util');
+
+const env = process.env;
+const [apiHost, apiPort] = (env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001').split(':');
+const TASK_ROOT = env.LAMBDA_TASK_ROOT ?? '/var/task';
+
+// ---- logging ---------------------------------------------------------------------------------
+
+let currentRequestId = undefined;
+
+function writeOut(text) {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(1, buf, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') return;
+    }
+  }
+}
+
+function patchConsole() {
+  const make = (level) =>
+    function (...args) {
+      writeOut(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${format(...args)}\n`);
+    };
+  console.log = make('INFO');
+  console.info = make('INFO');
+  console.warn = make('WARN');
+  console.error = make('ERROR');
+  console.debug = make('DEBUG');
+  const trace = make('TRACE');
+  console.trace = function (...args) {
+    const err = { name: 'Trace', message: format(...args) };
+    Error.captureStackTrace(err, console.trace);
+    trace(err.stack);
+  };
+  console.fatal = make('FATAL');
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+class RuntimeError extends Error {
+  constructor(type, message, cause) {
+    super(message);
+    this.name = type;
+    if (typeof cause?.stack === 'string') {
+      // The cause's frames under our own first line(s), as AWS's ExtendedError does.
+      const head = `${cause.name}: ${cause.message}`;
+      const frames = cause.stack.startsWith(head) ? cause.stack.slice(head.length).replace(/^\n/, '') : cause.stack.split('\n').slice(1).join('\n');
+      this.stack = `${type}: ${message}\n${frames}`;
+    }
+  }
+}
+
+function isError(e) {
+  return e instanceof Error || (e !== null && typeof e === 'object' && typeof e.name === 'string' && typeof e.message === 'string' && typeof e.stack === 'string');
+}
+
+/** AWS's Errors.toRapidResponse. */
+function toRapidResponse(error) {
+  try {
+    if (isError(error)) {
+      return {
+        errorType: error.name,
+        errorMessage: error.message,
+        trace: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+      };
+    }
+    return { errorType: typeof error, errorMessage: String(error), trace: [] };
+  } catch {
+    return {
+      errorType: 'handled',
+      errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+function logError(prefix, error) {
+  const r = toRapidResponse(error);
+  writeOut(
+    `${new Date().toISOString()}\t${currentRequestId}\tERROR\t${prefix} \t${JSON.stringify({ errorType: r.errorType, errorMessage: r.errorMessage, stack: r.trace })}\n`,
+  );
+}
+
+// ---- Runtime API client ----------------------------------------------------------------------
+
+let socket;
+let inbox = Buffer.alloc(0);
+/** Callers waiting for responses, in request order (a response and the next poll are pipelined). */
+const waiters = [];
+
+function connect() {
+  socket = net.connect({ host: apiHost, port: Number(apiPort), noDelay: true });
+  socket.on('data', (chunk) => {
+    inbox = inbox.length ? Buffer.concat([inbox, chunk]) : chunk;
+    tryParse();
+  });
+  const fail = (err) => {
+    socket = undefined;
+    inbox = Buffer.alloc(0);
+    for (const w of waiters.splice(0)) w.reject(err ?? new Error('Runtime API connection closed'));
+  };
+  socket.on('error', fail);
+  socket.on('close', () => fail());
+}
+
+function tryParse() {
+  while (waiters.length) {
+    const end = inbox.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = inbox.toString('latin1', 0, end).split('\r\n');
+    const status = Number(head[0].split(' ')[1]);
+    const headers = {};
+    for (let i = 1; i < head.length; i++) {
+      const c = head[i].indexOf(':');
+      headers[head[i].slice(0, c).trim().toLowerCase()] = head[i].slice(c + 1).trim();
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    if (inbox.length < end + 4 + length) return;
+    const body = inbox.subarray(end + 4, end + 4 + length);
+    inbox = inbox.subarray(end + 4 + length);
+    waiters.shift().resolve({ status, headers, body });
+  }
+}
+
+function encode(method, urlPath, headers, body) {
+  let head = `${method} /2018-06-01/runtime/${urlPath} HTTP/1.1\r\nHost: ${apiHost}:${apiPort}\r\n`;
+  for (const k in headers) head += `${k}: ${headers[k]}\r\n`;
+  if (body !== undefined) head += `Content-Length: ${body.length}\r\n`;
+  const h = Buffer.from(head + '\r\n', 'latin1');
+  return body === undefined ? [h] : [h, body];
+}
+
+/** Sends requests back to back on the connection; resolves with their responses in order. */
+function send(requests) {
+  if (!socket) connect();
+  socket.ref();
+  const parts = requests.flatMap((r) => encode(...r));
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  if (total < 65536) socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, total));
+  else for (const p of parts) socket.write(p);
+  return Promise.all(requests.map(() => new Promise((resolve, reject) => waiters.push({ resolve, reject }))));
+}
+
+async function request(method, urlPath, headers, body) {
+  return (await send([[method, urlPath, headers, body]]))[0];
+}
+
+function check(urlPath, res) {
+  // 413 for an oversized response: the platform has already answered the invoke with an error.
+  if (res.status !== 202 && res.status !== 413) {
+    throw new Error(`Runtime API ${urlPath} answered ${res.status}: ${res.body.toString()}`);
+  }
+}
+
+/** Posts a result and, pipelined behind it, polls for the next event (saves a round trip). */
+async function postThenNext(urlPath, headers, body) {
+  const [posted, next] = await send([['POST', urlPath, headers, body], ['GET', 'invocation/next', {}, undefined]]);
+  check(urlPath, posted);
+  return next;
+}
+
+function errorRequest(error) {
+  const r = toRapidResponse(error);
+  return [{ 'Content-Type': 'application/json', 'Lambda-Runtime-Function-Error-Type': r.errorType }, Buffer.from(JSON.stringify(r))];
+}
+
+async function postError(urlPath, error) {
+  const res = await request('POST', urlPath, ...errorRequest(error));
+  check(urlPath, res);
+}
+
+// ---- loading the handler (AWS UserFunction.js) -----------------------------------------------
+
+function hasPackageJsonTypeModule(file) {
+  let dir = path.dirname(file);
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        return JSON.parse(fs.readFileSync(pj, 'utf8')).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return false;
+    dir = up;
+  }
+}
+
+function isFile(p) {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function loadModule(appRoot, moduleRoot, moduleName) {
+  const base = path.resolve(appRoot, moduleRoot, moduleName);
+  if (isFile(base)) return require(base);
+  const typeModule = hasPackageJsonTypeModule(base);
+  if (isFile(`${base}.js`)) return typeModule ? import(require('node:url').pathToFileURL(`${base}.js`).href) : require(`${base}.js`);
+  if (isFile(`${base}.mjs`)) return import(require('node:url').pathToFileURL(`${base}.mjs`).href);
+  if (isFile(`${base}.cjs`)) return require(`${base}.cjs`);
+  // Node-style resolution, e.g. a handler in node_modules.
+  const resolved = require.resolve(moduleName, { paths: [appRoot, path.resolve(appRoot, moduleRoot)] });
+  return require(resolved);
+}
+
+async function loadHandler(fullHandler) {
+  if (fullHandler.includes('..')) {
+    throw new RuntimeError(
+      'Runtime.MalformedHandlerName',
+      `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const slash = fullHandler.lastIndexOf('/');
+  const moduleRoot = slash < 0 ? '' : fullHandler.slice(0, slash);
+  const moduleAndHandler = fullHandler.slice(slash + 1);
+  const match = moduleAndHandler.match(/^([^.]*)\.(.*)$/);
+  if (!match) throw new RuntimeError('Runtime.MalformedHandlerName', 'Bad handler');
+  const [, moduleName, handlerPath] = match;
+  let mod;
+  try {
+    mod = await loadModule(TASK_ROOT, moduleRoot, moduleName);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new RuntimeError('Runtime.UserCodeSyntaxError', `${e.name}: ${e.message}`, e);
+    if (e?.code === 'MODULE_NOT_FOUND' || e?.code === 'ERR_MODULE_NOT_FOUND') {
+      throw new RuntimeError('Runtime.ImportModuleError', `${e.name}: ${e.message}`, e);
+    }
+    throw e;
+  }
+  const handler = handlerPath.split('.').reduce((obj, key) => (obj == null ? undefined : obj[key]), mod);
+  if (handler === undefined) throw new RuntimeError('Runtime.HandlerNotFound', `${fullHandler} is undefined or not exported`);
+  if (typeof handler !== 'function') throw new RuntimeError('Runtime.HandlerNotFound', `${fullHandler} is not a function`);
+  return handler;
+}
+
+// ---- invocations -----------------------------------------------------------------------------
+
+function parseJson(text, what) {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`Cannot parse ${what} as json: ${text}`);
+  }
+}
+
+let pending;
+process.on('beforeExit', () => {
+  // The event loop is empty: a callback handler that asked to wait for it is done now; a handler
+  // that never answered returns null, as AWS's does.
+  const p = pending;
+  if (p) {
+    pending = undefined;
+    p.finish(p.hasResult ? p.result : [null, null]);
+  }
+});
+
+function invoke(handler, res) {
+  const h = res.headers;
+  const requestId = h['lambda-runtime-aws-request-id'];
+  const deadline = Number(h['lambda-runtime-deadline-ms']);
+  currentRequestId = requestId;
+  if (h['lambda-runtime-trace-id'] !== undefined) env._X_AMZN_TRACE_ID = h['lambda-runtime-trace-id'];
+  else delete env._X_AMZN_TRACE_ID;
+
+  return new Promise((resolve) => {
+    let waitsForEmptyLoop = true;
+    let settled = false;
+    const finish = ([err, result]) => {
+      if (settled) return;
+      settled = true;
+      pending = undefined;
+      resolve([err, result]);
+    };
+    const callback = (err, result) => {
+      if (settled) return;
+      const answer = err !== undefined && err !== null ? [err, undefined] : [null, result];
+      if (!waitsForEmptyLoop) return finish(answer);
+      // Wait for the event loop to drain (beforeExit); our own idle socket must not hold it open.
+      pending = { finish, hasResult: true, result: answer };
+      socket?.unref();
+    };
+    const context = {
+      get callbackWaitsForEmptyEventLoop() {
+        return waitsForEmptyLoop;
+      },
+      set callbackWaitsForEmptyEventLoop(v) {
+        waitsForEmptyLoop = v;
+      },
+      succeed: (result) => callback(null, result),
+      fail: (err) => callback(err ?? '', undefined),
+      done: (err, result) => callback(err, result),
+      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+      clientContext: parseJson(h['lambda-runtime-client-context'], 'ClientContext'),
+      identity: parseJson(h['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
+      invokedFunctionArn: h['lambda-runtime-invoked-function-arn'],
+      awsRequestId: requestId,
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    };
+    let event;
+    try {
+      event = JSON.parse(res.body.length ? res.body.toString('utf8') : 'null');
+    } catch (e) {
+      return finish([e, undefined]);
+    }
+    try {
+      const out = handler(event, context, callback);
+      if (out !== null && typeof out === 'object' && typeof out.then === 'function') {
+        out.then((r) => finish([null, r]), (e) => finish([e ?? new Error('Handler rejected with no reason'), undefined]));
+      } else if (!settled && pending === undefined) {
+        // Not a promise: wait for the callback or, failing that, for the event loop to drain, when
+        // AWS answers null (a plain return value of a non-async handler is ignored, as in AWS).
+        pending = { finish, hasResult: false };
+        socket?.unref();
+      }
+    } catch (e) {
+      finish([e, undefined]);
+    }
+  });
+}
+
+async function main() {
+  patchConsole();
+  let handler;
+  try {
+    handler = await loadHandler(env._HANDLER ?? '');
+  } catch (e) {
+    logError('Uncaught Exception', e);
+    try {
+      await postError('init/error', e);
+    } finally {
+      process.exit(129);
+    }
+  }
+
+  process.on('uncaughtException', async (e) => {
+    logError('Uncaught Exception', e);
+    if (currentRequestId !== undefined) await postError(`invocation/${currentRequestId}/error`, e).catch(() => {});
+    process.exit(129);
+  });
+  process.on('unhandledRejection', async (reason) => {
+    const e = new RuntimeError('Runtime.UnhandledPromiseRejection', isError(reason) ? `${reason.name}: ${reason.message}` : String(reason), isError(reason) ? reason : undefined);
+    logError('Unhandled Promise Rejection', e);
+    if (currentRequestId !== undefined) await postError(`invocation/${currentRequestId}/error`, e).catch(() => {});
+    process.exit(128);
+  });
+
+  let next = await request('GET', 'invocation/next', {});
+  for (;;) {
+    const requestId = next.headers['lambda-runtime-aws-request-id'];
+    const [err, result] = await invoke(handler, next);
+    let answer;
+    if (err !== null && err !== undefined) {
+      logError('Invoke Error', err);
+      answer = [`invocation/${requestId}/error`, ...errorRequest(err)];
+    } else {
+      try {
+        answer = [`invocation/${requestId}/response`, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify(result === undefined ? null : result))];
+      } catch (e) {
+        logError('Invoke Error', e);
+        answer = [`invocation/${requestId}/error`, ...errorRequest(e)];
+      }
+    }
+    currentRequestId = undefined;
+    next = await postThenNext(...answer);
+  }
+}
+
+main().catch((e) => {
+  writeOut(`${new Date().toISOString()}\t${currentRequestId}\tERROR\tlambdalite runtime client failed: ${e?.stack ?? e}\n`);
+  process.exit(1);
+});

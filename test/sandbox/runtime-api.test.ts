@@ -1,0 +1,190 @@
+// The Runtime API as a runtime sees it: status codes and bodies as AWS's RIE serves them.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeApiHooks } from '../../src/sandbox/runtime-api.js';
+
+interface Recorded {
+  kind: string;
+  id?: string;
+  type?: string | undefined;
+  body?: string;
+  size?: number;
+}
+
+function recorder(): { hooks: RuntimeApiHooks; events: Recorded[] } {
+  const events: Recorded[] = [];
+  return {
+    events,
+    hooks: {
+      onNext: () => events.push({ kind: 'next' }),
+      onDeliver: (inv) => {
+        events.push({ kind: 'deliver', id: inv.requestId });
+        return {
+          'Content-Type': 'application/json',
+          'Lambda-Runtime-Aws-Request-Id': inv.requestId,
+          'Lambda-Runtime-Deadline-Ms': '1700000000000',
+          'Lambda-Runtime-Invoked-Function-Arn': 'arn:aws:lambda:us-east-1:123456789012:function:f',
+          'Lambda-Runtime-Trace-Id': 'Root=1-00000000-000000000000000000000000;Sampled=0',
+        };
+      },
+      onResponse: (id, body) => events.push({ kind: 'response', id, body: body.toString() }),
+      onError: (id, type, body) => events.push({ kind: 'error', id, type, body: body.toString() }),
+      onResponseTooLarge: (id, size) => events.push({ kind: 'too-large', id, size }),
+      onInitError: (type, body) => events.push({ kind: 'init-error', type, body: body.toString() }),
+    },
+  };
+}
+
+describe('Runtime API 2018-06-01', () => {
+  let api: RuntimeApiServer;
+  let rec: ReturnType<typeof recorder>;
+  let base: string;
+
+  before(async () => {
+    api = await RuntimeApiServer.listen();
+    rec = recorder();
+    api.attach(rec.hooks);
+    base = `http://${api.address}/2018-06-01/runtime`;
+  });
+  after(() => api.close());
+
+  it('init/error is only allowed before the first next', async () => {
+    // (Tested first: the server starts in the Started state.)
+    const other = await RuntimeApiServer.listen();
+    const r2 = recorder();
+    other.attach(r2.hooks);
+    const res = await fetch(`http://${other.address}/2018-06-01/runtime/init/error`, {
+      method: 'POST',
+      headers: { 'Lambda-Runtime-Function-Error-Type': 'Runtime.ImportModuleError' },
+      body: '{"errorMessage":"x","errorType":"Runtime.ImportModuleError"}',
+    });
+    assert.equal(res.status, 202);
+    assert.equal(await res.text(), '{"status":"OK"}\n');
+    assert.deepEqual(r2.events, [{ kind: 'init-error', type: 'Runtime.ImportModuleError', body: '{"errorMessage":"x","errorType":"Runtime.ImportModuleError"}' }]);
+    await other.close();
+  });
+
+  it('long-polls next and delivers the event with the Lambda-Runtime-* headers', async () => {
+    const pending = fetch(`${base}/invocation/next`);
+    // Deliver after the poll is parked (the hook records 'next' when it arrives).
+    while (!rec.events.some((e) => e.kind === 'next')) await new Promise((r) => setImmediate(r));
+    api.deliver({ requestId: 'req-1', payload: Buffer.from('{"hello":"world"}') });
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('lambda-runtime-aws-request-id'), 'req-1');
+    assert.equal(res.headers.get('lambda-runtime-deadline-ms'), '1700000000000');
+    assert.equal(res.headers.get('lambda-runtime-invoked-function-arn'), 'arn:aws:lambda:us-east-1:123456789012:function:f');
+    assert.match(res.headers.get('lambda-runtime-trace-id') ?? '', /^Root=1-/);
+    assert.equal(await res.text(), '{"hello":"world"}');
+  });
+
+  it('answers 400 InvalidRequestID for another request id', async () => {
+    const res = await fetch(`${base}/invocation/nope/response`, { method: 'POST', body: '1' });
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+  });
+
+  it('answers a second next during an invocation with 403 InvalidStateTransition', async () => {
+    const res = await fetch(`${base}/invocation/next`);
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), {
+      errorMessage: 'State transition from Running to Ready failed for runtime. Error: State transition is not allowed',
+      errorType: 'InvalidStateTransition',
+    });
+  });
+
+  it('accepts the response with 202 {"status":"OK"}', async () => {
+    const res = await fetch(`${base}/invocation/req-1/response`, { method: 'POST', body: '"done"' });
+    assert.equal(res.status, 202);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(await res.text(), '{"status":"OK"}\n');
+    assert.deepEqual(rec.events.at(-1), { kind: 'response', id: 'req-1', body: '"done"' });
+  });
+
+  it('answers a second response with 403 InvalidStateTransition', async () => {
+    const res = await fetch(`${base}/invocation/req-1/response`, { method: 'POST', body: '"again"' });
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), {
+      errorMessage:
+        'State transition from RuntimeResponseSentState to InvocationResponse failed for runtime. Error: State transition is not allowed',
+      errorType: 'InvalidStateTransition',
+    });
+    const err = await fetch(`${base}/invocation/req-1/error`, { method: 'POST', body: '{}' });
+    assert.equal(err.status, 403);
+    assert.equal(
+      ((await err.json()) as { errorMessage: string }).errorMessage,
+      'State transition from RuntimeResponseSentState to InvocationErrorResponse failed for runtime. Error: State transition is not allowed',
+    );
+  });
+
+  it('answers init/error after init with 403', async () => {
+    const res = await fetch(`${base}/init/error`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 403);
+    assert.equal(
+      ((await res.json()) as { errorMessage: string }).errorMessage,
+      'State transition from RuntimeResponseSentState to InitError failed for runtime. Error: State transition is not allowed',
+    );
+  });
+
+  it('passes an error with its Lambda-Runtime-Function-Error-Type', async () => {
+    const pending = fetch(`${base}/invocation/next`);
+    api.deliver({ requestId: 'req-2', payload: Buffer.from('{}') });
+    await (await pending).text();
+    const res = await fetch(`${base}/invocation/req-2/error`, {
+      method: 'POST',
+      headers: { 'Lambda-Runtime-Function-Error-Type': 'Error', 'Content-Type': 'application/json' },
+      body: '{"errorType":"Error","errorMessage":"boom","trace":[]}',
+    });
+    assert.equal(res.status, 202);
+    assert.deepEqual(rec.events.at(-1), { kind: 'error', id: 'req-2', type: 'Error', body: '{"errorType":"Error","errorMessage":"boom","trace":[]}' });
+  });
+
+  it(`answers a response over ${MAX_PAYLOAD_SIZE} bytes with 413 RequestEntityTooLarge`, async () => {
+    const pending = fetch(`${base}/invocation/next`);
+    api.deliver({ requestId: 'req-3', payload: Buffer.from('{}') });
+    await (await pending).text();
+    const big = Buffer.alloc(MAX_PAYLOAD_SIZE + 1, 0x61);
+    const res = await fetch(`${base}/invocation/req-3/response`, { method: 'POST', body: big });
+    assert.equal(res.status, 413);
+    assert.deepEqual(await res.json(), {
+      errorMessage: `Exceeded maximum allowed payload size (${MAX_PAYLOAD_SIZE} bytes).`,
+      errorType: 'RequestEntityTooLarge',
+    });
+    assert.deepEqual(rec.events.at(-1), { kind: 'too-large', id: 'req-3', size: MAX_PAYLOAD_SIZE + 1 });
+  });
+
+  it('takes a next pipelined behind the response on one connection', async () => {
+    const pending = fetch(`${base}/invocation/next`);
+    api.deliver({ requestId: 'req-4', payload: Buffer.from('{"n":4}') });
+    await (await pending).text();
+    const [host, port] = api.address.split(':');
+    const sock = net.connect({ host: host as string, port: Number(port) });
+    let received = '';
+    sock.on('data', (d) => {
+      received += d.toString();
+      // Deliver the next event once the 202 is through, as the engine would.
+      if (received.includes('{"status":"OK"}') && !received.includes('req-5')) api.deliver({ requestId: 'req-5', payload: Buffer.from('{"n":5}') });
+    });
+    const body = '"four"';
+    sock.write(
+      `POST /2018-06-01/runtime/invocation/req-4/response HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+        'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    while (!received.includes('{"n":5}')) await new Promise((r) => sock.once('data', r));
+    sock.destroy();
+    assert.match(received, /^HTTP\/1\.1 202 Accepted\r\n[\s\S]*\{"status":"OK"\}\n(HTTP\/1\.1 200 OK\r\n[\s\S]*lambda-runtime-aws-request-id: req-5[\s\S]*\{"n":5\})$/i);
+    assert.deepEqual(rec.events.find((e) => e.kind === 'response' && e.id === 'req-4'), { kind: 'response', id: 'req-4', body: '"four"' });
+    // Leave the server between invocations for the next test.
+    await fetch(`${base}/invocation/req-5/response`, { method: 'POST', body: 'null' });
+  });
+
+  it('answers unknown paths with 404 and wrong methods with 405', async () => {
+    const res = await fetch(`${base}/nothing`);
+    assert.equal(res.status, 404);
+    assert.equal(await res.text(), '404 page not found\n');
+    const wrong = await fetch(`${base}/invocation/next`, { method: 'POST', body: '' });
+    assert.equal(wrong.status, 405);
+  });
+});
