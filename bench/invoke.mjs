@@ -4,10 +4,10 @@
 // same run: a bare loopback HTTP round trip in Node.js (warm), a bare `node -e 0` / `python3 -c 0`
 // spawn (cold). Floors run with a clean environment, as functions do.
 //
-//   node bench/invoke.mjs [--driver engine] [--quick]
+//   node bench/invoke.mjs [--driver engine|http] [--quick]
 //
-// The driver is swappable: `engine` drives src/invoke/engine.ts directly; an HTTP driver (through
-// the server and the Invoke API) can be added to DRIVERS with the same four methods.
+// The driver is swappable: `engine` drives src/invoke/engine.ts directly; `http` goes through the
+// server's Invoke API over keep-alive HTTP, as a client would.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -77,6 +77,58 @@ const DRIVERS = {
       },
     };
   },
+};
+
+/** Zips a code dir's files (flat) for CreateFunction. */
+async function zipDir(dir) {
+  const { default: yazl } = await import('yazl');
+  const zip = new yazl.ZipFile();
+  for (const f of fs.readdirSync(dir)) zip.addFile(path.join(dir, f), f, { mode: 0o100644 });
+  zip.end();
+  const chunks = [];
+  for await (const c of zip.outputStream) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+DRIVERS.http = async function http_() {
+  const { startServer } = await import(path.join(root, 'dist/src/server.js'));
+  const { parseOptions } = await import(path.join(root, 'dist/src/shared/config.js'));
+  const { createLogger } = await import(path.join(root, 'dist/src/shared/logger.js'));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
+  const server = await startServer(parseOptions([], {}, { port: 0, dataDir }), { logger: createLogger(process.stderr, true) });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const request = (method, urlPath, body) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(`${server.url}${urlPath}`, { method, agent, headers: { 'content-type': 'application/json', 'content-length': body ? body.length : 0 } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    async define(name, runtime, handler, codeDir) {
+      const zip = await zipDir(codeDir);
+      const body = Buffer.from(JSON.stringify({ FunctionName: name, Runtime: runtime, Handler: handler, Role: 'arn:aws:iam::000000000000:role/bench', Timeout: 10, Code: { ZipFile: zip.toString('base64') } }));
+      const r = await request('POST', '/2015-03-31/functions', body);
+      if (r.status !== 201) throw new Error(`CreateFunction ${r.status}: ${r.body}`);
+      return { name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}` };
+    },
+    async invoke(fn, payload) {
+      const r = await request('POST', `/2015-03-31/functions/${fn.name}/invocations`, payload);
+      if (r.status !== 200 || r.headers['x-amz-function-error']) throw new Error(`invoke ${r.status}: ${r.body}`);
+      return r;
+    },
+    async coldify(fn) {
+      await server.invoker.retire(fn.arn);
+    },
+    async close() {
+      agent.destroy();
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 };
 
 // ---- helpers ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type {
 } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
 import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
-import { awsTimestamp, type Clock } from '../shared/clock.js';
+import { awsTimestamp, type Clock, type Timer } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
 import type { CodeStore, StoredPackage } from './code-store.js';
 import type { S3Fetcher } from './s3-fetch.js';
@@ -99,7 +99,7 @@ function runtimeVersionArn(region: string, runtime: string): string {
 export class FunctionService {
   readonly #d: FunctionServiceDeps;
   /** Pending lifecycle transitions, so shutdown does not leave timers behind. */
-  readonly #settling = new Set<{ cancel(): void }>();
+  readonly #settling = new Set<Timer>();
 
   constructor(deps: FunctionServiceDeps) {
     this.#d = deps;
@@ -111,7 +111,7 @@ export class FunctionService {
   }
 
   close(): void {
-    for (const t of this.#settling) t.cancel();
+    for (const t of this.#settling) this.#d.clock.clearTimeout(t);
     this.#settling.clear();
   }
 
@@ -224,6 +224,7 @@ export class FunctionService {
       this.#settling.delete(timer);
       run();
     }, this.#d.settleDelayMs);
+    timer.unref?.();
     this.#settling.add(timer);
   }
 

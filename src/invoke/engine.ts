@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LambdaError } from '../shared/errors.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker } from './types.js';
-import { systemClock, type Clock } from '../sandbox/clock.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import { ExecutionEnvironment } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
 import { RuntimeApiServer } from '../sandbox/runtime-api.js';

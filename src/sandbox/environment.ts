@@ -14,7 +14,7 @@
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import type { RuntimePlan } from '../runtimes/registry.js';
 import { isEntrypointError } from '../runtimes/registry.js';
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../shared/clock.js';
 import { LogStream, newLogStreamName } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
