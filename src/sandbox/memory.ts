@@ -8,6 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { readdirOrEmpty } from '../shared/fs.js';
 
 export interface MemoryCgroup {
   /** cgroup.procs of this environment; the sandbox launcher writes its own pid here before exec. */
@@ -234,12 +235,7 @@ function killTasks(procsFile: string): void {
 
 /** Cgroups left behind by a lambdalite server that died without closing its engine. */
 function removeStale(base: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(base);
-  } catch {
-    return;
-  }
+  const names = readdirOrEmpty(base);
   for (const name of names) {
     const m = name.match(/^lambdalite-(\d+)$/);
     if (!m || Number(m[1]) === process.pid) continue;

@@ -18,6 +18,7 @@ import path from 'node:path';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type { Launcher } from './launcher.js';
+import { readdirOrEmpty } from '../shared/fs.js';
 
 /** Paths of the sandbox as the runtime inside sees them. */
 export interface SandboxView {
@@ -274,12 +275,7 @@ export class BwrapSandbox implements Sandbox {
 function mergeInto(dest: string, sources: readonly string[], out: string[]): void {
   const entries = new Map<string, { path: string; dir: boolean }[]>();
   for (const src of sources) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(src);
-    } catch {
-      continue;
-    }
+    const names = readdirOrEmpty(src);
     for (const name of names) {
       const p = path.join(src, name);
       let dir = false;
@@ -348,12 +344,7 @@ export class ProcessSandbox implements Sandbox {
 /** The process backend's /opt: a tree of symlinks, later layers winning. */
 function linkMerged(dest: string, sources: readonly string[]): void {
   for (const src of sources) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(src);
-    } catch {
-      continue;
-    }
+    const names = readdirOrEmpty(src);
     for (const name of names) {
       const from = path.join(src, name);
       const to = path.join(dest, name);
