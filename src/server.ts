@@ -15,6 +15,11 @@ import { S3Fetcher } from './control/s3-fetch.js';
 import { FunctionService, type CallContext } from './control/functions.js';
 import { VersionService } from './control/versions.js';
 import { AliasService } from './control/aliases.js';
+import { AccountService } from './control/account.js';
+import { LayerService } from './control/layers.js';
+import { PolicyService } from './control/policies.js';
+import { TagService } from './control/tags.js';
+import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
 import { createInvokeHandler } from './invoke/sync-handler.js';
@@ -75,7 +80,12 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
 
   const versions = new VersionService(store, clock);
   const aliases = new AliasService(store);
-  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, settleDelayMs: options.settleDelayMs, codeUrl });
+  const account = new AccountService(store, options);
+  const checkCodeStorage = (s: Scope, bytes: number) => account.checkCodeStorage(s, bytes);
+  const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
+  const policies = new PolicyService(store);
+  const tags = new TagService(store);
+  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl });
   functions.settleAll();
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());
@@ -98,6 +108,22 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateAlias: (input, ctx) => aliases.update(input, scope(ctx)),
     DeleteAlias: (input, ctx) => aliases.delete(input, scope(ctx)),
     ListAliases: (input, ctx) => aliases.list(input, scope(ctx)),
+    PublishLayerVersion: (input, ctx) => layers.publish(input, scope(ctx)),
+    GetLayerVersion: (input, ctx) => layers.get(input, scope(ctx)),
+    GetLayerVersionByArn: (input, ctx) => layers.getByArn(input, scope(ctx)),
+    ListLayers: (input, ctx) => layers.list(input, scope(ctx)),
+    ListLayerVersions: (input, ctx) => layers.listVersions(input, scope(ctx)),
+    DeleteLayerVersion: (input, ctx) => layers.delete(input, scope(ctx)),
+    AddLayerVersionPermission: (input, ctx) => layers.addPermission(input, scope(ctx)),
+    RemoveLayerVersionPermission: (input, ctx) => layers.removePermission(input, scope(ctx)),
+    GetLayerVersionPolicy: (input, ctx) => layers.getPolicy(input, scope(ctx)),
+    AddPermission: (input, ctx) => policies.add(input, scope(ctx)),
+    RemovePermission: (input, ctx) => policies.remove(input, scope(ctx)),
+    GetPolicy: (input, ctx) => policies.get(input, scope(ctx)),
+    TagResource: (input, ctx) => tags.tag(input, scope(ctx)),
+    UntagResource: (input, ctx) => tags.untag(input, scope(ctx)),
+    ListTags: (input, ctx) => tags.list(input, scope(ctx)),
+    GetAccountSettings: (_input, ctx) => account.settings(scope(ctx)),
   };
 
   const extraRoutes: ExtraRoute = (req, url) => {

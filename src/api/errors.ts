@@ -6,10 +6,10 @@ import { LambdaError, Fault, isLambdaError } from '../shared/errors.js';
 import type { WireResponse } from './codec.js';
 
 /** Error types that come from AWS's protocol framework rather than the Lambda model: no `Type` member. */
-const frameworkErrors = new Set(['ValidationException', 'RequestEntityTooLargeException', 'SerializationException', 'UnknownOperationException', 'InvalidSignatureException', 'MissingAuthenticationTokenException', 'UnrecognizedClientException']);
+const frameworkErrors = new Set(['ValidationException', 'RequestEntityTooLargeException', 'SerializationException', 'UnknownOperationException', 'InvalidSignatureException', 'MissingAuthenticationTokenException', 'UnrecognizedClientException', 'AccessDeniedException']);
 
 /** Unmodelled errors whose body AWS spells with `Message`. */
-const capitalMessage = new Set(['RequestEntityTooLargeException']);
+const capitalMessage = new Set(['RequestEntityTooLargeException', 'AccessDeniedException']);
 
 function messageKey(code: string): string {
   if (capitalMessage.has(code)) return 'Message';

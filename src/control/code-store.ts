@@ -3,7 +3,7 @@
 // execution environments. Every package is hostile until checked: it must be a zip, stay under AWS's
 // size limits, and no entry may land outside its directory.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, symlink, writeFile, chmod, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -139,6 +139,15 @@ export class CodeStore {
 
   zipPath(hash: string): string {
     return path.join(this.#dir, `${hash}.zip`);
+  }
+
+  /** The unzipped size recorded when the package was stored (0 when unknown). */
+  unzippedSize(hash: string): number {
+    try {
+      return (JSON.parse(readFileSync(path.join(this.#dir, `${hash}.json`), 'utf8')) as { unzippedSize: number }).unzippedSize;
+    } catch {
+      return 0;
+    }
   }
 
   unpackedDir(hash: string): string {

@@ -16,6 +16,9 @@ import { checkRuntime } from './runtimes.js';
 import type { FunctionRuntimeConfig, Invoker } from '../invoke/types.js';
 import type { VersionService } from './versions.js';
 import type { AliasService } from './aliases.js';
+import type { LayerService, ResolvedLayers } from './layers.js';
+import type { PolicyService } from './policies.js';
+import { checkTagCount } from './tags.js';
 import { resolveQualified, functionNotFound } from './resolve.js';
 import { presentVersion } from './present.js';
 
@@ -41,6 +44,10 @@ export interface FunctionServiceDeps {
   readonly clock: Clock;
   readonly invoker: Pick<Invoker, 'retire'>;
   readonly versions: VersionService;
+  readonly layers: LayerService;
+  readonly policies: PolicyService;
+  /** Refuses a change that would take the account past its code storage limit. */
+  readonly checkCodeStorage: (scope: Scope, extraBytes: number) => void;
   readonly aliases: AliasService;
   readonly settleDelayMs: number;
   /** Builds the Code.Location download URL for a package. */
@@ -82,13 +89,6 @@ function checkEnvironment(vars: TEnvironmentVariables | undefined): void {
       `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${measured}`,
     );
   }
-}
-
-function checkLayers(layers: readonly string[] | undefined): void {
-  if (!layers || layers.length === 0) return;
-  if (layers.length > 5) throw errors.invalidParameter('Cannot reference more than 5 layers.');
-  // Layers arrive with their own issue; until then no layer version exists.
-  throw errors.invalidParameter(`Layer version ${layers[0]} does not exist.`);
 }
 
 /** A RuntimeVersionArn that is stable per runtime and region, shaped like AWS's. */
@@ -144,11 +144,15 @@ export class FunctionService {
     if (input.Runtime) checkRuntime(input.Runtime);
     checkLimits(input);
     checkEnvironment(input.Environment?.Variables);
-    checkLayers(input.Layers);
+    checkTagCount(input.Tags);
+    // Layer references are checked before the code is fetched, and again with its size below.
+    this.#d.layers.resolveForFunction(input.Layers ?? [], ctx, 0);
     const key: FunctionKey = { accountId: ctx.accountId, region: ctx.region, name: ref.name };
     if (this.#d.store.getFunction(key)) throw errors.conflict(`Function already exist: ${ref.name}`);
 
     const pkg = await this.#loadCode(input.Code, ctx);
+    const layers = this.#d.layers.resolveForFunction(input.Layers ?? [], ctx, pkg.unzippedSize);
+    this.#d.checkCodeStorage(ctx, pkg.size);
     const config: StoredConfig = {
       Runtime: input.Runtime,
       Role: input.Role,
@@ -164,6 +168,7 @@ export class FunctionService {
       ...(input.Environment ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
       ...(input.KMSKeyArn ? { KMSKeyArn: input.KMSKeyArn } : {}),
       TracingConfig: { Mode: input.TracingConfig?.Mode ?? 'PassThrough' },
+      ...(layers.layers.length ? { Layers: layers.layers } : {}),
       RevisionId: randomUUID(),
       State: 'Pending',
       StateReason: 'The function is being created.',
@@ -179,7 +184,7 @@ export class FunctionService {
       ...key,
       createdAt: config.LastModified!,
       tags: input.Tags ?? {},
-      latest: { version: '$LATEST', codeHash: pkg.hash, config },
+      latest: { version: '$LATEST', codeHash: pkg.hash, config, ...(layers.hashes.length ? { layerHashes: layers.hashes } : {}) },
     };
     if (!this.#d.store.createFunction(fn)) throw errors.conflict(`Function already exist: ${ref.name}`);
     const response = this.#present(fn, fn.latest, undefined);
@@ -304,7 +309,7 @@ export class FunctionService {
   }
 
   /** Writes a new $LATEST (InProgress), retires old environments, and schedules the settle. */
-  #commitUpdate(fn: StoredFunction, config: StoredConfig, codeHash: string): FunctionConfiguration {
+  #commitUpdate(fn: StoredFunction, config: StoredConfig, codeHash: string, layerHashes: readonly string[] | undefined): FunctionConfiguration {
     const { LastUpdateStatusReason: _a, LastUpdateStatusReasonCode: _b, ...rest } = config;
     const next: StoredConfig = {
       ...rest,
@@ -315,7 +320,7 @@ export class FunctionService {
       // AWS reports this code for updates too, although the model's enum lacks it.
       LastUpdateStatusReasonCode: 'Creating' as StoredConfig['LastUpdateStatusReasonCode'],
     };
-    const version: StoredVersion = { version: '$LATEST', codeHash, config: next };
+    const version: StoredVersion = { version: '$LATEST', codeHash, config: next, ...(layerHashes?.length ? { layerHashes } : {}) };
     if (!this.#d.store.replaceLatest(fn, fn.latest.config.RevisionId ?? '', version)) {
       throw errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
     }
@@ -332,6 +337,8 @@ export class FunctionService {
       throw errors.invalidParameter("Please don't provide ImageUri when updating a function with packageType Zip.");
     }
     const pkg = await this.#loadCode({ ZipFile: input.ZipFile, S3Bucket: input.S3Bucket, S3Key: input.S3Key, S3ObjectVersion: input.S3ObjectVersion }, ctx);
+    this.#d.layers.resolveForFunction((fn.latest.config.Layers ?? []).map((l) => l.Arn!), ctx, pkg.unzippedSize);
+    this.#d.checkCodeStorage(ctx, pkg.size);
     const config: StoredConfig = {
       ...fn.latest.config,
       CodeSha256: pkg.sha256,
@@ -345,7 +352,7 @@ export class FunctionService {
     const current = this.#d.store.getFunction(fn);
     if (!current) throw notFound(ctx, fn.name);
     this.#checkUpdatable(current, input.RevisionId);
-    const response = this.#commitUpdate(current, { ...current.latest.config, CodeSha256: pkg.sha256, CodeSize: pkg.size, ...(input.Architectures ? { Architectures: input.Architectures } : {}) }, pkg.hash);
+    const response = this.#commitUpdate(current, { ...current.latest.config, CodeSha256: pkg.sha256, CodeSize: pkg.size, ...(input.Architectures ? { Architectures: input.Architectures } : {}) }, pkg.hash, current.latest.layerHashes);
     if (!input.Publish) return response;
     // AWS answers with the new version, qualified, still Pending and without LastUpdateStatus.
     const updated = this.#d.store.getFunction(current);
@@ -361,7 +368,8 @@ export class FunctionService {
     if (input.Runtime !== undefined) checkRuntime(input.Runtime);
     checkLimits(input);
     checkEnvironment(input.Environment?.Variables);
-    checkLayers(input.Layers);
+    let layers: ResolvedLayers | undefined;
+    if (input.Layers !== undefined) layers = this.#d.layers.resolveForFunction(input.Layers, ctx, this.#d.code.unzippedSize(fn.latest.codeHash));
     const c = fn.latest.config;
     const runtime = input.Runtime ?? c.Runtime;
     const config: StoredConfig = {
@@ -382,7 +390,11 @@ export class FunctionService {
       ...(input.SnapStart !== undefined ? { SnapStart: { ApplyOn: input.SnapStart.ApplyOn ?? 'None', OptimizationStatus: 'Off' } } : {}),
       ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig({ ...c.LoggingConfig, ...input.LoggingConfig }, fn.name) } : {}),
     };
-    return this.#commitUpdate(fn, config, fn.latest.codeHash);
+    if (layers) {
+      if (layers.layers.length) config.Layers = layers.layers;
+      else delete config.Layers;
+    }
+    return this.#commitUpdate(fn, config, fn.latest.codeHash, layers ? layers.hashes : fn.latest.layerHashes);
   }
 
   delete(input: DeleteFunctionRequest, ctx: CallContext): void {
@@ -425,12 +437,12 @@ export class FunctionService {
       ephemeralStorage: c.EphemeralStorage?.Size ?? 512,
       architectures: c.Architectures ?? ['x86_64'],
       codeDir: this.#d.code.unpackedDir(version.codeHash),
-      layerDirs: [],
+      layerDirs: (version.layerHashes ?? []).map((h) => this.#d.code.unpackedDir(h)),
       environment: c.Environment?.Variables ?? {},
       region: fn.region,
       accountId: fn.accountId,
       logGroup: c.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`,
-      revision: version.codeHash + ':' + JSON.stringify([c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
+      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
     };
   }
 
@@ -439,8 +451,13 @@ export class FunctionService {
    * configuration picks its version by weight.
    */
   resolveForInvoke(name: string, qualifierParam: string | undefined, ctx: Scope): { fn: StoredFunction; version: StoredVersion; invokedArn: string } {
-    // AWS names the invoked version in "not found", $LATEST when unqualified.
-    const r = resolveQualified(this.#d.store, ctx, name, qualifierParam, (q) => q ?? '$LATEST');
+    // AWS names the invoked version in "not found", $LATEST when unqualified. A function of another
+    // account may be invoked by ARN when its resource policy allows the caller's account.
+    const r = resolveQualified(this.#d.store, ctx, name, qualifierParam, (q) => q ?? '$LATEST', { crossAccount: true });
+    if (r.key.accountId !== ctx.accountId && !this.#d.policies.allowsInvoke(r.key, r.qualifier, ctx.accountId)) {
+      const arn = functionArn(r.key.region, r.key.accountId, r.fn.name, r.qualifier);
+      throw new LambdaError('AccessDeniedException', `User: arn:aws:iam::${ctx.accountId}:root is not authorized to perform: lambda:InvokeFunction on resource: ${arn} because no resource-based policy allows the lambda:InvokeFunction action`, { status: 403 });
+    }
     let version = r.version;
     if (r.alias && Object.keys(r.alias.additionalVersionWeights).length) {
       const picked = this.#d.aliases.pickVersion(r.alias);
@@ -449,6 +466,6 @@ export class FunctionService {
     if (version.config.State === 'Pending') {
       throw errors.conflict('The operation cannot be performed at this time. The function is currently in the following state: Pending');
     }
-    return { fn: r.fn, version, invokedArn: functionArn(ctx.region, ctx.accountId, r.fn.name, r.qualifier) };
+    return { fn: r.fn, version, invokedArn: functionArn(r.key.region, r.key.accountId, r.fn.name, r.qualifier) };
   }
 }

@@ -24,9 +24,13 @@ export function isVersionNumber(q: string): boolean {
 }
 
 /** Loads the function and the version its qualifier names; unknown versions and aliases are not found. */
-export function resolveQualified(store: Store, scope: Scope, name: string, qualifierParam: string | undefined, notFoundQualifier?: (q: string | undefined) => string | undefined): Resolved {
-  const ref = resolveFunctionName(name, scope, qualifierParam);
-  const key: FunctionKey = { accountId: scope.accountId, region: scope.region, name: ref.name };
+export function resolveQualified(
+  store: Store, scope: Scope, name: string, qualifierParam: string | undefined,
+  notFoundQualifier?: (q: string | undefined) => string | undefined, options: { crossAccount?: boolean } = {},
+): Resolved {
+  const ref = resolveFunctionName(name, scope, qualifierParam, options);
+  const key: FunctionKey = { accountId: ref.accountId ?? scope.accountId, region: scope.region, name: ref.name };
+  scope = key;
   const fn = store.getFunction(key);
   const q = ref.qualifier;
   const missing = () => functionNotFound(scope, ref.name, notFoundQualifier ? notFoundQualifier(q) : q);

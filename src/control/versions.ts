@@ -60,7 +60,7 @@ export class VersionService {
         State: 'Active',
         LastUpdateStatus: 'Successful',
       };
-      return { version, codeHash: fn.latest.codeHash, config };
+      return { version, codeHash: fn.latest.codeHash, config, ...(fn.latest.layerHashes ? { layerHashes: fn.latest.layerHashes } : {}) };
     });
     if (!published) throw functionNotFound(fn, fn.name);
     // Publishing also gives $LATEST a new RevisionId, as on AWS (during an update, the settle will).

@@ -38,7 +38,7 @@ export interface Scope {
  * is not reachable, one of another account is denied, and a name beyond 64 characters is refused.
  * `qualifier` is the separate Qualifier parameter, which must agree with one in the name.
  */
-export function resolveFunctionName(value: string, scope: Scope, qualifierParam?: string): FunctionRef {
+export function resolveFunctionName(value: string, scope: Scope, qualifierParam?: string, options: { crossAccount?: boolean } = {}): FunctionRef {
   const ref = parseFunctionRef(value);
   if (!ref) {
     throw errors.validation(`1 validation error detected: Value '${value}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
@@ -46,7 +46,7 @@ export function resolveFunctionName(value: string, scope: Scope, qualifierParam?
   if (ref.region && ref.region !== scope.region) {
     throw errors.notFound(`Functions from '${ref.region}' are not reachable in this region ('${scope.region}')`);
   }
-  if (ref.accountId && ref.accountId !== scope.accountId) {
+  if (ref.accountId && ref.accountId !== scope.accountId && !options.crossAccount) {
     // AWS answers 403 with no message for a function of another account named by ARN (until resource
     // policies allow it; see the policy issue).
     throw new LambdaError('AccessDeniedException', '', { status: 403 });
@@ -57,5 +57,7 @@ export function resolveFunctionName(value: string, scope: Scope, qualifierParam?
   if (qualifierParam !== undefined && ref.qualifier !== undefined && qualifierParam !== ref.qualifier) {
     throw errors.invalidParameter('The derived qualifier from the function name does not match the specified qualifier.');
   }
-  return { ...ref, qualifier: qualifierParam ?? ref.qualifier, accountId: scope.accountId, region: scope.region };
+  // With crossAccount the ARN's account owns the function; the caller's permission is checked later.
+  const accountId = options.crossAccount ? (ref.accountId ?? scope.accountId) : scope.accountId;
+  return { ...ref, qualifier: qualifierParam ?? ref.qualifier, accountId, region: scope.region };
 }

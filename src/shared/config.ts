@@ -23,6 +23,9 @@ export interface ServerOptions {
    * the transition happen right after the response.
    */
   readonly settleDelayMs: number;
+  /** Account limits reported by GetAccountSettings and enforced. */
+  readonly totalCodeSize: number;
+  readonly concurrentExecutions: number;
 }
 
 interface OptionSpec {
@@ -43,6 +46,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 's3Endpoint', flag: '--s3-endpoint', env: 'LAMBDALITE_S3_ENDPOINT', kind: 'string', help: 'endpoint for S3 (overrides --aws-endpoint)' },
   { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
+  { key: 'totalCodeSize', flag: '--total-code-size', env: 'LAMBDALITE_TOTAL_CODE_SIZE', kind: 'int', help: 'bytes of code an account may store (default 80530636800)' },
+  { key: 'concurrentExecutions', flag: '--concurrent-executions', env: 'LAMBDALITE_CONCURRENT_EXECUTIONS', kind: 'int', help: 'account concurrency limit (default 1000)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -57,6 +62,8 @@ export const defaults: ServerOptions = Object.freeze({
   echoLogs: false,
   idleTimeoutMs: 600_000,
   settleDelayMs: 0,
+  totalCodeSize: 80_530_636_800,
+  concurrentExecutions: 1000,
 });
 
 export class ConfigError extends Error {}

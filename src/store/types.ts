@@ -18,6 +18,36 @@ export interface StoredVersion {
   readonly config: StoredConfig;
   /** Hex SHA-256 of the zip; the package lives at code/<hex>.zip. Empty for Image packages. */
   readonly codeHash: string;
+  /** Code hashes of the layers in config.Layers, in order. */
+  readonly layerHashes?: readonly string[];
+}
+
+export interface LayerKey {
+  readonly accountId: string;
+  readonly region: string;
+  readonly name: string;
+}
+
+/** GetLayerVersionResponse without what is derived from the key (ARNs, Version, Content.Location). */
+export interface StoredLayerVersion {
+  readonly version: number;
+  readonly codeHash: string;
+  readonly description: string;
+  readonly createdDate: string;
+  readonly codeSha256: string;
+  readonly codeSize: number;
+  readonly unzippedSize: number;
+  readonly compatibleRuntimes?: readonly string[];
+  readonly compatibleArchitectures?: readonly string[];
+  readonly licenseInfo?: string;
+}
+
+/** One statement of a resource policy, kept as the JSON object AWS renders. */
+export type PolicyStatement = Readonly<Record<string, unknown>> & { readonly Sid: string };
+
+export interface StoredPolicy {
+  readonly revisionId: string;
+  readonly statements: readonly PolicyStatement[];
 }
 
 /** FunctionConfiguration without the members derived from the key (FunctionName, FunctionArn, Version). */
@@ -54,6 +84,8 @@ export interface Store {
    * meanwhile (or the function is gone), so a caller never overwrites a concurrent update.
    */
   replaceLatest(key: FunctionKey, expectedRevisionId: string, latest: StoredVersion): boolean;
+  /** The same compare-and-swap for any version, e.g. to give a published version a new RevisionId. */
+  replaceVersion(key: FunctionKey, expectedRevisionId: string, version: StoredVersion): boolean;
   deleteFunction(key: FunctionKey): boolean;
   /**
    * Publishes a version: `build` receives the next number (never reused, even after deletes) and returns
@@ -69,6 +101,27 @@ export interface Store {
   getAlias(key: FunctionKey, alias: string): StoredAlias | undefined;
   listAliases(key: FunctionKey, after: string | undefined, limit: number): ListPage<StoredAlias>;
   deleteAlias(key: FunctionKey, alias: string): boolean;
+  setTags(key: FunctionKey, tags: Readonly<Record<string, string>>): boolean;
+
+  /** The resource policy of a function or one of its qualifiers ('' = unqualified). */
+  getPolicy(key: FunctionKey, qualifier: string): StoredPolicy | undefined;
+  /** Replaces the policy when its revision is still `expectedRevisionId` (null: none exists yet). */
+  putPolicy(key: FunctionKey, qualifier: string, policy: StoredPolicy, expectedRevisionId: string | null): boolean;
+  deletePolicy(key: FunctionKey, qualifier: string): void;
+
+  /** Publishes the next layer version (numbers never reused), creating the layer if needed. */
+  publishLayerVersion(key: LayerKey, build: (version: number) => StoredLayerVersion): StoredLayerVersion;
+  getLayerVersion(key: LayerKey, version: number): StoredLayerVersion | undefined;
+  /** Newest first; `before` is the last version of the previous page. */
+  listLayerVersions(key: LayerKey, before: number | undefined, limit: number): ListPage<StoredLayerVersion>;
+  /** Layers with at least one version, by name, each with its versions newest first. */
+  listLayerNames(accountId: string, region: string, after: string | undefined, limit: number): ListPage<string>;
+  deleteLayerVersion(key: LayerKey, version: number): boolean;
+  getLayerVersionPolicy(key: LayerKey, version: number): PolicyStatement[] | undefined;
+  putLayerVersionPolicy(key: LayerKey, version: number, statements: readonly PolicyStatement[]): boolean;
+  /** Sum of CodeSize over all function versions and layer versions of an account and region. */
+  codeUsage(accountId: string, region: string): { functionCount: number; totalCodeSize: number };
+
   /** Every function in every account and region, for start-up work such as settling lifecycles. */
   allFunctions(): Iterable<StoredFunction>;
   /** Code hashes still referenced by any version; the rest can be removed from disk. */

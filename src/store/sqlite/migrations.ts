@@ -40,4 +40,40 @@ export const migrations: readonly { readonly version: number; readonly sql: stri
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Code hashes of the layer versions a function version was created with: they keep working after
+      -- the layer version is deleted, as on AWS.
+      ALTER TABLE function_versions ADD COLUMN layer_hashes TEXT NOT NULL DEFAULT '[]';
+      CREATE TABLE function_policies (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        revision_id TEXT NOT NULL,
+        statements TEXT NOT NULL,
+        PRIMARY KEY (account_id, region, name, qualifier),
+        FOREIGN KEY (account_id, region, name) REFERENCES functions (account_id, region, name) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE TABLE layers (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        next_version INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (account_id, region, name)
+      ) WITHOUT ROWID;
+      CREATE TABLE layer_versions (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        code_hash TEXT NOT NULL,
+        config TEXT NOT NULL,
+        statements TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (account_id, region, name, version),
+        FOREIGN KEY (account_id, region, name) REFERENCES layers (account_id, region, name)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -2,27 +2,36 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { migrations } from './migrations.js';
-import type { FunctionKey, ListPage, Store, StoredAlias, StoredConfig, StoredFunction, StoredVersion } from '../types.js';
+import type { FunctionKey, LayerKey, ListPage, PolicyStatement, Store, StoredAlias, StoredConfig, StoredFunction, StoredLayerVersion, StoredPolicy, StoredVersion } from '../types.js';
 
-interface FunctionRow {
+interface FunctionRow extends VersionRow {
   account_id: string;
   region: string;
   name: string;
   created_at: string;
   tags: string;
-  version: string;
-  code_hash: string;
-  config: string;
 }
 
 interface VersionRow {
   version: string;
   code_hash: string;
   config: string;
+  layer_hashes: string;
 }
 
 function fromVersionRow(row: VersionRow): StoredVersion {
-  return { version: row.version, codeHash: row.code_hash, config: JSON.parse(row.config) as StoredConfig };
+  const layerHashes = JSON.parse(row.layer_hashes) as string[];
+  return { version: row.version, codeHash: row.code_hash, config: JSON.parse(row.config) as StoredConfig, ...(layerHashes.length ? { layerHashes } : {}) };
+}
+
+interface LayerVersionRow {
+  version: number;
+  code_hash: string;
+  config: string;
+}
+
+function fromLayerRow(row: LayerVersionRow): StoredLayerVersion {
+  return { ...(JSON.parse(row.config) as Omit<StoredLayerVersion, 'version' | 'codeHash'>), version: row.version, codeHash: row.code_hash };
 }
 
 export class SqliteStore implements Store {
@@ -32,7 +41,7 @@ export class SqliteStore implements Store {
     insertVersion: Statement;
     getFunction: Statement;
     listFunctions: Statement;
-    updateLatest: Statement;
+    updateVersion: Statement;
     deleteFunction: Statement;
     allFunctions: Statement;
     codeHashes: Statement;
@@ -46,6 +55,24 @@ export class SqliteStore implements Store {
     getAlias: Statement;
     listAliases: Statement;
     deleteAlias: Statement;
+    setTags: Statement;
+    getPolicy: Statement;
+    insertPolicy: Statement;
+    updatePolicy: Statement;
+    deletePolicy: Statement;
+    ensureLayer: Statement;
+    nextLayerVersion: Statement;
+    bumpLayerVersion: Statement;
+    insertLayerVersion: Statement;
+    getLayerVersion: Statement;
+    listLayerVersions: Statement;
+    listLayerNames: Statement;
+    deleteLayerVersion: Statement;
+    getLayerPolicy: Statement;
+    putLayerPolicy: Statement;
+    functionCount: Statement;
+    functionCodeSize: Statement;
+    layerCodeSize: Statement;
   };
 
   constructor(file: string) {
@@ -55,24 +82,25 @@ export class SqliteStore implements Store {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
-    const latestJoin = `SELECT f.account_id, f.region, f.name, f.created_at, f.tags, v.version, v.code_hash, v.config
+    const latestJoin = `SELECT f.account_id, f.region, f.name, f.created_at, f.tags, v.version, v.code_hash, v.config, v.layer_hashes
       FROM functions f JOIN function_versions v
         ON v.account_id = f.account_id AND v.region = f.region AND v.name = f.name AND v.version = '$LATEST'`;
     this.#stmts = {
       insertFunction: this.#db.prepare('INSERT OR IGNORE INTO functions (account_id, region, name, created_at, tags) VALUES (?, ?, ?, ?, ?)'),
-      insertVersion: this.#db.prepare('INSERT INTO function_versions (account_id, region, name, version, revision_id, code_hash, config) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertVersion: this.#db.prepare('INSERT INTO function_versions (account_id, region, name, version, revision_id, code_hash, config, layer_hashes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       getFunction: this.#db.prepare(`${latestJoin} WHERE f.account_id = ? AND f.region = ? AND f.name = ?`),
       listFunctions: this.#db.prepare(`${latestJoin} WHERE f.account_id = ? AND f.region = ? AND f.name > ? ORDER BY f.name LIMIT ?`),
-      updateLatest: this.#db.prepare(`UPDATE function_versions SET revision_id = ?, code_hash = ?, config = ?
-        WHERE account_id = ? AND region = ? AND name = ? AND version = '$LATEST' AND revision_id = ?`),
+      updateVersion: this.#db.prepare(`UPDATE function_versions SET revision_id = ?, code_hash = ?, config = ?, layer_hashes = ?
+        WHERE account_id = ? AND region = ? AND name = ? AND version = ? AND revision_id = ?`),
       deleteFunction: this.#db.prepare('DELETE FROM functions WHERE account_id = ? AND region = ? AND name = ?'),
       allFunctions: this.#db.prepare(latestJoin),
-      codeHashes: this.#db.prepare('SELECT DISTINCT code_hash FROM function_versions'),
+      codeHashes: this.#db.prepare(`SELECT code_hash FROM function_versions UNION SELECT value FROM function_versions, json_each(layer_hashes)
+        UNION SELECT code_hash FROM layer_versions`),
       nextVersion: this.#db.prepare('SELECT next_version FROM functions WHERE account_id = ? AND region = ? AND name = ?'),
       bumpVersion: this.#db.prepare('UPDATE functions SET next_version = next_version + 1 WHERE account_id = ? AND region = ? AND name = ?'),
-      getVersion: this.#db.prepare('SELECT version, code_hash, config FROM function_versions WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
+      getVersion: this.#db.prepare('SELECT version, code_hash, config, layer_hashes FROM function_versions WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
       // $LATEST sorts as -1, published versions numerically.
-      listVersions: this.#db.prepare(`SELECT version, code_hash, config FROM function_versions
+      listVersions: this.#db.prepare(`SELECT version, code_hash, config, layer_hashes FROM function_versions
         WHERE account_id = ? AND region = ? AND name = ?
           AND (CASE version WHEN '$LATEST' THEN -1 ELSE CAST(version AS INTEGER) END) > ?
         ORDER BY CASE version WHEN '$LATEST' THEN -1 ELSE CAST(version AS INTEGER) END LIMIT ?`),
@@ -82,6 +110,24 @@ export class SqliteStore implements Store {
       getAlias: this.#db.prepare('SELECT config FROM aliases WHERE account_id = ? AND region = ? AND name = ? AND alias = ?'),
       listAliases: this.#db.prepare('SELECT config FROM aliases WHERE account_id = ? AND region = ? AND name = ? AND alias > ? ORDER BY alias LIMIT ?'),
       deleteAlias: this.#db.prepare('DELETE FROM aliases WHERE account_id = ? AND region = ? AND name = ? AND alias = ?'),
+      setTags: this.#db.prepare('UPDATE functions SET tags = ? WHERE account_id = ? AND region = ? AND name = ?'),
+      getPolicy: this.#db.prepare('SELECT revision_id, statements FROM function_policies WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
+      insertPolicy: this.#db.prepare('INSERT OR IGNORE INTO function_policies (account_id, region, name, qualifier, revision_id, statements) VALUES (?, ?, ?, ?, ?, ?)'),
+      updatePolicy: this.#db.prepare('UPDATE function_policies SET revision_id = ?, statements = ? WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ? AND revision_id = ?'),
+      deletePolicy: this.#db.prepare('DELETE FROM function_policies WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
+      ensureLayer: this.#db.prepare('INSERT OR IGNORE INTO layers (account_id, region, name) VALUES (?, ?, ?)'),
+      nextLayerVersion: this.#db.prepare('SELECT next_version FROM layers WHERE account_id = ? AND region = ? AND name = ?'),
+      bumpLayerVersion: this.#db.prepare('UPDATE layers SET next_version = next_version + 1 WHERE account_id = ? AND region = ? AND name = ?'),
+      insertLayerVersion: this.#db.prepare('INSERT INTO layer_versions (account_id, region, name, version, code_hash, config) VALUES (?, ?, ?, ?, ?, ?)'),
+      getLayerVersion: this.#db.prepare('SELECT version, code_hash, config FROM layer_versions WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
+      listLayerVersions: this.#db.prepare('SELECT version, code_hash, config FROM layer_versions WHERE account_id = ? AND region = ? AND name = ? AND version < ? ORDER BY version DESC LIMIT ?'),
+      listLayerNames: this.#db.prepare('SELECT DISTINCT name FROM layer_versions WHERE account_id = ? AND region = ? AND name > ? ORDER BY name LIMIT ?'),
+      deleteLayerVersion: this.#db.prepare('DELETE FROM layer_versions WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
+      getLayerPolicy: this.#db.prepare('SELECT statements FROM layer_versions WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
+      putLayerPolicy: this.#db.prepare('UPDATE layer_versions SET statements = ? WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
+      functionCount: this.#db.prepare('SELECT count(*) AS n FROM functions WHERE account_id = ? AND region = ?'),
+      functionCodeSize: this.#db.prepare("SELECT coalesce(sum(json_extract(config, '$.CodeSize')), 0) AS n FROM function_versions WHERE account_id = ? AND region = ?"),
+      layerCodeSize: this.#db.prepare("SELECT coalesce(sum(json_extract(config, '$.codeSize')), 0) AS n FROM layer_versions WHERE account_id = ? AND region = ?"),
     };
   }
 
@@ -103,7 +149,7 @@ export class SqliteStore implements Store {
       name: row.name,
       createdAt: row.created_at,
       tags: JSON.parse(row.tags) as Record<string, string>,
-      latest: { version: row.version, codeHash: row.code_hash, config: JSON.parse(row.config) as StoredConfig },
+      latest: fromVersionRow(row),
     };
   }
 
@@ -117,7 +163,7 @@ export class SqliteStore implements Store {
   }
 
   #insertVersion(key: FunctionKey, v: StoredVersion): void {
-    this.#stmts.insertVersion.run(key.accountId, key.region, key.name, v.version, v.config.RevisionId ?? '', v.codeHash, JSON.stringify(v.config));
+    this.#stmts.insertVersion.run(key.accountId, key.region, key.name, v.version, v.config.RevisionId ?? '', v.codeHash, JSON.stringify(v.config), JSON.stringify(v.layerHashes ?? []));
   }
 
   getFunction(key: FunctionKey): StoredFunction | undefined {
@@ -132,7 +178,11 @@ export class SqliteStore implements Store {
   }
 
   replaceLatest(key: FunctionKey, expectedRevisionId: string, latest: StoredVersion): boolean {
-    const r = this.#stmts.updateLatest.run(latest.config.RevisionId ?? '', latest.codeHash, JSON.stringify(latest.config), key.accountId, key.region, key.name, expectedRevisionId);
+    return this.replaceVersion(key, expectedRevisionId, latest);
+  }
+
+  replaceVersion(key: FunctionKey, expectedRevisionId: string, v: StoredVersion): boolean {
+    const r = this.#stmts.updateVersion.run(v.config.RevisionId ?? '', v.codeHash, JSON.stringify(v.config), JSON.stringify(v.layerHashes ?? []), key.accountId, key.region, key.name, v.version, expectedRevisionId);
     return r.changes === 1;
   }
 
@@ -188,6 +238,74 @@ export class SqliteStore implements Store {
 
   deleteAlias(key: FunctionKey, alias: string): boolean {
     return this.#stmts.deleteAlias.run(key.accountId, key.region, key.name, alias).changes > 0;
+  }
+
+  setTags(key: FunctionKey, tags: Readonly<Record<string, string>>): boolean {
+    return this.#stmts.setTags.run(JSON.stringify(tags), key.accountId, key.region, key.name).changes === 1;
+  }
+
+  getPolicy(key: FunctionKey, qualifier: string): StoredPolicy | undefined {
+    const row = this.#stmts.getPolicy.get(key.accountId, key.region, key.name, qualifier) as { revision_id: string; statements: string } | undefined;
+    return row && { revisionId: row.revision_id, statements: JSON.parse(row.statements) as PolicyStatement[] };
+  }
+
+  putPolicy(key: FunctionKey, qualifier: string, policy: StoredPolicy, expectedRevisionId: string | null): boolean {
+    const json = JSON.stringify(policy.statements);
+    if (expectedRevisionId === null) {
+      return this.#stmts.insertPolicy.run(key.accountId, key.region, key.name, qualifier, policy.revisionId, json).changes === 1;
+    }
+    return this.#stmts.updatePolicy.run(policy.revisionId, json, key.accountId, key.region, key.name, qualifier, expectedRevisionId).changes === 1;
+  }
+
+  deletePolicy(key: FunctionKey, qualifier: string): void {
+    this.#stmts.deletePolicy.run(key.accountId, key.region, key.name, qualifier);
+  }
+
+  publishLayerVersion(key: LayerKey, build: (version: number) => StoredLayerVersion): StoredLayerVersion {
+    return this.#db.transaction(() => {
+      this.#stmts.ensureLayer.run(key.accountId, key.region, key.name);
+      const { next_version } = this.#stmts.nextLayerVersion.get(key.accountId, key.region, key.name) as { next_version: number };
+      const v = build(next_version);
+      const { version: _v, codeHash, ...config } = v;
+      this.#stmts.insertLayerVersion.run(key.accountId, key.region, key.name, next_version, codeHash, JSON.stringify(config));
+      this.#stmts.bumpLayerVersion.run(key.accountId, key.region, key.name);
+      return v;
+    })();
+  }
+
+  getLayerVersion(key: LayerKey, version: number): StoredLayerVersion | undefined {
+    const row = this.#stmts.getLayerVersion.get(key.accountId, key.region, key.name, version) as LayerVersionRow | undefined;
+    return row && fromLayerRow(row);
+  }
+
+  listLayerVersions(key: LayerKey, before: number | undefined, limit: number): ListPage<StoredLayerVersion> {
+    const rows = this.#stmts.listLayerVersions.all(key.accountId, key.region, key.name, before ?? Number.MAX_SAFE_INTEGER, limit + 1) as LayerVersionRow[];
+    const items = rows.slice(0, limit).map(fromLayerRow);
+    return { items, nextMarker: rows.length > limit ? String(items[items.length - 1]?.version) : undefined };
+  }
+
+  listLayerNames(accountId: string, region: string, after: string | undefined, limit: number): ListPage<string> {
+    const rows = this.#stmts.listLayerNames.all(accountId, region, after ?? '', limit + 1) as { name: string }[];
+    const items = rows.slice(0, limit).map((r) => r.name);
+    return { items, nextMarker: rows.length > limit ? items[items.length - 1] : undefined };
+  }
+
+  deleteLayerVersion(key: LayerKey, version: number): boolean {
+    return this.#stmts.deleteLayerVersion.run(key.accountId, key.region, key.name, version).changes > 0;
+  }
+
+  getLayerVersionPolicy(key: LayerKey, version: number): PolicyStatement[] | undefined {
+    const row = this.#stmts.getLayerPolicy.get(key.accountId, key.region, key.name, version) as { statements: string } | undefined;
+    return row && (JSON.parse(row.statements) as PolicyStatement[]);
+  }
+
+  putLayerVersionPolicy(key: LayerKey, version: number, statements: readonly PolicyStatement[]): boolean {
+    return this.#stmts.putLayerPolicy.run(JSON.stringify(statements), key.accountId, key.region, key.name, version).changes === 1;
+  }
+
+  codeUsage(accountId: string, region: string): { functionCount: number; totalCodeSize: number } {
+    const n = (s: Statement) => (s.get(accountId, region) as { n: number }).n;
+    return { functionCount: n(this.#stmts.functionCount), totalCodeSize: n(this.#stmts.functionCodeSize) + n(this.#stmts.layerCodeSize) };
   }
 
   *allFunctions(): Iterable<StoredFunction> {
