@@ -105,4 +105,39 @@ export function storeContract(name: string, open: () => { store: Store; reopen: 
     assert.ok(again.getFunction({ ...key, name: 'b' }));
     again.close();
   });
+
+  test(`${name}: tags, policies, layer versions and code usage`, () => {
+    const { store } = open();
+    store.createFunction(fn('a'));
+    const key = { accountId: '000000000000', region: 'us-east-1', name: 'a' };
+    assert.equal(store.setTags(key, { x: '1' }), true);
+    assert.deepEqual(store.getFunction(key)?.tags, { x: '1' });
+
+    assert.equal(store.putPolicy(key, '', { revisionId: 'p1', statements: [{ Sid: 's' }] }, null), true);
+    assert.equal(store.putPolicy(key, '', { revisionId: 'p2', statements: [] }, null), false, 'exists already');
+    assert.equal(store.putPolicy(key, '', { revisionId: 'p2', statements: [{ Sid: 's' }, { Sid: 't' }] }, 'wrong'), false);
+    assert.equal(store.putPolicy(key, '', { revisionId: 'p2', statements: [{ Sid: 's' }, { Sid: 't' }] }, 'p1'), true);
+    assert.equal(store.getPolicy(key, '')?.statements.length, 2);
+    assert.equal(store.getPolicy(key, '1'), undefined, 'policies are per qualifier');
+    store.deletePolicy(key, '');
+    assert.equal(store.getPolicy(key, ''), undefined);
+
+    const layer = { accountId: '000000000000', region: 'us-east-1', name: 'lib' };
+    const build = (v: number) => ({ version: v, codeHash: `lh${v}`, description: '', createdDate: 'd', codeSha256: 's', codeSize: 10, unzippedSize: 20 });
+    assert.equal(store.publishLayerVersion(layer, build).version, 1);
+    assert.equal(store.publishLayerVersion(layer, build).version, 2);
+    assert.equal(store.deleteLayerVersion(layer, 2), true);
+    assert.equal(store.publishLayerVersion(layer, build).version, 3, 'layer version numbers are never reused');
+    assert.deepEqual(store.listLayerVersions(layer, undefined, 10).items.map((v) => v.version), [3, 1]);
+    assert.deepEqual(store.listLayerNames('000000000000', 'us-east-1', undefined, 10).items, ['lib']);
+    assert.equal(store.putLayerVersionPolicy(layer, 1, [{ Sid: 'x' }]), true);
+    assert.deepEqual(store.getLayerVersionPolicy(layer, 1), [{ Sid: 'x' }]);
+    assert.ok(store.referencedCodeHashes().has('lh1'), 'layer code is referenced');
+
+    store.replaceLatest(key, 'r1', { version: '$LATEST', codeHash: 'h1', config: { RevisionId: 'r9', CodeSize: 100 }, layerHashes: ['lh3'] });
+    assert.deepEqual(store.getFunction(key)?.latest.layerHashes, ['lh3']);
+    assert.ok(store.referencedCodeHashes().has('lh3'));
+    assert.deepEqual(store.codeUsage('000000000000', 'us-east-1'), { functionCount: 1, totalCodeSize: 100 + 20 });
+    store.close();
+  });
 }
