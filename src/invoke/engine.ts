@@ -93,6 +93,8 @@ class Engine implements InvokeEngine {
   readonly #credentials: NonNullable<InvokerOptions['credentials']>;
   readonly #sweeper: NodeJS.Timeout;
   #refilling = false;
+  /** MemorySize of the latest cold start: spare launchers' cgroups get it ahead of time. */
+  #likelyMemoryMb = 128;
   /** Disposals in progress; readLogs waits for them so a dead environment's last lines are in. */
   readonly #disposing = new Set<Promise<void>>();
   #closed = false;
@@ -181,6 +183,7 @@ class Engine implements InvokeEngine {
     api: RuntimeApiServer,
     launcher: Launcher | undefined,
   ): ExecutionEnvironment {
+    this.#likelyMemoryMb = config.memorySize;
     const env = new ExecutionEnvironment({
       id: `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`,
       config,
@@ -233,6 +236,9 @@ class Engine implements InvokeEngine {
     try {
       while (!this.#closed && this.#memory.kind !== 'none' && this.#launchers.length < SPARES) {
         const cgroup = this.#memory.create(`spare-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`);
+        // The environment sets its own limit before the runtime starts; this only saves that write
+        // from the cold path when the sizes match.
+        cgroup.setLimit(this.#likelyMemoryMb);
         this.#launchers.push(Launcher.start(cgroup, this.#scriptDir));
       }
       while (!this.#closed && this.#spares.length < SPARES) {

@@ -6,9 +6,13 @@
 // runtime forks anything, so it cannot overlap with the runtime's start; instead it happens ahead of
 // time, off the cold-start path, for a few spare launchers the engine keeps ready.
 //
-// Protocol: the engine writes the script (env exports and an exec, every value single-quoted) to a
-// private file and sends its path as one line on the launcher's stdin; the shell sources it. (dash
-// reads a pipe one byte per syscall, so the script itself does not go through stdin.)
+// Protocol: when a launcher is started, the engine creates a private script file, unlinks it at once
+// and hands the open file to the shell as fd 3 (so the script has no name anyone could open, and
+// nothing is left to delete). To launch, the engine writes the script (env exports and an exec, every
+// value single-quoted) into that file and sends one newline on stdin; the shell sources /dev/fd/3 and
+// execs with fd 3 closed. The cold path is one pwrite and one write: no fork of `rm`, and the script
+// is read in buffered chunks (stdin is a socketpair, which dash's `read` would take a byte per
+// syscall and `.` cannot open at all).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,57 +20,76 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MemoryCgroup } from './memory.js';
 
-const BOOT = ['echo $$ > "$0" || exit 111', 'read -r f || exit 0', '. "$f"'].join('\n');
+const BOOT = ['echo $$ > "$0" || exit 111', 'read -r go || exit 0', '. /dev/fd/3'].join('\n');
 
 export class Launcher {
   readonly cgroup: MemoryCgroup;
   readonly child: ChildProcess;
-  readonly #scriptFile: string;
+  /** Our handle on the (already unlinked) script file the shell holds as fd 3. */
+  #scriptFd: number | undefined;
   #used = false;
 
-  private constructor(cgroup: MemoryCgroup, child: ChildProcess, scriptFile: string) {
+  private constructor(cgroup: MemoryCgroup, child: ChildProcess, scriptFd: number) {
     this.cgroup = cgroup;
     this.child = child;
-    this.#scriptFile = scriptFile;
+    this.#scriptFd = scriptFd;
   }
 
   /**
-   * Starts a launcher in `cgroup` (which must have a procsFile); its script will be written under
-   * `scriptDir` (a directory only the server can read).
+   * Starts a launcher in `cgroup` (which must have a procsFile); its script file is created (and
+   * unlinked at once) under `scriptDir`, a directory only the server can read.
    */
   static start(cgroup: MemoryCgroup, scriptDir: string): Launcher {
-    const child = spawn('/bin/sh', ['-c', BOOT, cgroup.procsFile as string], {
-      env: {},
-      cwd: '/',
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // Own process group, so the whole runtime tree can be killed at once.
-      detached: true,
-    });
+    const file = path.join(scriptDir, `launch-${randomBytes(8).toString('hex')}.sh`);
+    const fd = fs.openSync(file, 'wx+', 0o600);
+    fs.unlinkSync(file);
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', BOOT, cgroup.procsFile as string], {
+        env: {},
+        cwd: '/',
+        stdio: ['pipe', 'pipe', 'pipe', fd],
+        // Own process group, so the whole runtime tree can be killed at once.
+        detached: true,
+      });
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
     child.on('error', () => {
       // Reported through the exit of the runtime it was meant to become.
     });
     child.stdin?.on('error', () => {});
-    return new Launcher(cgroup, child, path.join(scriptDir, `launch-${child.pid ?? randomBytes(4).toString('hex')}.sh`));
+    return new Launcher(cgroup, child, fd);
   }
 
   /** Turns the launcher into `argv` with exactly `env`, in `cwd`, stdin from /dev/null. */
   run(argv: readonly string[], env: Readonly<Record<string, string>>, cwd: string): void {
     if (this.#used) throw new Error('launcher already used');
     this.#used = true;
-    // The script removes itself first: it holds the function's environment variables.
-    let script = `rm -f ${quote(this.#scriptFile)}\n`;
+    let script = '';
     for (const [k, v] of Object.entries(env)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) continue; // not representable in a shell; AWS rejects such keys too
       script += `export ${k}=${quote(v)}\n`;
     }
     script += `cd ${quote(cwd)} || exit 127\n`;
-    script += `exec ${argv.map(quote).join(' ')} </dev/null\n`;
-    fs.writeFileSync(this.#scriptFile, script, { mode: 0o600 });
-    this.child.stdin?.end(`${this.#scriptFile}\n`);
+    script += `exec ${argv.map(quote).join(' ')} </dev/null 3<&-\n`;
+    const fd = this.#scriptFd as number;
+    this.#scriptFd = undefined;
+    try {
+      fs.writeSync(fd, script, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.child.stdin?.end('\n');
   }
 
   /** For a spare that was never used. */
   async dispose(): Promise<void> {
+    if (this.#scriptFd !== undefined) {
+      fs.closeSync(this.#scriptFd);
+      this.#scriptFd = undefined;
+    }
     try {
       if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
     } catch {

@@ -13,7 +13,10 @@ import { readdirOrEmpty } from '../shared/fs.js';
 export interface MemoryCgroup {
   /** cgroup.procs of this environment; the sandbox launcher writes its own pid here before exec. */
   readonly procsFile: string | undefined;
-  /** Sets the limit (MemorySize); cheap, unlike attaching a process, so it is done at assignment. */
+  /**
+   * Sets the limit (MemorySize); cheap, unlike attaching a process, so it is done at assignment.
+   * Writing the limit already set is skipped (spares are given the likeliest one ahead of time).
+   */
   setLimit(limitMb: number): void;
   /** Peak bytes used since the environment started, or undefined when unknown. */
   peakBytes(): number | undefined;
@@ -95,6 +98,7 @@ function tryV2(): MemoryController | undefined {
 function createV2(parent: string, name: string): MemoryCgroup {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir);
+  let current: number | undefined;
   const peak = counterReader(path.join(dir, 'memory.peak'));
   try {
     fs.writeFileSync(path.join(dir, 'memory.swap.max'), '0');
@@ -103,7 +107,11 @@ function createV2(parent: string, name: string): MemoryCgroup {
   }
   return {
     procsFile: path.join(dir, 'cgroup.procs'),
-    setLimit: (limitMb) => fs.writeFileSync(path.join(dir, 'memory.max'), String(limitMb * 1024 * 1024)),
+    setLimit: (limitMb) => {
+      if (limitMb === current) return;
+      fs.writeFileSync(path.join(dir, 'memory.max'), String(limitMb * 1024 * 1024));
+      current = limitMb;
+    },
     peakBytes: peak.read,
     oomKilled: () => (readKeyed(path.join(dir, 'memory.events'), 'oom_kill') ?? 0) > 0,
     dispose: () => {
@@ -134,18 +142,22 @@ function tryV1(): MemoryController | undefined {
 function createV1(parent: string, name: string): MemoryCgroup {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir);
+  let current: number | undefined;
   const peak = counterReader(path.join(dir, 'memory.max_usage_in_bytes'));
   return {
     procsFile: path.join(dir, 'cgroup.procs'),
     setLimit: (limitMb) => {
+      if (limitMb === current) return;
       const bytes = String(limitMb * 1024 * 1024);
-      fs.writeFileSync(path.join(dir, 'memory.limit_in_bytes'), bytes);
-      try {
-        // Without this, a host with swap would page instead of OOM-killing at MemorySize.
-        fs.writeFileSync(path.join(dir, 'memory.memsw.limit_in_bytes'), bytes);
-      } catch {
-        // memsw accounting is off on this kernel.
-      }
+      const limitFile = path.join(dir, 'memory.limit_in_bytes');
+      const memswFile = path.join(dir, 'memory.memsw.limit_in_bytes');
+      // The kernel keeps limit <= memsw limit: raise memsw first, lower it last.
+      const raising = current !== undefined && limitMb > current;
+      if (raising) writeMemsw(memswFile, bytes);
+      fs.writeFileSync(limitFile, bytes);
+      // Without this, a host with swap would page instead of OOM-killing at MemorySize.
+      if (!raising) writeMemsw(memswFile, bytes);
+      current = limitMb;
     },
     peakBytes: peak.read,
     oomKilled: () => (readKeyed(path.join(dir, 'memory.oom_control'), 'oom_kill') ?? 0) > 0,
@@ -155,6 +167,14 @@ function createV1(parent: string, name: string): MemoryCgroup {
       return removeDir(dir);
     },
   };
+}
+
+function writeMemsw(file: string, bytes: string): void {
+  try {
+    fs.writeFileSync(file, bytes);
+  } catch {
+    // memsw accounting is off on this kernel.
+  }
 }
 
 function noCgroup(reason: string): MemoryController {

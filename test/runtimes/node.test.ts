@@ -33,6 +33,15 @@ describe('nodejs handlers', () => {
     assert.equal((await invokeJson(invoker, cfg)).body, 'file:///var/task/app.js');
   });
 
+  it('runs ES modules with top-level await, directly and in a dependency', async () => {
+    const direct = fnConfig({ codeDir: makeCode({ 'index.mjs': 'const v = await Promise.resolve(41);\nexport const handler = async () => v + 1;' }) });
+    assert.equal((await invokeJson(invoker, direct)).body, 42);
+    const viaDep = fnConfig({
+      codeDir: makeCode({ 'dep.mjs': 'export const v = await new Promise((r) => setTimeout(() => r("late"), 5));', 'index.mjs': 'import { v } from "./dep.mjs";\nexport const handler = async () => v;' }),
+    });
+    assert.equal((await invokeJson(invoker, viaDep)).body, 'late');
+  });
+
   it('runs a .cjs file and a nested path handler (dir/sub/file.handler)', async () => {
     const cfg = fnConfig({
       codeDir: makeCode({ 'src/lib/deep.cjs': 'module.exports.handlers = { main: async () => __filename };' }),

@@ -21,6 +21,14 @@ describe('python handlers', () => {
     assert.equal(result.payload.toString(), '{"got": {"a": 1}, "n": [1, 2]}');
   });
 
+  it('sets _X_AMZN_TRACE_ID per invocation, visible through os.environ', async () => {
+    const cfg = py({ 'app.py': 'import os\ndef handler(event, context):\n    return os.environ.get("_X_AMZN_TRACE_ID")\n' });
+    const traceId = 'Root=1-5e1b4151-5ac6c58f3b5e5e5e5e5e5e5e;Parent=53995c3f42cd8ad8;Sampled=1';
+    assert.equal((await invokeJson(invoker, cfg, {}, { traceId })).body, traceId);
+    const other = 'Root=1-5e1b4151-000000000000000000000000;Parent=0000000000000000;Sampled=0';
+    assert.equal((await invokeJson(invoker, cfg, {}, { traceId: other })).body, other, 'a warm invoke sees its own trace id');
+  });
+
   it('runs a nested module path and returns null for None', async () => {
     const cfg = py({ 'pkg/sub/mod.py': 'def go(e, c):\n    return None\n' }, 'pkg/sub/mod.go');
     assert.equal((await invokeJson(invoker, cfg)).result.payload.toString(), 'null');

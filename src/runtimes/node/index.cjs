@@ -6,12 +6,12 @@
 //
 // Standard library only and kept small: this file is on every cold start. It is CommonJS because an
 // ES module entry point costs ~6 ms more to start (the ESM loader is only set up when a handler
-// needs it), and the Runtime API is spoken over one keep-alive socket with a minimal HTTP/1.1
-// client instead of node:http.
+// needs it), and the Runtime API is spoken over one keep-alive connection (a raw libuv TCP handle,
+// see below) with a minimal HTTP/1.1 client instead of node:http. src/sandbox/README.md ("Cold start
+// budget") has the measurements behind these choices.
 
 'use strict';
 
-const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
 const { format } = require('node:util');
@@ -102,24 +102,122 @@ function logError(prefix, error) {
 
 // ---- Runtime API client ----------------------------------------------------------------------
 
-let socket;
+// The connection is a libuv TCP handle driven directly (process.binding('tcp_wrap')), not a
+// net.Socket: loading node:net and its stream machinery and going through its connect path costs ~5 ms
+// of every cold start, several times what the whole exchange with the Runtime API takes. node:net is
+// the fallback wherever the raw handle is unavailable or would print something (process.binding is
+// only runtime-deprecated under --pending-deprecation), so functions never see a difference.
+
+let conn;
 let inbox = Buffer.alloc(0);
 /** Callers waiting for responses, in request order (a response and the next poll are pipelined). */
 const waiters = [];
 
+function onData(chunk) {
+  inbox = inbox.length ? Buffer.concat([inbox, chunk]) : chunk;
+  tryParse();
+}
+
+function onClosed(err) {
+  conn = undefined;
+  inbox = Buffer.alloc(0);
+  for (const w of waiters.splice(0)) w.reject(err ?? new Error('Runtime API connection closed'));
+}
+
 function connect() {
-  socket = net.connect({ host: apiHost, port: Number(apiPort), noDelay: true });
-  socket.on('data', (chunk) => {
-    inbox = inbox.length ? Buffer.concat([inbox, chunk]) : chunk;
-    tryParse();
-  });
+  try {
+    if (rawAllowed()) {
+      conn = connectRaw();
+      return;
+    }
+  } catch {
+    // fall through to node:net
+  }
+  conn = connectNet();
+}
+
+function rawAllowed() {
+  if (typeof process.binding !== 'function') return false;
+  const flags = `${process.execArgv.join(' ')} ${env.NODE_OPTIONS ?? ''}`;
+  return !flags.includes('deprecation') && !flags.includes('permission');
+}
+
+function connectRaw() {
+  const { TCP, TCPConnectWrap, constants } = process.binding('tcp_wrap');
+  const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset } = process.binding('stream_wrap');
+  if (typeof TCP !== 'function' || typeof WriteWrap !== 'function' || streamBaseState === undefined) throw new Error('no tcp_wrap');
+  const handle = new TCP(constants.SOCKET);
+  let connected = false;
+  let closed = false;
+  const queued = [];
+  const close = (err) => {
+    if (closed) return;
+    closed = true;
+    handle.close();
+    onClosed(err);
+  };
+  const write = (buf) => {
+    if (closed) return;
+    const req = new WriteWrap();
+    req.handle = handle;
+    req.buffer = buf; // kept alive until the write completes
+    req.oncomplete = (status) => {
+      if (status < 0) close(uvError('write', status));
+    };
+    req.async = false;
+    const err = handle.writeBuffer(req, buf);
+    if (err < 0) close(uvError('write', err));
+  };
+  handle.onread = (arrayBuffer) => {
+    const nread = streamBaseState[kReadBytesOrError];
+    if (nread > 0) onData(Buffer.from(arrayBuffer, streamBaseState[kArrayBufferOffset], nread));
+    else if (nread < 0) close(nread === -4095 /* UV_EOF */ ? undefined : uvError('read', nread));
+  };
+  const req = new TCPConnectWrap();
+  req.oncomplete = (status) => {
+    if (status < 0) return close(uvError('connect', status));
+    connected = true;
+    handle.setNoDelay(true);
+    const err = handle.readStart();
+    if (err < 0) return close(uvError('read', err));
+    for (const buf of queued.splice(0)) write(buf);
+  };
+  req.address = apiHost;
+  req.port = Number(apiPort);
+  const err = apiHost.includes(':') ? handle.connect6(req, apiHost, Number(apiPort)) : handle.connect(req, apiHost, Number(apiPort));
+  if (err < 0) {
+    handle.close();
+    throw uvError('connect', err);
+  }
+  return {
+    write: (buf) => (connected ? write(buf) : queued.push(buf)),
+    ref: () => handle.ref(),
+    unref: () => handle.unref(),
+  };
+}
+
+function uvError(op, status) {
+  let name = String(status);
+  try {
+    name = require('node:util').getSystemErrorName(status);
+  } catch {
+    // keep the number
+  }
+  return new Error(`Runtime API ${op} failed: ${name}`);
+}
+
+function connectNet() {
+  const socket = require('node:net').connect({ host: apiHost, port: Number(apiPort), noDelay: true });
+  socket.on('data', onData);
+  let done = false;
   const fail = (err) => {
-    socket = undefined;
-    inbox = Buffer.alloc(0);
-    for (const w of waiters.splice(0)) w.reject(err ?? new Error('Runtime API connection closed'));
+    if (done) return;
+    done = true;
+    onClosed(err);
   };
   socket.on('error', fail);
   socket.on('close', () => fail());
+  return { write: (buf) => socket.write(buf), ref: () => socket.ref(), unref: () => socket.unref() };
 }
 
 function tryParse() {
@@ -151,12 +249,12 @@ function encode(method, urlPath, headers, body) {
 
 /** Sends requests back to back on the connection; resolves with their responses in order. */
 function send(requests) {
-  if (!socket) connect();
-  socket.ref();
+  if (!conn) connect();
+  conn.ref();
   const parts = requests.flatMap((r) => encode(...r));
   const total = parts.reduce((n, p) => n + p.length, 0);
-  if (total < 65536) socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, total));
-  else for (const p of parts) socket.write(p);
+  if (total < 65536) conn.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, total));
+  else for (const p of parts) conn.write(p);
   return Promise.all(requests.map(() => new Promise((resolve, reject) => waiters.push({ resolve, reject }))));
 }
 
@@ -215,12 +313,36 @@ function isFile(p) {
   }
 }
 
+// An ES module handler is loaded with require() where Node.js supports require(esm) without a warning
+// (20.19+, 22.13+, 23.5+): its synchronous loader path costs ~1.5 ms where the first import() sets up
+// the asynchronous loader (fs/promises, streams, ...) for ~5 ms. Same modules, same errors (codes and
+// messages); a graph with top-level await is refused by require() before anything is evaluated, and
+// goes through import() as it does on AWS.
+const esmByRequire = (() => {
+  if (process.features?.require_module !== true) return false;
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return (major === 20 && minor >= 19) || (major === 22 && minor >= 13) || (major === 23 && minor >= 5) || major >= 24;
+})();
+
+function importEsm(file) {
+  if (esmByRequire) {
+    try {
+      const ns = require(file);
+      // A module exporting 'module.exports' makes require() return that instead: ask import().
+      if (require('node:util').types.isModuleNamespaceObject(ns)) return ns;
+    } catch (e) {
+      if (e?.code !== 'ERR_REQUIRE_ASYNC_MODULE' && e?.code !== 'ERR_REQUIRE_ESM') throw e;
+    }
+  }
+  return import(require('node:url').pathToFileURL(file).href);
+}
+
 async function loadModule(appRoot, moduleRoot, moduleName) {
   const base = path.resolve(appRoot, moduleRoot, moduleName);
   if (isFile(base)) return require(base);
   const typeModule = hasPackageJsonTypeModule(base);
-  if (isFile(`${base}.js`)) return typeModule ? import(require('node:url').pathToFileURL(`${base}.js`).href) : require(`${base}.js`);
-  if (isFile(`${base}.mjs`)) return import(require('node:url').pathToFileURL(`${base}.mjs`).href);
+  if (isFile(`${base}.js`)) return typeModule ? importEsm(`${base}.js`) : require(`${base}.js`);
+  if (isFile(`${base}.mjs`)) return importEsm(`${base}.mjs`);
   if (isFile(`${base}.cjs`)) return require(`${base}.cjs`);
   // Node-style resolution, e.g. a handler in node_modules.
   const resolved = require.resolve(moduleName, { paths: [appRoot, path.resolve(appRoot, moduleRoot)] });
@@ -301,7 +423,7 @@ function invoke(handler, res) {
       if (!waitsForEmptyLoop) return finish(answer);
       // Wait for the event loop to drain (beforeExit); our own idle socket must not hold it open.
       pending = { finish, hasResult: true, result: answer };
-      socket?.unref();
+      conn?.unref();
     };
     const context = {
       get callbackWaitsForEmptyEventLoop() {
@@ -338,7 +460,7 @@ function invoke(handler, res) {
         // Not a promise: wait for the callback or, failing that, for the event loop to drain, when
         // AWS answers null (a plain return value of a non-async handler is ignored, as in AWS).
         pending = { finish, hasResult: false };
-        socket?.unref();
+        conn?.unref();
       }
     } catch (e) {
       finish([e, undefined]);
@@ -348,6 +470,9 @@ function invoke(handler, res) {
 
 async function main() {
   patchConsole();
+  // Connect now: the handshake and the server's accept overlap with loading the handler (the first
+  // request, GET next, still goes out only once init is done).
+  connect();
   let handler;
   try {
     handler = await loadHandler(env._HANDLER ?? '');

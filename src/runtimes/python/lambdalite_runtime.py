@@ -6,9 +6,11 @@
 # Standard library only, and careful about imports: this file is on every cold start, and on this
 # kind of host `import socket, json, logging` alone costs more than the interpreter's own start. So
 # the Runtime API is spoken over a raw _socket, JSON goes through the C accelerator _json directly,
-# and `logging` is configured by an import hook only if and when the function imports it.
+# `logging` is configured by an import hook only if and when the function imports it, and even `os`
+# (~1.5 ms with its path and collections modules) is left to functions that use it: the environment
+# is read and written through posix.environ, the very dict os.environ wraps.
 
-import os
+import posix
 import sys
 import time
 import _socket
@@ -19,6 +21,32 @@ except ImportError:  # pragma: no cover - CPython always has it
     _json = None
 
 _request_id = None
+
+
+# ---- environment (os.environ without importing os) -----------------------------------------------
+
+_environ = posix.environ  # os.environ._data: bytes keys and values, filesystem encoding
+
+
+def _getenv(key, default=None):
+    value = _environ.get(key.encode("utf-8", "surrogateescape"))
+    return default if value is None else value.decode("utf-8", "surrogateescape")
+
+
+def _setenv(key, value):
+    # What os.environ[key] = value does.
+    k = key.encode("utf-8", "surrogateescape")
+    v = value.encode("utf-8", "surrogateescape")
+    posix.putenv(k, v)
+    _environ[k] = v
+
+
+def _unsetenv(key):
+    # What os.environ.pop(key, None) does.
+    k = key.encode("utf-8", "surrogateescape")
+    if k in _environ:
+        posix.unsetenv(k)
+        del _environ[k]
 
 
 # ---- JSON ----------------------------------------------------------------------------------------
@@ -81,7 +109,7 @@ else:  # pragma: no cover
 def _write(text):
     data = text.encode("utf-8", "replace")
     while data:
-        n = os.write(1, data)
+        n = posix.write(1, data)
         data = data[n:]
 
 
@@ -252,6 +280,7 @@ class FaultException(Exception):
 
 
 def _user_frames(tb):
+    import os
     import traceback
     frames = traceback.extract_tb(tb)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -352,13 +381,12 @@ def _obj_from_dict(cls, d):
 
 class LambdaContext(object):
     def __init__(self, request_id, client_context, cognito_identity, deadline_ms, invoked_function_arn):
-        env = os.environ
         self.aws_request_id = request_id
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.log_group_name = _getenv("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = _getenv("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = _getenv("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = _getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = _getenv("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.client_context = _obj_from_dict(ClientContext, client_context)
         if self.client_context is not None:
@@ -403,9 +431,9 @@ def handle(api, handler, headers, body):
     _request_id = request_id
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id is not None:
-        os.environ["_X_AMZN_TRACE_ID"] = trace_id
+        _setenv("_X_AMZN_TRACE_ID", trace_id)
     else:
-        os.environ.pop("_X_AMZN_TRACE_ID", None)
+        _unsetenv("_X_AMZN_TRACE_ID")
     try:
         client_context = headers.get("lambda-runtime-client-context")
         cognito = headers.get("lambda-runtime-cognito-identity")
@@ -437,20 +465,32 @@ def handle(api, handler, headers, body):
 
 def main():
     # sys.path as AWS builds it: task root first, then PYTHONPATH (layers, then /var/runtime).
-    here = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+    here = __file__.rpartition("/")[0]
+    first = sys.path[0] if sys.path else None
+    if first is not None and not (first.startswith("/") and here.startswith("/")):
+        import os  # a relative path: only os.path can compare it
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        first = os.path.abspath(first or ".")
+    if first is not None and first.rstrip("/") == here.rstrip("/"):
         del sys.path[0]
-    sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    sys.path.insert(0, _getenv("LAMBDA_TASK_ROOT", "/var/task"))
     # Started with -S (the host's site-packages are no part of a Lambda runtime); keep the
     # conveniences site would have added.
     import builtins
     if not hasattr(builtins, "exit"):
         builtins.exit = builtins.quit = sys.exit
 
-    api = RuntimeApi(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
+    api = RuntimeApi(_getenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
+    try:
+        # Connect now: the server accepts while the handler is imported (GET next still goes out
+        # only once init is done).
+        api._connect()
+    except OSError:
+        api.sock = None  # request() retries and reports the failure
     _install_logging()
     try:
-        handler = get_handler(os.environ.get("_HANDLER", ""))
+        handler = get_handler(_getenv("_HANDLER", ""))
     except Exception as e:
         error_result = make_error(e, None)
         log_error(error_result)
