@@ -15,6 +15,7 @@ import type { Scope } from '../shared/arn.js';
 import type { LayerKey, PolicyStatement, Store, StoredLayerVersion } from '../store/types.js';
 import { limits as codeLimits, type CodeStore } from './code-store.js';
 import type { S3Fetcher } from './s3-fetch.js';
+import { duplicateStatement, statementNotFound } from './policies.js';
 
 const LAYER_ARN = /^arn:[a-zA-Z0-9-]+:lambda:([a-zA-Z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+)$/;
 const LAYER_VERSION_ARN = /^arn:[a-zA-Z0-9-]+:lambda:([a-zA-Z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+):([0-9]+)$/;
@@ -214,15 +215,21 @@ export class LayerService {
     this.#d.store.deleteLayerVersion(key, input.VersionNumber);
   }
 
-  addPermission(input: AddLayerVersionPermissionRequest, scope: Scope): AddLayerVersionPermissionResponse {
+  /** The statements of a layer version's policy, after AWS's checks for a change to it. */
+  #policyFor(input: { LayerName: string; VersionNumber: number; RevisionId?: string }, scope: Scope): { key: LayerKey; statements: PolicyStatement[] } {
     const key = this.#key(input.LayerName, scope);
     this.#loadForPolicy(key, input.VersionNumber);
     const statements = this.#d.store.getLayerVersionPolicy(key, input.VersionNumber) ?? [];
     if (input.RevisionId !== undefined && input.RevisionId !== policyRevision(statements)) {
       throw errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id');
     }
+    return { key, statements };
+  }
+
+  addPermission(input: AddLayerVersionPermissionRequest, scope: Scope): AddLayerVersionPermissionResponse {
+    const { key, statements } = this.#policyFor(input, scope);
     if (statements.some((s) => s.Sid === input.StatementId)) {
-      throw errors.conflict(`The statement id (${input.StatementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`);
+      throw duplicateStatement(input.StatementId);
     }
     const principal = /^\d{12}$/.test(input.Principal) ? `arn:aws:iam::${input.Principal}:root` : input.Principal;
     const statement: PolicyStatement = {
@@ -239,14 +246,9 @@ export class LayerService {
   }
 
   removePermission(input: RemoveLayerVersionPermissionRequest, scope: Scope): void {
-    const key = this.#key(input.LayerName, scope);
-    this.#loadForPolicy(key, input.VersionNumber);
-    const statements = this.#d.store.getLayerVersionPolicy(key, input.VersionNumber) ?? [];
-    if (input.RevisionId !== undefined && input.RevisionId !== policyRevision(statements)) {
-      throw errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id');
-    }
+    const { key, statements } = this.#policyFor(input, scope);
     if (!statements.some((s) => s.Sid === input.StatementId)) {
-      throw errors.notFound(`Statement ${input.StatementId} is not found in resource policy.`);
+      throw statementNotFound(input.StatementId);
     }
     this.#d.store.putLayerVersionPolicy(key, input.VersionNumber, statements.filter((s) => s.Sid !== input.StatementId));
   }

@@ -9,6 +9,11 @@ import type { FunctionKey, PolicyStatement, Store, StoredFunction } from '../sto
 import { functionNotFound, isVersionNumber } from './resolve.js';
 import { revisionMismatch } from './versions.js';
 
+/** AWS's errors for statements, shared by function and layer version policies. */
+export const duplicateStatement = (sid: string) =>
+  errors.conflict(`The statement id (${sid}) provided already exists. Please provide a new statement id, or remove the existing statement.`);
+export const statementNotFound = (sid: string) => errors.notFound(`Statement ${sid} is not found in resource policy.`);
+
 /** A principal AWS accepts: `*`, an account id, an IAM ARN, or a service principal. */
 function renderPrincipal(principal: string): PolicyStatement['Principal'] {
   if (principal === '*') return '*';
@@ -94,7 +99,7 @@ export class PolicyService {
     const principal = renderPrincipal(input.Principal);
     const current = this.#store.getPolicy(key, target.qualifier);
     if (current?.statements.some((s) => s.Sid === input.StatementId)) {
-      throw errors.conflict(`The statement id (${input.StatementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`);
+      throw duplicateStatement(input.StatementId);
     }
     const stringEquals: Record<string, string> = {};
     if (input.FunctionUrlAuthType !== undefined) stringEquals['lambda:FunctionUrlAuthType'] = input.FunctionUrlAuthType;
@@ -143,7 +148,7 @@ export class PolicyService {
     const policy = this.#store.getPolicy(key, target.qualifier);
     if (!policy || policy.statements.length === 0) throw errors.notFound('No policy is associated with the given resource.');
     if (!policy.statements.some((s) => s.Sid === input.StatementId)) {
-      throw errors.notFound(`Statement ${input.StatementId} is not found in resource policy.`);
+      throw statementNotFound(input.StatementId);
     }
     const statements = policy.statements.filter((s) => s.Sid !== input.StatementId);
     target.bump();
