@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LambdaError } from '../shared/errors.js';
-import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker } from './types.js';
+import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus } from './types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { ExecutionEnvironment } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
@@ -258,6 +258,19 @@ class Engine implements InvokeEngine {
         if (now - env.lastUsed >= this.#idleTimeoutMs) void this.#dispose(env, pool);
       }
     }
+  }
+
+  // Concurrency arrives with its own work; until then nothing is reserved, provisioned or measured.
+  setReservedConcurrency(_functionArn: string, _reserved: number | undefined): void {}
+
+  setProvisionedConcurrency(_key: ProvisionedKey, _config: FunctionRuntimeConfig, _count: number): void {}
+
+  provisionedStatus(_key: ProvisionedKey): ProvisionedStatus | undefined {
+    return undefined;
+  }
+
+  metrics(): string {
+    return '';
   }
 
   async retire(functionArn: string, version?: string): Promise<void> {

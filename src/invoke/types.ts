@@ -45,6 +45,8 @@ export interface InvokeRequest {
   readonly traceId?: string;
   /** X-Amz-Log-Type: Tail */
   readonly tailLog: boolean;
+  /** The version or alias the caller named, when any; provisioned environments are kept per qualifier. */
+  readonly qualifier?: string;
 }
 
 export interface InvokeResult {
@@ -57,9 +59,48 @@ export interface InvokeResult {
   readonly logResult?: string;
 }
 
+/** Why an invocation was throttled, as AWS names it in TooManyRequestsException's `Reason`. */
+export type ThrottleReason =
+  | 'ReservedFunctionConcurrentInvocationLimitExceeded'
+  | 'ConcurrentInvocationLimitExceeded'
+  | 'FunctionInvocationRateLimitExceeded';
+
+/** Where provisioned environments live: a function and the version or alias they were configured on. */
+export interface ProvisionedKey {
+  readonly functionArn: string;
+  /** A version number or an alias name. */
+  readonly qualifier: string;
+}
+
+export interface ProvisionedStatus {
+  readonly status: 'IN_PROGRESS' | 'READY' | 'FAILED';
+  readonly requested: number;
+  readonly allocated: number;
+  readonly available: number;
+  /** For FAILED: e.g. "FUNCTION_ERROR_INIT_FAILURE" with the init error. */
+  readonly statusReason?: string;
+}
+
 export interface Invoker {
-  /** Runs one invocation to completion. Throws LambdaError for AWS API errors (e.g. missing runtime). */
+  /**
+   * Runs one invocation to completion. Throws LambdaError for AWS API errors (e.g. missing runtime);
+   * a throttled invocation throws TooManyRequestsException (429, message "Rate Exceeded.", `Reason`
+   * field a ThrottleReason, `Retry-After` header) before any environment is touched, so callers (the
+   * async queue, event source pollers) can retry it. `request.qualifier` selects provisioned
+   * environments configured on that qualifier.
+   */
   invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult>;
+  /** Sets, or with undefined clears, the reserved concurrency of an unqualified function ARN. */
+  setReservedConcurrency(functionArn: string, reserved: number | undefined): void;
+  /**
+   * Keeps `count` initialised environments of `config` (the qualifier's resolved version) for
+   * invocations through that qualifier; 0 removes them. Returns at once; progress is read with
+   * provisionedStatus.
+   */
+  setProvisionedConcurrency(key: ProvisionedKey, config: FunctionRuntimeConfig, count: number): void;
+  provisionedStatus(key: ProvisionedKey): ProvisionedStatus | undefined;
+  /** Prometheus text exposition of the engine's metrics (see src/invoke/metrics.ts). */
+  metrics(): string;
   /** Retires every environment of this function (all versions when version is omitted). */
   retire(functionArn: string, version?: string): Promise<void>;
   /** Stops every environment; used on server shutdown. */
