@@ -56,6 +56,8 @@ export type StoredConfig = Omit<FunctionConfiguration, 'FunctionName' | 'Functio
 export interface StoredFunction extends FunctionKey {
   readonly createdAt: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** PutFunctionConcurrency's ReservedConcurrentExecutions, when set. */
+  readonly reservedConcurrency?: number;
   readonly latest: StoredVersion;
 }
 
@@ -66,6 +68,12 @@ export interface StoredAlias {
   /** Extra version -> weight, AWS's RoutingConfig.AdditionalVersionWeights. */
   readonly additionalVersionWeights: Readonly<Record<string, number>>;
   readonly revisionId: string;
+}
+
+export interface StoredProvisioned {
+  readonly qualifier: string;
+  readonly requested: number;
+  readonly lastModified: string;
 }
 
 export interface ListPage<T> {
@@ -121,6 +129,16 @@ export interface Store {
   putLayerVersionPolicy(key: LayerKey, version: number, statements: readonly PolicyStatement[]): boolean;
   /** Sum of CodeSize over all function versions and layer versions of an account and region. */
   codeUsage(accountId: string, region: string): { functionCount: number; totalCodeSize: number };
+
+  setReservedConcurrency(key: FunctionKey, reserved: number | undefined): boolean;
+  /** Sum of reserved concurrency over an account's functions in a region, leaving out `except`. */
+  reservedConcurrencyTotal(accountId: string, region: string, except?: string): number;
+  putProvisioned(key: FunctionKey, p: StoredProvisioned): void;
+  getProvisioned(key: FunctionKey, qualifier: string): StoredProvisioned | undefined;
+  listProvisioned(key: FunctionKey): StoredProvisioned[];
+  deleteProvisioned(key: FunctionKey, qualifier: string): boolean;
+  /** Every provisioned configuration, for restoring environments at start-up. */
+  allProvisioned(): Array<FunctionKey & StoredProvisioned>;
 
   /** Every function in every account and region, for start-up work such as settling lifecycles. */
   allFunctions(): Iterable<StoredFunction>;

@@ -76,4 +76,20 @@ export const migrations: readonly { readonly version: number; readonly sql: stri
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER;
+      CREATE TABLE provisioned_concurrency (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        requested INTEGER NOT NULL,
+        last_modified TEXT NOT NULL,
+        PRIMARY KEY (account_id, region, name, qualifier),
+        FOREIGN KEY (account_id, region, name) REFERENCES functions (account_id, region, name) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { migrations } from './migrations.js';
-import type { FunctionKey, LayerKey, ListPage, PolicyStatement, Store, StoredAlias, StoredConfig, StoredFunction, StoredLayerVersion, StoredPolicy, StoredVersion } from '../types.js';
+import type { FunctionKey, LayerKey, ListPage, PolicyStatement, Store, StoredAlias, StoredConfig, StoredFunction, StoredLayerVersion, StoredPolicy, StoredProvisioned, StoredVersion } from '../types.js';
 
 interface FunctionRow extends VersionRow {
   account_id: string;
@@ -10,6 +10,7 @@ interface FunctionRow extends VersionRow {
   name: string;
   created_at: string;
   tags: string;
+  reserved_concurrency: number | null;
 }
 
 interface VersionRow {
@@ -32,6 +33,16 @@ interface LayerVersionRow {
 
 function fromLayerRow(row: LayerVersionRow): StoredLayerVersion {
   return { ...(JSON.parse(row.config) as Omit<StoredLayerVersion, 'version' | 'codeHash'>), version: row.version, codeHash: row.code_hash };
+}
+
+interface ProvisionedRow {
+  qualifier: string;
+  requested: number;
+  last_modified: string;
+}
+
+function fromProvisionedRow(row: ProvisionedRow): StoredProvisioned {
+  return { qualifier: row.qualifier, requested: row.requested, lastModified: row.last_modified };
 }
 
 export class SqliteStore implements Store {
@@ -73,6 +84,13 @@ export class SqliteStore implements Store {
     functionCount: Statement;
     functionCodeSize: Statement;
     layerCodeSize: Statement;
+    setReserved: Statement;
+    reservedTotal: Statement;
+    putProvisioned: Statement;
+    getProvisioned: Statement;
+    listProvisioned: Statement;
+    deleteProvisioned: Statement;
+    allProvisioned: Statement;
   };
 
   constructor(file: string) {
@@ -82,7 +100,7 @@ export class SqliteStore implements Store {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
-    const latestJoin = `SELECT f.account_id, f.region, f.name, f.created_at, f.tags, v.version, v.code_hash, v.config, v.layer_hashes
+    const latestJoin = `SELECT f.account_id, f.region, f.name, f.created_at, f.tags, f.reserved_concurrency, v.version, v.code_hash, v.config, v.layer_hashes
       FROM functions f JOIN function_versions v
         ON v.account_id = f.account_id AND v.region = f.region AND v.name = f.name AND v.version = '$LATEST'`;
     this.#stmts = {
@@ -127,6 +145,14 @@ export class SqliteStore implements Store {
       putLayerPolicy: this.#db.prepare('UPDATE layer_versions SET statements = ? WHERE account_id = ? AND region = ? AND name = ? AND version = ?'),
       functionCount: this.#db.prepare('SELECT count(*) AS n FROM functions WHERE account_id = ? AND region = ?'),
       functionCodeSize: this.#db.prepare("SELECT coalesce(sum(json_extract(config, '$.CodeSize')), 0) AS n FROM function_versions WHERE account_id = ? AND region = ?"),
+      setReserved: this.#db.prepare('UPDATE functions SET reserved_concurrency = ? WHERE account_id = ? AND region = ? AND name = ?'),
+      reservedTotal: this.#db.prepare('SELECT coalesce(sum(reserved_concurrency), 0) AS n FROM functions WHERE account_id = ? AND region = ? AND name != ?'),
+      putProvisioned: this.#db.prepare(`INSERT INTO provisioned_concurrency (account_id, region, name, qualifier, requested, last_modified) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account_id, region, name, qualifier) DO UPDATE SET requested = excluded.requested, last_modified = excluded.last_modified`),
+      getProvisioned: this.#db.prepare('SELECT qualifier, requested, last_modified FROM provisioned_concurrency WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
+      listProvisioned: this.#db.prepare('SELECT qualifier, requested, last_modified FROM provisioned_concurrency WHERE account_id = ? AND region = ? AND name = ? ORDER BY qualifier'),
+      deleteProvisioned: this.#db.prepare('DELETE FROM provisioned_concurrency WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
+      allProvisioned: this.#db.prepare('SELECT account_id, region, name, qualifier, requested, last_modified FROM provisioned_concurrency'),
       layerCodeSize: this.#db.prepare("SELECT coalesce(sum(json_extract(config, '$.codeSize')), 0) AS n FROM layer_versions WHERE account_id = ? AND region = ?"),
     };
   }
@@ -149,6 +175,7 @@ export class SqliteStore implements Store {
       name: row.name,
       createdAt: row.created_at,
       tags: JSON.parse(row.tags) as Record<string, string>,
+      ...(row.reserved_concurrency !== null ? { reservedConcurrency: row.reserved_concurrency } : {}),
       latest: fromVersionRow(row),
     };
   }
@@ -306,6 +333,37 @@ export class SqliteStore implements Store {
   codeUsage(accountId: string, region: string): { functionCount: number; totalCodeSize: number } {
     const n = (s: Statement) => (s.get(accountId, region) as { n: number }).n;
     return { functionCount: n(this.#stmts.functionCount), totalCodeSize: n(this.#stmts.functionCodeSize) + n(this.#stmts.layerCodeSize) };
+  }
+
+  setReservedConcurrency(key: FunctionKey, reserved: number | undefined): boolean {
+    return this.#stmts.setReserved.run(reserved ?? null, key.accountId, key.region, key.name).changes === 1;
+  }
+
+  reservedConcurrencyTotal(accountId: string, region: string, except = ''): number {
+    return (this.#stmts.reservedTotal.get(accountId, region, except) as { n: number }).n;
+  }
+
+  putProvisioned(key: FunctionKey, p: StoredProvisioned): void {
+    this.#stmts.putProvisioned.run(key.accountId, key.region, key.name, p.qualifier, p.requested, p.lastModified);
+  }
+
+  getProvisioned(key: FunctionKey, qualifier: string): StoredProvisioned | undefined {
+    const row = this.#stmts.getProvisioned.get(key.accountId, key.region, key.name, qualifier) as ProvisionedRow | undefined;
+    return row && fromProvisionedRow(row);
+  }
+
+  listProvisioned(key: FunctionKey): StoredProvisioned[] {
+    return (this.#stmts.listProvisioned.all(key.accountId, key.region, key.name) as ProvisionedRow[]).map(fromProvisionedRow);
+  }
+
+  deleteProvisioned(key: FunctionKey, qualifier: string): boolean {
+    return this.#stmts.deleteProvisioned.run(key.accountId, key.region, key.name, qualifier).changes > 0;
+  }
+
+  allProvisioned(): Array<FunctionKey & StoredProvisioned> {
+    return (this.#stmts.allProvisioned.all() as Array<ProvisionedRow & { account_id: string; region: string; name: string }>).map((r) => ({
+      accountId: r.account_id, region: r.region, name: r.name, ...fromProvisionedRow(r),
+    }));
   }
 
   *allFunctions(): Iterable<StoredFunction> {
