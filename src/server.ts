@@ -19,6 +19,7 @@ import { AccountService } from './control/account.js';
 import { LayerService } from './control/layers.js';
 import { PolicyService } from './control/policies.js';
 import { TagService } from './control/tags.js';
+import { ConcurrencyService } from './control/concurrency.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
@@ -80,13 +81,18 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
 
   const versions = new VersionService(store, clock);
   const aliases = new AliasService(store);
-  const account = new AccountService(store, options);
+  // Reserved concurrency is summed from the store; the account service reads it through this.
+  let unreserved = (_s: Scope) => options.concurrentExecutions;
+  const account = new AccountService(store, options, (s) => unreserved(s));
   const checkCodeStorage = (s: Scope, bytes: number) => account.checkCodeStorage(s, bytes);
   const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
   const policies = new PolicyService(store);
   const tags = new TagService(store);
   const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl });
   functions.settleAll();
+  const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
+  unreserved = (s) => concurrency.unreserved(s);
+  concurrency.restore();
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());
   if (removed) logger.info(`removed ${removed} unreferenced code files`);
@@ -124,9 +130,19 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UntagResource: (input, ctx) => tags.untag(input, scope(ctx)),
     ListTags: (input, ctx) => tags.list(input, scope(ctx)),
     GetAccountSettings: (_input, ctx) => account.settings(scope(ctx)),
+    PutFunctionConcurrency: (input, ctx) => concurrency.putReserved(input, scope(ctx)),
+    GetFunctionConcurrency: (input, ctx) => concurrency.getReserved(input, scope(ctx)),
+    DeleteFunctionConcurrency: (input, ctx) => concurrency.deleteReserved(input, scope(ctx)),
+    PutProvisionedConcurrencyConfig: (input, ctx) => concurrency.putProvisioned(input, scope(ctx)),
+    GetProvisionedConcurrencyConfig: (input, ctx) => concurrency.getProvisioned(input, scope(ctx)),
+    DeleteProvisionedConcurrencyConfig: (input, ctx) => concurrency.deleteProvisioned(input, scope(ctx)),
+    ListProvisionedConcurrencyConfigs: (input, ctx) => concurrency.list(input, scope(ctx)),
   };
 
   const extraRoutes: ExtraRoute = (req, url) => {
+    if (url.pathname === '/metrics' && req.method === 'GET') {
+      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: invoker.metrics() };
+    }
     const m = /^\/_lambdalite\/code\/([0-9a-f]{64})\.zip$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return undefined;
     const hash = m[1]!;

@@ -1,6 +1,6 @@
 // The Lambda REST endpoint: every request gets a request id, is routed by the model, bound, validated and
-// dispatched; every failure leaves as AWS's error shape. Non-API paths under /_lambdalite/ are served by
-// `extraRoutes` (code downloads, metrics).
+// dispatched; every failure leaves as AWS's error shape. `/metrics` and paths under /_lambdalite/ are
+// served by `extraRoutes` (Prometheus metrics, code downloads).
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { operations, type OperationName } from './generated/model.js';
@@ -84,7 +84,8 @@ export function createApiServer(options: ApiServerOptions): http.Server {
 
   async function handle(req: http.IncomingMessage, requestId: string): Promise<WireResponse> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname.startsWith('/_lambdalite/') && options.extraRoutes) {
+    // No Lambda API path is /metrics or starts with /_lambdalite/, so these never shadow an operation.
+    if ((url.pathname === '/metrics' || url.pathname.startsWith('/_lambdalite/')) && options.extraRoutes) {
       const r = await options.extraRoutes(req, url);
       if (r) return r;
     }

@@ -14,9 +14,12 @@ export class AccountService {
   readonly #store: Store;
   readonly #limits: AccountLimits;
 
-  constructor(store: Store, limits: AccountLimits) {
+  readonly #unreserved: (scope: Scope) => number;
+
+  constructor(store: Store, limits: AccountLimits, unreserved: (scope: Scope) => number) {
     this.#store = store;
     this.#limits = limits;
+    this.#unreserved = unreserved;
   }
 
   settings(scope: Scope): GetAccountSettingsResponse {
@@ -27,8 +30,7 @@ export class AccountService {
         CodeSizeUnzipped: codeLimits.unzipped,
         CodeSizeZipped: codeLimits.zipped,
         ConcurrentExecutions: this.#limits.concurrentExecutions,
-        // Reserved concurrency arrives with its own issue; until then the whole limit is unreserved.
-        UnreservedConcurrentExecutions: this.#limits.concurrentExecutions,
+        UnreservedConcurrentExecutions: this.#unreserved(scope),
       },
       AccountUsage: { TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount },
     };

@@ -245,6 +245,7 @@ export class FunctionService {
       Code: { RepositoryType: 'S3', Location: this.#d.codeUrl(version.codeHash, ctx.baseUrl) },
     };
     if (Object.keys(fn.tags).length && qualifier === undefined) out.Tags = { ...fn.tags };
+    if (fn.reservedConcurrency !== undefined) out.Concurrency = { ReservedConcurrentExecutions: fn.reservedConcurrency };
     return out;
   }
 
@@ -450,7 +451,7 @@ export class FunctionService {
    * Finds the function and version an invoke names, with AWS's errors; an alias with a routing
    * configuration picks its version by weight.
    */
-  resolveForInvoke(name: string, qualifierParam: string | undefined, ctx: Scope): { fn: StoredFunction; version: StoredVersion; invokedArn: string } {
+  resolveForInvoke(name: string, qualifierParam: string | undefined, ctx: Scope): { fn: StoredFunction; version: StoredVersion; invokedArn: string; qualifier: string | undefined } {
     // AWS names the invoked version in "not found", $LATEST when unqualified. A function of another
     // account may be invoked by ARN when its resource policy allows the caller's account.
     const r = resolveQualified(this.#d.store, ctx, name, qualifierParam, (q) => q ?? '$LATEST', { crossAccount: true });
@@ -466,6 +467,6 @@ export class FunctionService {
     if (version.config.State === 'Pending') {
       throw errors.conflict('The operation cannot be performed at this time. The function is currently in the following state: Pending');
     }
-    return { fn: r.fn, version, invokedArn: functionArn(r.key.region, r.key.accountId, r.fn.name, r.qualifier) };
+    return { fn: r.fn, version, invokedArn: functionArn(r.key.region, r.key.accountId, r.fn.name, r.qualifier), qualifier: r.qualifier };
   }
 }

@@ -31,7 +31,7 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
     }
     checkJson(payload);
     const scope = ctx.identity;
-    const { fn, version, invokedArn } = functions.resolveForInvoke(input.FunctionName, input.Qualifier, scope);
+    const { fn, version, invokedArn, qualifier } = functions.resolveForInvoke(input.FunctionName, input.Qualifier, scope);
     const type = input.InvocationType ?? 'RequestResponse';
     if (type === 'DryRun') return { StatusCode: 204, ExecutedVersion: version.version };
     if (type === 'Event') {
@@ -42,6 +42,7 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
       payload: payload.length ? payload : Buffer.from('{}'),
       invokedFunctionArn: invokedArn,
       tailLog: input.LogType === 'Tail',
+      ...(qualifier !== undefined ? { qualifier } : {}),
       ...(input.ClientContext !== undefined ? { clientContext: input.ClientContext } : {}),
     });
     return {

@@ -26,6 +26,8 @@ export interface ServerOptions {
   /** Account limits reported by GetAccountSettings and enforced. */
   readonly totalCodeSize: number;
   readonly concurrentExecutions: number;
+  /** Concurrency that reservations must leave unreserved (AWS: 100). */
+  readonly unreservedMinimum: number;
 }
 
 interface OptionSpec {
@@ -48,6 +50,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
   { key: 'totalCodeSize', flag: '--total-code-size', env: 'LAMBDALITE_TOTAL_CODE_SIZE', kind: 'int', help: 'bytes of code an account may store (default 80530636800)' },
   { key: 'concurrentExecutions', flag: '--concurrent-executions', env: 'LAMBDALITE_CONCURRENT_EXECUTIONS', kind: 'int', help: 'account concurrency limit (default 1000)' },
+  { key: 'unreservedMinimum', flag: '--unreserved-minimum', env: 'LAMBDALITE_UNRESERVED_MINIMUM', kind: 'int', help: 'concurrency reservations must leave unreserved (default 100)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -64,6 +67,7 @@ export const defaults: ServerOptions = Object.freeze({
   settleDelayMs: 0,
   totalCodeSize: 80_530_636_800,
   concurrentExecutions: 1000,
+  unreservedMinimum: 100,
 });
 
 export class ConfigError extends Error {}

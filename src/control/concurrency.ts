@@ -1,0 +1,182 @@
+// Reserved and provisioned concurrency: the control plane's rules, persisted in the store and handed
+// to the invoke engine, which enforces them (src/invoke/concurrency.ts).
+import type {
+  Concurrency, DeleteFunctionConcurrencyRequest, DeleteProvisionedConcurrencyConfigRequest, GetFunctionConcurrencyRequest,
+  GetFunctionConcurrencyResponse, GetProvisionedConcurrencyConfigRequest, GetProvisionedConcurrencyConfigResponse,
+  ListProvisionedConcurrencyConfigsRequest, ListProvisionedConcurrencyConfigsResponse, ProvisionedConcurrencyConfigListItem,
+  PutFunctionConcurrencyRequest, PutProvisionedConcurrencyConfigRequest, PutProvisionedConcurrencyConfigResponse,
+} from '../api/generated/types.js';
+import { errors, LambdaError } from '../shared/errors.js';
+import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { awsTimestamp, type Clock } from '../shared/clock.js';
+import type { FunctionKey, Store, StoredFunction, StoredProvisioned } from '../store/types.js';
+import type { Invoker, ProvisionedKey } from '../invoke/types.js';
+import { functionNotFound, isVersionNumber, resolveQualified } from './resolve.js';
+import type { FunctionService } from './functions.js';
+
+export interface ConcurrencyLimits {
+  readonly concurrentExecutions: number;
+  /** Concurrency that reservations must leave to functions without one (AWS: 100). */
+  readonly unreservedMinimum: number;
+}
+
+const provisionedNotFound = () =>
+  new LambdaError('ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function', { status: 404 });
+
+export class ConcurrencyService {
+  readonly #store: Store;
+  readonly #invoker: Invoker;
+  readonly #functions: FunctionService;
+  readonly #clock: Clock;
+  readonly #limits: ConcurrencyLimits;
+
+  constructor(store: Store, invoker: Invoker, functions: FunctionService, clock: Clock, limits: ConcurrencyLimits) {
+    this.#store = store;
+    this.#invoker = invoker;
+    this.#functions = functions;
+    this.#clock = clock;
+    this.#limits = limits;
+  }
+
+  /** Hands every stored reservation and provisioned configuration to the engine, at start-up. */
+  restore(): void {
+    for (const fn of this.#store.allFunctions()) {
+      if (fn.reservedConcurrency !== undefined) this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), fn.reservedConcurrency);
+    }
+    for (const p of this.#store.allProvisioned()) this.#apply(p, p);
+  }
+
+  unreserved(scope: Scope): number {
+    return this.#limits.concurrentExecutions - this.#store.reservedConcurrencyTotal(scope.accountId, scope.region);
+  }
+
+  #function(name: string, scope: Scope): StoredFunction {
+    const ref = resolveFunctionName(name, scope);
+    if (ref.qualifier !== undefined) {
+      throw errors.invalidParameter('This operation is not supported for function versions or aliases. Please specify an unqualified function ARN.');
+    }
+    const fn = this.#store.getFunction({ accountId: scope.accountId, region: scope.region, name: ref.name });
+    if (!fn) throw functionNotFound(scope, ref.name);
+    return fn;
+  }
+
+  #provisionedTotal(key: FunctionKey): number {
+    return this.#store.listProvisioned(key).reduce((n, p) => n + p.requested, 0);
+  }
+
+  putReserved(input: PutFunctionConcurrencyRequest, scope: Scope): Concurrency {
+    const fn = this.#function(input.FunctionName, scope);
+    const n = input.ReservedConcurrentExecutions;
+    const others = this.#store.reservedConcurrencyTotal(scope.accountId, scope.region, fn.name);
+    const minimum = this.#limits.unreservedMinimum;
+    if (this.#limits.concurrentExecutions - others - n < minimum) {
+      throw errors.invalidParameter(`Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${minimum}].`);
+    }
+    const provisioned = this.#provisionedTotal(fn);
+    if (n < provisioned) {
+      throw errors.invalidParameter(`ReservedConcurrentExecutions ${n} should not be lower than function's total provisioned concurrency [${provisioned}].`);
+    }
+    this.#store.setReservedConcurrency(fn, n);
+    this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), n);
+    return { ReservedConcurrentExecutions: n };
+  }
+
+  getReserved(input: GetFunctionConcurrencyRequest, scope: Scope): GetFunctionConcurrencyResponse {
+    const fn = this.#function(input.FunctionName, scope);
+    return fn.reservedConcurrency === undefined ? {} : { ReservedConcurrentExecutions: fn.reservedConcurrency };
+  }
+
+  deleteReserved(input: DeleteFunctionConcurrencyRequest, scope: Scope): void {
+    const fn = this.#function(input.FunctionName, scope);
+    this.#store.setReservedConcurrency(fn, undefined);
+    this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), undefined);
+  }
+
+  /** A version or alias of an existing function; $LATEST cannot carry provisioned concurrency. */
+  #qualified(name: string, qualifier: string, scope: Scope) {
+    if (qualifier === '$LATEST') {
+      throw errors.invalidParameter('Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
+    }
+    return resolveQualified(this.#store, scope, name, qualifier);
+  }
+
+  /** Starts (or stops, at 0) the engine's environments for a stored configuration. */
+  #apply(key: FunctionKey, p: StoredProvisioned): void {
+    const scope = { accountId: key.accountId, region: key.region };
+    const arn = functionArn(key.region, key.accountId, key.name);
+    try {
+      const r = resolveQualified(this.#store, scope, key.name, p.qualifier);
+      this.#invoker.setProvisionedConcurrency({ functionArn: arn, qualifier: p.qualifier }, this.#functions.runtimeConfig(r.fn, r.version), p.requested);
+    } catch {
+      // The version or alias is gone: its environments go too.
+    }
+  }
+
+  putProvisioned(input: PutProvisionedConcurrencyConfigRequest, scope: Scope): PutProvisionedConcurrencyConfigResponse {
+    const r = this.#qualified(input.FunctionName, input.Qualifier, scope);
+    const n = input.ProvisionedConcurrentExecutions;
+    const others = this.#store.listProvisioned(r.key).filter((p) => p.qualifier !== input.Qualifier).reduce((t, p) => t + p.requested, 0);
+    const reserved = r.fn.reservedConcurrency;
+    if (reserved !== undefined && others + n > reserved) {
+      throw errors.invalidParameter(`Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function [${reserved}].`);
+    }
+    if (reserved === undefined && others + n > this.unreserved(scope) - this.#limits.unreservedMinimum) {
+      throw errors.invalidParameter(`Requested Provisioned Concurrency should not be greater than the unreservedConcurrentExecution for account [${this.unreserved(scope) - this.#limits.unreservedMinimum}].`);
+    }
+    // An alias and the version it points to cannot both carry a configuration.
+    const conflicting = this.#store.listProvisioned(r.key).find((p) => p.qualifier !== input.Qualifier && this.#resolvesTo(r.key, p.qualifier) === r.version.version);
+    if (conflicting) {
+      throw errors.conflict(`Alias ${isVersionNumber(input.Qualifier) ? conflicting.qualifier : input.Qualifier} is using version ${r.version.version}, which already has provisioned concurrency configured.`);
+    }
+    const stored: StoredProvisioned = { qualifier: input.Qualifier, requested: n, lastModified: awsTimestamp(this.#clock.now()) };
+    this.#store.putProvisioned(r.key, stored);
+    this.#apply(r.key, stored);
+    return {
+      RequestedProvisionedConcurrentExecutions: n,
+      AllocatedProvisionedConcurrentExecutions: 0,
+      Status: 'IN_PROGRESS',
+      LastModified: stored.lastModified,
+    };
+  }
+
+  #resolvesTo(key: FunctionKey, qualifier: string): string | undefined {
+    if (isVersionNumber(qualifier)) return qualifier;
+    return this.#store.getAlias(key, qualifier)?.functionVersion;
+  }
+
+  #present(key: FunctionKey, p: StoredProvisioned): GetProvisionedConcurrencyConfigResponse {
+    const status = this.#invoker.provisionedStatus({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: p.qualifier } satisfies ProvisionedKey);
+    return {
+      RequestedProvisionedConcurrentExecutions: p.requested,
+      AvailableProvisionedConcurrentExecutions: status?.available ?? 0,
+      AllocatedProvisionedConcurrentExecutions: status?.allocated ?? 0,
+      Status: status?.status ?? 'IN_PROGRESS',
+      ...(status?.statusReason ? { StatusReason: status.statusReason } : {}),
+      LastModified: p.lastModified,
+    };
+  }
+
+  getProvisioned(input: GetProvisionedConcurrencyConfigRequest, scope: Scope): GetProvisionedConcurrencyConfigResponse {
+    const r = this.#qualified(input.FunctionName, input.Qualifier, scope);
+    const p = this.#store.getProvisioned(r.key, input.Qualifier);
+    if (!p) throw provisionedNotFound();
+    return this.#present(r.key, p);
+  }
+
+  deleteProvisioned(input: DeleteProvisionedConcurrencyConfigRequest, scope: Scope): void {
+    const r = this.#qualified(input.FunctionName, input.Qualifier, scope);
+    if (!this.#store.deleteProvisioned(r.key, input.Qualifier)) throw provisionedNotFound();
+    this.#invoker.setProvisionedConcurrency({ functionArn: functionArn(r.key.region, r.key.accountId, r.key.name), qualifier: input.Qualifier }, this.#functions.runtimeConfig(r.fn, r.version), 0);
+  }
+
+  list(input: ListProvisionedConcurrencyConfigsRequest, scope: Scope): ListProvisionedConcurrencyConfigsResponse {
+    const fn = this.#function(input.FunctionName, scope);
+    const all = this.#store.listProvisioned(fn);
+    const start = input.Marker !== undefined ? all.findIndex((p) => p.qualifier === Buffer.from(input.Marker!, 'base64url').toString('utf8')) + 1 : 0;
+    const limit = input.MaxItems ?? 50;
+    const page = all.slice(start, start + limit);
+    const items: ProvisionedConcurrencyConfigListItem[] = page.map((p) => ({ FunctionArn: functionArn(fn.region, fn.accountId, fn.name, p.qualifier), ...this.#present(fn, p) }));
+    const more = start + limit < all.length;
+    return { ProvisionedConcurrencyConfigs: items, ...(more ? { NextMarker: Buffer.from(page[page.length - 1]!.qualifier).toString('base64url') } : {}) };
+  }
+}
