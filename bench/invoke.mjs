@@ -3,8 +3,13 @@
 // cold start, for a no-op Node.js and a no-op Python function, each beside its floor measured in the
 // same run: a bare loopback HTTP round trip in Node.js (warm), a bare `node -e 0` / `python3 -c 0`
 // spawn (cold). Floors run with a clean environment, as functions do.
+// Then a burst (issue 6): N_BURST concurrent invokes of a cold no-op Node.js function: time until all
+// are served, environments started, and peak memory sampled every 20 ms two ways: the environments'
+// cgroup (memory.usage_in_bytes / memory.current of the engine's parent cgroup, which covers every
+// environment's processes, page cache included) and the RSS of this process plus all its
+// descendants from /proc (shared pages counted once per process, so it overstates).
 //
-//   node bench/invoke.mjs [--driver engine|http] [--quick]
+//   node bench/invoke.mjs [--driver engine|http] [--quick] [--burst-only] [--burst N]
 //
 // The driver is swappable: `engine` drives src/invoke/engine.ts directly; `http` goes through the
 // server's Invoke API over keep-alive HTTP, as a client would.
@@ -26,6 +31,18 @@ const N_WARM = quick ? 500 : 3000;
 const N_THROUGHPUT = quick ? 1000 : 4000;
 const N_COLD = quick ? 8 : 20;
 const N_SPAWN = quick ? 10 : 30;
+const burstOnly = args.includes('--burst-only');
+const N_BURST = args.includes('--burst') ? Number(args[args.indexOf('--burst') + 1]) : 100;
+/** --max-starts N: the engine's maxConcurrentStarts (engine driver only); default the engine's own. */
+const maxStarts = args.includes('--max-starts') ? Number(args[args.indexOf('--max-starts') + 1]) : undefined;
+
+/** The engine's parent memory cgroup, from its start-up notice ("memory limits: cgroup v1 at …"). */
+let cgroupDir;
+const noteLog = (l) => {
+  const m = l.match(/cgroup v[12] at (\S+)/);
+  if (m) cgroupDir = m[1];
+  console.log(`# ${l}`);
+};
 
 // ---- drivers ---------------------------------------------------------------------------------
 
@@ -34,7 +51,7 @@ const DRIVERS = {
   async engine() {
     const { createInvoker } = await import(path.join(root, 'dist/src/invoke/engine.js'));
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
-    const invoker = createInvoker({ dataDir, log: (l) => console.log(`# ${l}`) });
+    const invoker = createInvoker({ dataDir, log: noteLog, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}) });
     return {
       /** Makes a function from a code dir; returns an opaque handle. */
       async define(name, runtime, handler, codeDir) {
@@ -71,6 +88,7 @@ const DRIVERS = {
       async coldify(fn) {
         await invoker.retire(fn.functionArn);
       },
+      stats: () => invoker.stats(),
       async close() {
         await invoker.close();
         fs.rmSync(dataDir, { recursive: true, force: true });
@@ -95,7 +113,10 @@ DRIVERS.http = async function http_() {
   const { parseOptions } = await import(path.join(root, 'dist/src/shared/config.js'));
   const { createLogger } = await import(path.join(root, 'dist/src/shared/logger.js'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
-  const server = await startServer(parseOptions([], {}, { port: 0, dataDir }), { logger: createLogger(process.stderr, true) });
+  const logger = createLogger(process.stderr, true);
+  const server = await startServer(parseOptions([], {}, { port: 0, dataDir }), {
+    logger: { ...logger, info: (line, ...rest) => (typeof line === 'string' && noteLog(line), logger.info(line, ...rest)) },
+  });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const request = (method, urlPath, body) =>
     new Promise((resolve, reject) => {
@@ -123,6 +144,7 @@ DRIVERS.http = async function http_() {
     async coldify(fn) {
       await server.invoker.retire(fn.arn);
     },
+    stats: () => server.invoker.stats?.(),
     async close() {
       agent.destroy();
       await server.close();
@@ -233,8 +255,14 @@ async function warm(driver, fn) {
 
 async function throughput(driver, fn, concurrency) {
   const payload = Buffer.from('{}');
-  // Start the environments first so cold starts are not counted.
-  await Promise.all(Array.from({ length: concurrency }, () => driver.invoke(fn, payload)));
+  // Start the environments first so cold starts are not counted. One round of `concurrency` invokes
+  // is not enough: with bounded parallel starts, waiting invokes take environments that free up.
+  let warmLeft = N_THROUGHPUT / 2;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (warmLeft-- > 0) await driver.invoke(fn, payload);
+    }),
+  );
   let left = N_THROUGHPUT;
   const t0 = performance.now();
   await Promise.all(
@@ -272,6 +300,87 @@ function realPython() {
   return r.stdout.trim() || 'python3';
 }
 
+/** Bytes charged to the environments' parent cgroup (hierarchical), or undefined without one. */
+function cgroupBytes() {
+  if (!cgroupDir) return undefined;
+  for (const f of ['memory.current', 'memory.usage_in_bytes']) {
+    try {
+      return Number(fs.readFileSync(path.join(cgroupDir, f), 'utf8'));
+    } catch {}
+  }
+  return undefined;
+}
+
+/** RSS of this process and every descendant (bwrap, shells, runtimes), from /proc. */
+function treeRssBytes(pid = process.pid) {
+  let total = 0;
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop();
+    try {
+      const m = fs.readFileSync(`/proc/${p}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+      if (m) total += Number(m[1]) * 1024;
+      for (const t of fs.readdirSync(`/proc/${p}/task`)) {
+        const kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
+        if (kids) stack.push(...kids.split(' ').map(Number));
+      }
+    } catch {}
+  }
+  return total;
+}
+
+async function burst(driver, fn, n, holdMs = 0) {
+  const payload = Buffer.from(holdMs ? JSON.stringify({ holdMs }) : '{}');
+  await driver.coldify(fn);
+  await new Promise((r) => setTimeout(r, 200));
+  const before = driver.stats?.();
+  const base = { cgroup: cgroupBytes() ?? 0, rss: treeRssBytes() };
+  const peak = { ...base };
+  const sample = () => {
+    const c = cgroupBytes();
+    if (c !== undefined && c > peak.cgroup) peak.cgroup = c;
+    const r = treeRssBytes();
+    if (r > peak.rss) peak.rss = r;
+  };
+  const timer = setInterval(sample, 20);
+  const t = performance.now();
+  const lat = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const t0 = performance.now();
+      await driver.invoke(fn, payload);
+      return performance.now() - t0;
+    }),
+  );
+  const total = performance.now() - t;
+  clearInterval(timer);
+  sample();
+  const after = driver.stats?.();
+  lat.sort((a, b) => a - b);
+  return {
+    n,
+    holdMs,
+    total,
+    p50: pct(lat, 50),
+    max: lat[lat.length - 1],
+    started: after && before ? after.started - before.started : undefined,
+    peakStarts: after?.peakConcurrentStarts,
+    base,
+    peak,
+  };
+}
+
+function printBurst(b) {
+  const mb = (x) => `${(x / 1048576).toFixed(0)} MB`;
+  console.log('');
+  console.log(
+    `burst: ${b.n} concurrent cold invokes of a ${b.holdMs ? `nodejs20.x function that waits ${b.holdMs} ms` : 'no-op nodejs20.x function'} (128 MB)`,
+  );
+  console.log(`  all served in ${f2(b.total)} ms (per-invoke p50 ${f2(b.p50)} ms, max ${f2(b.max)} ms)`);
+  console.log(`  environments started: ${b.started ?? 'n/a'}; most initialising at once: ${b.peakStarts ?? 'n/a'}`);
+  if (cgroupDir) console.log(`  peak memory, environments' cgroup: ${mb(b.peak.cgroup)} (${mb(b.peak.cgroup - b.base.cgroup)} over idle)`);
+  console.log(`  peak memory, RSS of server + descendants: ${mb(b.peak.rss)} (${mb(b.peak.rss - b.base.rss)} over idle; shared pages counted per process)`);
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 const driverFactory = DRIVERS[driverName];
@@ -281,12 +390,25 @@ const driver = await driverFactory();
 const code = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-code-'));
 fs.chmodSync(code, 0o755);
 fs.writeFileSync(path.join(code, 'index.js'), 'exports.handler = async () => null;\n');
+fs.writeFileSync(path.join(code, 'hold.js'), 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.holdMs)); return null; };\n');
 fs.writeFileSync(path.join(code, 'esm.mjs'), 'export const handler = async () => null;\n');
 fs.writeFileSync(path.join(code, 'app.py'), 'def handler(event, context):\n    return None\n');
 for (const f of fs.readdirSync(code)) fs.chmodSync(path.join(code, f), 0o644);
 
 const python = realPython();
 console.log(`# driver: ${driverName}; node ${process.version}; python ${python}; ${os.cpus().length} CPUs`);
+
+if (burstOnly) {
+  const fn = await driver.define('bench-burst', 'nodejs20.x', 'index.handler', code);
+  const b = await burst(driver, fn, N_BURST);
+  const held = await driver.define('bench-burst-hold', 'nodejs20.x', 'hold.handler', code);
+  const h = await burst(driver, held, N_BURST, 1000);
+  await driver.close();
+  fs.rmSync(code, { recursive: true, force: true });
+  printBurst(b);
+  printBurst(h);
+  process.exit(0);
+}
 
 const loop = await loopbackFloor();
 const nodeSpawn = await spawnFloor(process.execPath, ['-e', '0']);
@@ -309,6 +431,10 @@ for (const [label, runtime, handler, spawnFloorMs] of [
   await driver.coldify(fn);
   rows.push({ label, w, t16, c, spawnFloorMs });
 }
+const burstFn = await driver.define('bench-burst', 'nodejs20.x', 'index.handler', code);
+const burstResult = await burst(driver, burstFn, N_BURST);
+const heldFn = await driver.define('bench-burst-hold', 'nodejs20.x', 'hold.handler', code);
+const heldResult = await burst(driver, heldFn, N_BURST, 1000);
 await driver.close();
 fs.rmSync(code, { recursive: true, force: true });
 
@@ -337,3 +463,5 @@ for (const r of rows) {
 }
 console.log('');
 console.log('targets: warm p50 within 3x of the loopback floor; cold start within 1.5x of the bare spawn');
+printBurst(burstResult);
+printBurst(heldResult);

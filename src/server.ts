@@ -23,7 +23,9 @@ import { ConcurrencyService } from './control/concurrency.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
-import { createInvokeHandler } from './invoke/sync-handler.js';
+import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
+import { AsyncQueue } from './queue/async-queue.js';
+import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
 
@@ -71,6 +73,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     echoLogs: options.echoLogs,
     logDir: path.join(options.dataDir, 'logs'),
     log: (line) => logger.info(line),
+    accountConcurrency: options.concurrentExecutions,
+    unreservedMinimum: options.unreservedMinimum,
+    startsPerSecond: options.startsPerSecond,
+    ...(options.memoryBudgetMb > 0 ? { memoryBudgetMb: options.memoryBudgetMb } : {}),
+    ...(options.maxConcurrentStarts > 0 ? { maxConcurrentStarts: options.maxConcurrentStarts } : {}),
   });
 
   const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');
@@ -93,6 +100,15 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
   unreserved = (s) => concurrency.unreserved(s);
   concurrency.restore();
+  const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
+  const queue = new AsyncQueue({
+    store, clock, logger, functions, invoker, retryScale: options.asyncRetryScale,
+    endpoints: {
+      sqs: options.sqsEndpoint ?? options.awsEndpoint,
+      sns: options.snsEndpoint ?? options.awsEndpoint,
+      events: options.eventsEndpoint ?? options.awsEndpoint,
+    },
+  });
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());
   if (removed) logger.info(`removed ${removed} unreferenced code files`);
@@ -106,13 +122,22 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateFunctionCode: (input, ctx) => functions.updateCode(input, scope(ctx)),
     UpdateFunctionConfiguration: (input, ctx) => functions.updateConfiguration(input, scope(ctx)),
     DeleteFunction: (input, ctx) => functions.delete(input, scope(ctx)),
-    Invoke: createInvokeHandler(functions, invoker),
+    Invoke: createInvokeHandler(functions, invoker, queue),
+    InvokeAsync: createInvokeAsyncHandler(functions, queue),
+    PutFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.put(input, scope(ctx)),
+    UpdateFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.update(input, scope(ctx)),
+    GetFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.get(input, scope(ctx)),
+    DeleteFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.delete(input, scope(ctx)),
+    ListFunctionEventInvokeConfigs: (input, ctx) => eventInvokeConfigs.list(input, scope(ctx)),
     PublishVersion: (input, ctx) => versions.publish(input, scope(ctx)),
     ListVersionsByFunction: (input, ctx) => versions.list(input, scope(ctx)),
     CreateAlias: (input, ctx) => aliases.create(input, scope(ctx)),
     GetAlias: (input, ctx) => aliases.get(input, scope(ctx)),
     UpdateAlias: (input, ctx) => aliases.update(input, scope(ctx)),
-    DeleteAlias: (input, ctx) => aliases.delete(input, scope(ctx)),
+    DeleteAlias: (input, ctx) => {
+      concurrency.removeForAlias(input.FunctionName, input.Name, scope(ctx));
+      aliases.delete(input, scope(ctx));
+    },
     ListAliases: (input, ctx) => aliases.list(input, scope(ctx)),
     PublishLayerVersion: (input, ctx) => layers.publish(input, scope(ctx)),
     GetLayerVersion: (input, ctx) => layers.get(input, scope(ctx)),
@@ -174,6 +199,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // Events a previous run accepted (or was running when it died) are delivered from here on.
+  queue.start();
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   let closing: Promise<void> | undefined;
   return {
@@ -188,6 +215,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await closed;
+        queue.close();
         functions.close();
         await invoker.close();
         s3.close();

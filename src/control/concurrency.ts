@@ -50,13 +50,14 @@ export class ConcurrencyService {
     return this.#limits.concurrentExecutions - this.#store.reservedConcurrencyTotal(scope.accountId, scope.region);
   }
 
-  #function(name: string, scope: Scope): StoredFunction {
+  /** `onMissing` is the qualifier AWS names when the function does not exist. */
+  #function(name: string, scope: Scope, onMissing?: string): StoredFunction {
     const ref = resolveFunctionName(name, scope);
     if (ref.qualifier !== undefined) {
-      throw errors.invalidParameter('This operation is not supported for function versions or aliases. Please specify an unqualified function ARN.');
+      throw errors.invalidParameter('This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.');
     }
     const fn = this.#store.getFunction({ accountId: scope.accountId, region: scope.region, name: ref.name });
-    if (!fn) throw functionNotFound(scope, ref.name);
+    if (!fn) throw functionNotFound(scope, ref.name, onMissing);
     return fn;
   }
 
@@ -65,7 +66,7 @@ export class ConcurrencyService {
   }
 
   putReserved(input: PutFunctionConcurrencyRequest, scope: Scope): Concurrency {
-    const fn = this.#function(input.FunctionName, scope);
+    const fn = this.#function(input.FunctionName, scope, '$LATEST');
     const n = input.ReservedConcurrentExecutions;
     const others = this.#store.reservedConcurrencyTotal(scope.accountId, scope.region, fn.name);
     const minimum = this.#limits.unreservedMinimum;
@@ -74,7 +75,8 @@ export class ConcurrencyService {
     }
     const provisioned = this.#provisionedTotal(fn);
     if (n < provisioned) {
-      throw errors.invalidParameter(`ReservedConcurrentExecutions ${n} should not be lower than function's total provisioned concurrency [${provisioned}].`);
+      // AWS's text, stray spaces included.
+      throw errors.invalidParameter(` ReservedConcurrentExecutions  ${n} should not be lower than function's total provisioned concurrency [${provisioned}].`);
     }
     this.#store.setReservedConcurrency(fn, n);
     this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), n);
@@ -92,10 +94,23 @@ export class ConcurrencyService {
     this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), undefined);
   }
 
-  /** A version or alias of an existing function; $LATEST cannot carry provisioned concurrency. */
-  #qualified(name: string, qualifier: string, scope: Scope) {
+  /**
+   * A version or alias of an existing function. AWS words a missing one by the kind of qualifier,
+   * even when the function itself is missing, and refuses $LATEST with two wordings.
+   */
+  #qualified(name: string, qualifier: string, scope: Scope, forPut = false) {
     if (qualifier === '$LATEST') {
-      throw errors.invalidParameter('Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
+      throw errors.invalidParameter(forPut
+        ? 'Provisioned Concurrency Configs cannot be applied to unpublished function versions.'
+        : 'The function resource provided must be an alias or a published version.');
+    }
+    const ref = resolveFunctionName(name, scope, qualifier);
+    const key = { accountId: scope.accountId, region: scope.region, name: ref.name };
+    const fn = this.#store.getFunction(key);
+    if (!fn || (isVersionNumber(qualifier) ? !this.#store.getVersion(key, qualifier) : !this.#store.getAlias(key, qualifier))) {
+      throw isVersionNumber(qualifier)
+        ? functionNotFound(scope, ref.name, qualifier)
+        : errors.notFound(`Cannot find alias arn: ${functionArn(scope.region, scope.accountId, ref.name, qualifier)}`);
     }
     return resolveQualified(this.#store, scope, name, qualifier);
   }
@@ -113,30 +128,47 @@ export class ConcurrencyService {
   }
 
   putProvisioned(input: PutProvisionedConcurrencyConfigRequest, scope: Scope): PutProvisionedConcurrencyConfigResponse {
-    const r = this.#qualified(input.FunctionName, input.Qualifier, scope);
+    const r = this.#qualified(input.FunctionName, input.Qualifier, scope, true);
     const n = input.ProvisionedConcurrentExecutions;
     const others = this.#store.listProvisioned(r.key).filter((p) => p.qualifier !== input.Qualifier).reduce((t, p) => t + p.requested, 0);
     const reserved = r.fn.reservedConcurrency;
     if (reserved !== undefined && others + n > reserved) {
-      throw errors.invalidParameter(`Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function [${reserved}].`);
+      throw errors.invalidParameter('Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function');
     }
-    if (reserved === undefined && others + n > this.unreserved(scope) - this.#limits.unreservedMinimum) {
-      throw errors.invalidParameter(`Requested Provisioned Concurrency should not be greater than the unreservedConcurrentExecution for account [${this.unreserved(scope) - this.#limits.unreservedMinimum}].`);
+    const unreserved = this.unreserved(scope);
+    if (reserved === undefined && others + n > unreserved) {
+      throw errors.invalidParameter(`Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [${unreserved}].`);
+    }
+    if (reserved === undefined && unreserved - (others + n) < this.#limits.unreservedMinimum) {
+      throw errors.invalidParameter(`Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.#limits.unreservedMinimum}].`);
     }
     // An alias and the version it points to cannot both carry a configuration.
     const conflicting = this.#store.listProvisioned(r.key).find((p) => p.qualifier !== input.Qualifier && this.#resolvesTo(r.key, p.qualifier) === r.version.version);
     if (conflicting) {
-      throw errors.conflict(`Alias ${isVersionNumber(input.Qualifier) ? conflicting.qualifier : input.Qualifier} is using version ${r.version.version}, which already has provisioned concurrency configured.`);
+      throw errors.conflict(isVersionNumber(input.Qualifier)
+        ? 'Version is pointed by a Provisioned Concurrency alias'
+        : "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version");
     }
     const stored: StoredProvisioned = { qualifier: input.Qualifier, requested: n, lastModified: awsTimestamp(this.#clock.now()) };
     this.#store.putProvisioned(r.key, stored);
     this.#apply(r.key, stored);
     return {
       RequestedProvisionedConcurrentExecutions: n,
+      AvailableProvisionedConcurrentExecutions: 0,
       AllocatedProvisionedConcurrentExecutions: 0,
       Status: 'IN_PROGRESS',
       LastModified: stored.lastModified,
     };
+  }
+
+  /** Deleting an alias removes its provisioned concurrency, as on AWS: call before the alias goes. */
+  removeForAlias(name: string, alias: string, scope: Scope): void {
+    const ref = resolveFunctionName(name, scope);
+    const key = { accountId: scope.accountId, region: scope.region, name: ref.name };
+    if (!this.#store.getProvisioned(key, alias)) return;
+    const r = resolveQualified(this.#store, scope, ref.name, alias);
+    this.#store.deleteProvisioned(key, alias);
+    this.#invoker.setProvisionedConcurrency({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: alias }, this.#functions.runtimeConfig(r.fn, r.version), 0);
   }
 
   #resolvesTo(key: FunctionKey, qualifier: string): string | undefined {
@@ -163,9 +195,10 @@ export class ConcurrencyService {
     return this.#present(r.key, p);
   }
 
+  /** Idempotent, as AWS: a version or alias without a configuration answers 204 too. */
   deleteProvisioned(input: DeleteProvisionedConcurrencyConfigRequest, scope: Scope): void {
     const r = this.#qualified(input.FunctionName, input.Qualifier, scope);
-    if (!this.#store.deleteProvisioned(r.key, input.Qualifier)) throw provisionedNotFound();
+    if (!this.#store.deleteProvisioned(r.key, input.Qualifier)) return;
     this.#invoker.setProvisionedConcurrency({ functionArn: functionArn(r.key.region, r.key.accountId, r.key.name), qualifier: input.Qualifier }, this.#functions.runtimeConfig(r.fn, r.version), 0);
   }
 

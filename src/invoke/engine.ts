@@ -3,19 +3,30 @@
 // (warm) or starts a new one (cold); a finished environment goes back to the pool unless it failed,
 // was retired, or belongs to an older revision. Idle environments are reclaimed after idleTimeoutMs.
 // Everything about one environment's life lives in src/sandbox/environment.ts.
+//
+// Around that, issue 6's concurrency (see src/sandbox/README.md, "Concurrency and scaling"):
+//   1. admission: the ConcurrencyGovernor (./concurrency.ts) throttles before anything is touched;
+//   2. provisioned environments configured on the invoked qualifier first, then idle on-demand ones;
+//   3. otherwise a start slot (StartLimiter: parallel starts and starts per second), waited for
+//      with a bound, during which an environment of the same pool that becomes idle is taken instead;
+//   4. the memory budget: a new environment's MemorySize must fit, least recently used idle
+//      on-demand environments are retired to make room, else the invoke is throttled.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LambdaError } from '../shared/errors.js';
-import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus } from './types.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import { ExecutionEnvironment } from '../sandbox/environment.js';
+import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
+import { systemClock, type Clock, type Timer } from '../shared/clock.js';
+import { ExecutionEnvironment, type InitializationType } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
 import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
 import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
+import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
+import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 
 export interface InvokerOptions {
   /** Absolute path of the server's data dir; functions never see it. */
@@ -31,6 +42,18 @@ export interface InvokerOptions {
   readonly sandbox?: 'auto' | 'bwrap' | 'process';
   /** Upper bound on live environments across all functions; default 1000 (AWS's default account concurrency). */
   readonly maxEnvironments?: number;
+  /** The account's ConcurrentExecutions limit; default 1000 (AWS's default). */
+  readonly accountConcurrency?: number;
+  /** UnreservedConcurrentExecutions minimum; default 100 (AWS). The control plane enforces it at Put time. */
+  readonly unreservedMinimum?: number;
+  /** Environments initialising at once, node-wide; default 2 per CPU (at least 2). */
+  readonly maxConcurrentStarts?: number;
+  /** New environments per second, node-wide (burst: one second's worth); default 100, AWS's 1000 per 10 s per function. */
+  readonly startsPerSecond?: number;
+  /** How long an invoke waits for a start slot before it is throttled; default 10 s. */
+  readonly startWaitTimeoutMs?: number;
+  /** Sum of MemorySize of all live environments on this node; default 75% of the machine's memory. */
+  readonly memoryBudgetMb?: number;
   /** Placeholder credentials handed to functions. */
   readonly credentials?: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
@@ -46,12 +69,26 @@ export interface EnvironmentInfo {
   readonly invocations: number;
   readonly maxConcurrent: number;
   readonly logStream: string;
+  readonly initializationType: InitializationType;
+  /** The provisioned qualifier it belongs to, for provisioned environments. */
+  readonly provisionedQualifier?: string;
 }
 
 export interface LogStreamContents {
   readonly stream: string;
   readonly file: string;
   readonly text: string;
+}
+
+/** Numbers for tests, diagnostics and the benchmark. */
+export interface EngineStats {
+  readonly memoryUsedMb: number;
+  readonly memoryBudgetMb: number;
+  /** Environments started (on-demand and provisioned) since the engine started. */
+  readonly started: number;
+  /** Most environments ever initialising at the same time. */
+  readonly peakConcurrentStarts: number;
+  readonly startsWaiting: number;
 }
 
 export interface InvokeEngine extends Invoker {
@@ -61,6 +98,15 @@ export interface InvokeEngine extends Invoker {
   environments(functionArn?: string): EnvironmentInfo[];
   /** Every log stream of a log group, oldest first, with everything written so far. */
   readLogs(logGroup: string): Promise<LogStreamContents[]>;
+  stats(): EngineStats;
+  /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
+  provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
+}
+
+interface Waiter {
+  readonly revision: string;
+  /** Offers an idle environment; false when the waiter has already got something else. */
+  readonly give: (env: ExecutionEnvironment) => boolean;
 }
 
 interface Pool {
@@ -68,10 +114,38 @@ interface Pool {
   readonly all: Set<ExecutionEnvironment>;
   /** The newest revision seen; environments of any other revision are not reused. */
   revision: string;
+  /** Invokes waiting for a start slot, first served when an environment of this pool frees up. */
+  readonly waiters: Waiter[];
+}
+
+/** One provisioned concurrency configuration (function + qualifier) and its environments. */
+interface Provisioned {
+  readonly key: string;
+  readonly qualifier: string;
+  readonly config: FunctionRuntimeConfig;
+  requested: number;
+  readonly envs: Set<ExecutionEnvironment>;
+  /** Initialised and waiting for a request. */
+  readonly idle: ExecutionEnvironment[];
+  /** Starts requested but not yet turned into an environment. */
+  pending: number;
+  statusReason: string | undefined;
+  readonly settled: (() => void)[];
+}
+
+interface Meta {
+  readonly pool: Pool;
+  readonly provisioned: Provisioned | undefined;
+  readonly functionName: string;
+  /** Init finished successfully. */
+  initialised: boolean;
 }
 
 /** Runtime API listeners and cgroup-attached launchers kept ready for cold starts. */
 const SPARES = 2;
+
+/** AWS: provisioned init may take max(130 s, the function's timeout); on-demand init gets 10 s. */
+const PROVISIONED_INIT_MIN_MS = 130_000;
 
 export function createInvoker(options: InvokerOptions): InvokeEngine {
   return new Engine(options);
@@ -83,12 +157,22 @@ class Engine implements InvokeEngine {
   readonly #memory: MemoryController;
   readonly #registry = new RuntimeRegistry();
   readonly #pools = new Map<string, Pool>();
+  readonly #meta = new Map<ExecutionEnvironment, Meta>();
+  readonly #provisioned = new Map<string, Provisioned>();
+  readonly #governor: ConcurrencyGovernor;
+  readonly #starts: StartLimiter;
+  readonly #metrics = new EngineMetrics();
+  /** Function ARN -> name, for metrics labels. */
+  readonly #names = new Map<string, string>();
   readonly #spares: RuntimeApiServer[] = [];
   readonly #launchers: Launcher[] = [];
   readonly #logDir: string;
   readonly #scriptDir: string;
   readonly #idleTimeoutMs: number;
   readonly #maxEnvironments: number;
+  readonly #startWaitTimeoutMs: number;
+  readonly #memoryBudgetMb: number;
+  #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
   readonly #credentials: NonNullable<InvokerOptions['credentials']>;
   readonly #sweeper: NodeJS.Timeout;
@@ -108,6 +192,19 @@ class Engine implements InvokeEngine {
     fs.mkdirSync(this.#scriptDir, { recursive: true, mode: 0o700 });
     this.#idleTimeoutMs = o.idleTimeoutMs ?? 10 * 60 * 1000;
     this.#maxEnvironments = o.maxEnvironments ?? 1000;
+    this.#startWaitTimeoutMs = o.startWaitTimeoutMs ?? 10_000;
+    this.#memoryBudgetMb = o.memoryBudgetMb ?? Math.floor((os.totalmem() * 0.75) / 1048576);
+    this.#governor = new ConcurrencyGovernor({
+      accountConcurrency: o.accountConcurrency ?? 1000,
+      unreservedMinimum: o.unreservedMinimum ?? 100,
+    });
+    this.#starts = new StartLimiter(
+      {
+        maxConcurrentStarts: o.maxConcurrentStarts ?? Math.max(2, 2 * os.availableParallelism()),
+        startsPerSecond: o.startsPerSecond ?? 100,
+      },
+      this.#clock,
+    );
     this.#echo = o.echoLogs ? (chunk) => process.stdout.write(chunk) : undefined;
     this.#credentials = o.credentials ?? {
       accessKeyId: 'AKIALAMBDALITE000000',
@@ -137,43 +234,155 @@ class Engine implements InvokeEngine {
     return this.#memory.kind;
   }
 
-  async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
-    if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
-    const plan = this.#registry.resolve(config.runtime);
+  #pool(config: FunctionRuntimeConfig): Pool {
     const key = poolKey(config.functionArn, config.version);
     let pool = this.#pools.get(key);
     if (!pool) {
-      pool = { idle: [], all: new Set(), revision: config.revision };
+      pool = { idle: [], all: new Set(), revision: config.revision, waiters: [] };
       this.#pools.set(key, pool);
     }
     if (pool.revision !== config.revision) {
       pool.revision = config.revision;
       for (const env of pool.all) if (env.revision !== config.revision) env.retire();
     }
-    let env: ExecutionEnvironment | undefined;
-    while ((env = pool.idle.pop()) !== undefined) {
-      if (env.canServe(config.revision)) break;
-      void this.#dispose(env, pool);
-    }
-    if (env === undefined) {
-      let live = 0;
-      for (const p of this.#pools.values()) live += p.all.size;
-      if (live >= this.#maxEnvironments) {
-        throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.', {
-          status: 429,
-          fields: { Reason: 'ConcurrentInvocationLimitExceeded' },
-        });
-      }
-      env = this.#start(config, plan, pool, await this.#listener(), this.#launcher());
+    return pool;
+  }
+
+  #throttle(config: FunctionRuntimeConfig, reason: ThrottleReason): LambdaError {
+    this.#metrics.throttle(config.functionName, reason);
+    return throttled(reason);
+  }
+
+  async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
+    if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
+    const plan = this.#registry.resolve(config.runtime);
+    this.#names.set(config.functionArn, config.functionName);
+    let lease: Lease;
+    try {
+      lease = this.#governor.acquire(config.functionArn);
+    } catch (e) {
+      if (e instanceof LambdaError) this.#metrics.throttle(config.functionName, e.fields['Reason'] as ThrottleReason);
+      throw e;
     }
     try {
-      return await env.invoke(request);
+      const pool = this.#pool(config);
+      const env = this.#takeProvisioned(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
+      const meta = this.#meta.get(env);
+      try {
+        const result = await env.invoke(request);
+        this.#metrics.invocation(config.functionName, config.version, env.lastDurationMs, result.functionError !== undefined);
+        return result;
+      } finally {
+        if (meta) this.#release(env, meta);
+        // Replace used spares only now: attaching a launcher to its cgroup blocks every fork on the
+        // host for an RCU grace period, which must not land in the middle of a cold start.
+        if (this.#launchers.length < SPARES || this.#spares.length < SPARES) setImmediate(() => void this.#refill());
+      }
     } finally {
-      this.#release(env, pool);
-      // Replace used spares only now: attaching a launcher to its cgroup blocks every fork on the
-      // host for an RCU grace period, which must not land in the middle of a cold start.
-      if (this.#launchers.length < SPARES || this.#spares.length < SPARES) setImmediate(() => void this.#refill());
+      lease.release();
     }
+  }
+
+  /**
+   * An idle provisioned environment for this invocation: configured on the qualifier it was
+   * invoked through, or on the version an alias resolved to (AWS keeps provisioned environments
+   * per version; an alias and its version cannot both carry a configuration).
+   */
+  #takeProvisioned(config: FunctionRuntimeConfig, request: InvokeRequest): ExecutionEnvironment | undefined {
+    if (this.#provisioned.size === 0) return undefined;
+    for (const q of request.qualifier !== undefined && request.qualifier !== config.version ? [request.qualifier, config.version] : [config.version]) {
+      const entry = this.#provisioned.get(provisionedKey(config.functionArn, q));
+      if (!entry || entry.config.version !== config.version || entry.config.revision !== config.revision) continue;
+      let env: ExecutionEnvironment | undefined;
+      while ((env = entry.idle.pop()) !== undefined) {
+        if (env.canServe(config.revision)) return env;
+      }
+    }
+    return undefined;
+  }
+
+  #takeIdle(pool: Pool, revision: string): ExecutionEnvironment | undefined {
+    let env: ExecutionEnvironment | undefined;
+    while ((env = pool.idle.pop()) !== undefined) {
+      if (env.canServe(revision)) return env;
+      void this.#dispose(env);
+    }
+    return undefined;
+  }
+
+  /** A new environment (cold start) once a start slot is free, or one of the pool that frees up first. */
+  async #obtain(
+    config: FunctionRuntimeConfig,
+    plan: ReturnType<RuntimeRegistry['resolve']>,
+    pool: Pool,
+  ): Promise<ExecutionEnvironment> {
+    const ticket = this.#starts.request();
+    if (!ticket.isGranted) {
+      let timer: Timer | undefined;
+      let waiter: Waiter | undefined;
+      const got = await new Promise<ExecutionEnvironment | 'slot' | 'timeout'>((resolve) => {
+        let done = false;
+        const settle = (v: ExecutionEnvironment | 'slot' | 'timeout') => {
+          if (done) return false;
+          done = true;
+          resolve(v);
+          return true;
+        };
+        waiter = { revision: config.revision, give: (env) => settle(env) };
+        pool.waiters.push(waiter);
+        void ticket.granted.then(() => settle('slot'));
+        timer = this.#clock.setTimeout(() => settle('timeout'), this.#startWaitTimeoutMs);
+      });
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+      const i = waiter ? pool.waiters.indexOf(waiter) : -1;
+      if (i >= 0) pool.waiters.splice(i, 1);
+      if (got !== 'slot') {
+        if (ticket.isGranted) ticket.release();
+        else ticket.cancel();
+        if (got === 'timeout') throw this.#throttle(config, 'FunctionInvocationRateLimitExceeded');
+        return got;
+      }
+    }
+    let env: ExecutionEnvironment;
+    try {
+      if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
+      // While this invoke waited for its slot, an environment of its pool may have become idle.
+      const idle = this.#takeIdle(pool, config.revision);
+      if (idle) {
+        ticket.release();
+        return idle;
+      }
+      if (this.#meta.size >= this.#maxEnvironments) throw this.#throttle(config, 'ConcurrentInvocationLimitExceeded');
+      const api = await this.#listener();
+      if (!this.#reserveMemory(config.memorySize)) {
+        this.#returnListener(api);
+        // The node's memory budget is its capacity, as the account limit is AWS's: the same Reason
+        // (rather than a made-up one) so SDK retry logic and the async queue treat it alike.
+        throw this.#throttle(config, 'ConcurrentInvocationLimitExceeded');
+      }
+      env = this.#start(config, plan, pool, api, this.#launcher(), undefined);
+    } catch (e) {
+      ticket.release();
+      throw e;
+    }
+    this.#metrics.coldStart(config.functionName, config.version);
+    void env.ready.then(() => ticket.release());
+    return env;
+  }
+
+  /** Makes room for `mb` within the memory budget, retiring least recently used idle on-demand environments. */
+  #reserveMemory(mb: number): boolean {
+    if (mb > this.#memoryBudgetMb) return false;
+    while (this.#memoryUsedMb + mb > this.#memoryBudgetMb) {
+      let victim: ExecutionEnvironment | undefined;
+      for (const pool of this.#pools.values()) {
+        for (const env of pool.idle) if (victim === undefined || env.lastUsed < victim.lastUsed) victim = env;
+      }
+      if (victim === undefined) return false;
+      void this.#dispose(victim);
+    }
+    this.#memoryUsedMb += mb;
+    return true;
   }
 
   #start(
@@ -182,6 +391,7 @@ class Engine implements InvokeEngine {
     pool: Pool,
     api: RuntimeApiServer,
     launcher: Launcher | undefined,
+    provisioned: Provisioned | undefined,
   ): ExecutionEnvironment {
     this.#likelyMemoryMb = config.memorySize;
     const env = new ExecutionEnvironment({
@@ -197,24 +407,60 @@ class Engine implements InvokeEngine {
       logDir: this.#logDir,
       echo: this.#echo,
       credentials: this.#credentials,
-      onDead: (dead) => void this.#dispose(dead, pool),
+      onDead: (dead) => void this.#dispose(dead),
+      initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
+    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false };
+    this.#meta.set(env, meta);
     pool.all.add(env);
+    provisioned?.envs.add(env);
+    void env.ready.then((outcome) => {
+      if (outcome.ok) meta.initialised = true;
+    });
     return env;
   }
 
-  #release(env: ExecutionEnvironment, pool: Pool): void {
-    if (env.state === 'idle' && !env.retired && env.revision === pool.revision && !this.#closed) {
-      pool.idle.push(env);
-      return;
+  #release(env: ExecutionEnvironment, meta: Meta): void {
+    const { pool, provisioned } = meta;
+    if (env.state === 'idle' && !env.retired && !this.#closed) {
+      if (provisioned) {
+        if (this.#provisioned.get(provisioned.key) === provisioned && env.revision === provisioned.config.revision) {
+          provisioned.idle.push(env);
+          return;
+        }
+      } else if (env.revision === pool.revision) {
+        // Hand it straight to an invoke waiting for a start slot of the same pool.
+        for (let i = 0; i < pool.waiters.length; i++) {
+          const w = pool.waiters[i] as Waiter;
+          if (w.revision !== env.revision) continue;
+          pool.waiters.splice(i--, 1);
+          if (w.give(env)) return;
+        }
+        pool.idle.push(env);
+        return;
+      }
     }
-    if (env.state !== 'dead') void this.#dispose(env, pool);
+    if (env.state !== 'dead') void this.#dispose(env);
   }
 
-  #dispose(env: ExecutionEnvironment, pool: Pool): Promise<void> {
-    pool.all.delete(env);
-    const i = pool.idle.indexOf(env);
-    if (i >= 0) pool.idle.splice(i, 1);
+  #dispose(env: ExecutionEnvironment): Promise<void> {
+    const meta = this.#meta.get(env);
+    if (meta) {
+      this.#meta.delete(env);
+      this.#memoryUsedMb -= env.memorySize;
+      const { pool, provisioned } = meta;
+      pool.all.delete(env);
+      const i = pool.idle.indexOf(env);
+      if (i >= 0) pool.idle.splice(i, 1);
+      if (provisioned) {
+        provisioned.envs.delete(env);
+        const j = provisioned.idle.indexOf(env);
+        if (j >= 0) provisioned.idle.splice(j, 1);
+        // A provisioned environment that dies after its init (timeout, crash, OOM) is replaced, as
+        // AWS keeps the configured number; init failures are handled where init is awaited.
+        if (meta.initialised && !this.#closed) this.#fillProvisioned(provisioned);
+      }
+    }
     const done = env.dispose();
     this.#disposing.add(done);
     void done.finally(() => this.#disposing.delete(done));
@@ -223,6 +469,11 @@ class Engine implements InvokeEngine {
 
   async #listener(): Promise<RuntimeApiServer> {
     return this.#spares.pop() ?? RuntimeApiServer.listen();
+  }
+
+  #returnListener(api: RuntimeApiServer): void {
+    if (!this.#closed && this.#spares.length < SPARES) this.#spares.push(api);
+    else void api.close();
   }
 
   #launcher(): Launcher | undefined {
@@ -254,35 +505,220 @@ class Engine implements InvokeEngine {
   #sweep(): void {
     const now = this.#clock.now();
     for (const pool of this.#pools.values()) {
+      // Only on-demand environments sit in pool.idle: provisioned ones are never reclaimed.
       for (const env of [...pool.idle]) {
-        if (now - env.lastUsed >= this.#idleTimeoutMs) void this.#dispose(env, pool);
+        if (now - env.lastUsed >= this.#idleTimeoutMs) void this.#dispose(env);
       }
     }
   }
 
-  // Concurrency arrives with its own work; until then nothing is reserved, provisioned or measured.
-  setReservedConcurrency(_functionArn: string, _reserved: number | undefined): void {}
-
-  setProvisionedConcurrency(_key: ProvisionedKey, _config: FunctionRuntimeConfig, _count: number): void {}
-
-  provisionedStatus(_key: ProvisionedKey): ProvisionedStatus | undefined {
-    return undefined;
+  setReservedConcurrency(functionArn: string, reserved: number | undefined): void {
+    this.#governor.setReserved(functionArn, reserved);
   }
 
+  // ---- provisioned concurrency ---------------------------------------------------------------
+
+  setProvisionedConcurrency(key: ProvisionedKey, config: FunctionRuntimeConfig, count: number): void {
+    const k = provisionedKey(key.functionArn, key.qualifier);
+    let entry = this.#provisioned.get(k);
+    if (entry && (count === 0 || entry.config.version !== config.version || entry.config.revision !== config.revision)) {
+      this.#dropProvisioned(entry);
+      entry = undefined;
+    }
+    this.#governor.setProvisioned(key.functionArn, key.qualifier, count);
+    if (count === 0 || this.#closed) return;
+    this.#names.set(config.functionArn, config.functionName);
+    if (!entry) {
+      entry = { key: k, qualifier: key.qualifier, config, requested: count, envs: new Set(), idle: [], pending: 0, statusReason: undefined, settled: [] };
+      this.#provisioned.set(k, entry);
+    }
+    entry.requested = count;
+    // Every Put is a new attempt, also after FAILED.
+    entry.statusReason = undefined;
+    // Fewer than before: idle ones go now, busy ones after their request.
+    let extra = entry.envs.size - count;
+    for (const env of [...entry.idle]) {
+      if (extra <= 0) break;
+      void this.#dispose(env);
+      extra--;
+    }
+    for (const env of entry.envs) {
+      if (extra <= 0) break;
+      if (env.state === 'busy' || env.state === 'starting') {
+        env.retire();
+        entry.envs.delete(env);
+        extra--;
+      }
+    }
+    this.#fillProvisioned(entry);
+    this.#notifySettled(entry);
+  }
+
+  #dropProvisioned(entry: Provisioned): void {
+    this.#provisioned.delete(entry.key);
+    for (const env of [...entry.envs]) {
+      env.retire();
+      if (env.state !== 'busy') void this.#dispose(env);
+    }
+    this.#notifySettled(entry);
+  }
+
+  #fillProvisioned(entry: Provisioned): void {
+    while (this.#provisioned.get(entry.key) === entry && entry.statusReason === undefined && entry.envs.size + entry.pending < entry.requested) {
+      entry.pending++;
+      void this.#startProvisioned(entry);
+    }
+  }
+
+  async #startProvisioned(entry: Provisioned): Promise<void> {
+    const ticket: StartTicket = this.#starts.request();
+    await ticket.granted;
+    let env: ExecutionEnvironment | undefined;
+    try {
+      const current = () => !this.#closed && this.#provisioned.get(entry.key) === entry && entry.statusReason === undefined;
+      if (!current() || entry.envs.size >= entry.requested) return;
+      const { config } = entry;
+      let plan: ReturnType<RuntimeRegistry['resolve']>;
+      try {
+        plan = this.#registry.resolve(config.runtime);
+      } catch (e) {
+        return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
+      }
+      const api = await this.#listener();
+      if (!current()) return this.#returnListener(api);
+      if (!this.#reserveMemory(config.memorySize)) {
+        this.#returnListener(api);
+        // lambdalite only: AWS has no node to run out of. The text says what to change.
+        return this.#failProvisioned(entry, `lambdalite: the memory budget (${this.#memoryBudgetMb} MB) has no room for another ${config.memorySize} MB environment`);
+      }
+      env = this.#start(config, plan, this.#pool(config), api, this.#launcher(), entry);
+    } finally {
+      entry.pending--;
+      if (env === undefined) ticket.release();
+    }
+    const started = env;
+    const limitMs = Math.max(PROVISIONED_INIT_MIN_MS, entry.config.timeout * 1000);
+    const timer = this.#clock.setTimeout(() => void this.#dispose(started), limitMs);
+    const outcome = await started.ready;
+    this.#clock.clearTimeout(timer);
+    ticket.release();
+    if (!outcome.ok) {
+      if (this.#provisioned.get(entry.key) === entry) this.#failProvisioned(entry, 'FUNCTION_ERROR_INIT_FAILURE');
+      void this.#dispose(started);
+      return;
+    }
+    if (started.retired || started.state !== 'idle' || this.#provisioned.get(entry.key) !== entry || !entry.envs.has(started)) {
+      if (started.state !== 'busy') void this.#dispose(started);
+      return;
+    }
+    entry.idle.push(started);
+    this.#notifySettled(entry);
+  }
+
+  /**
+   * AWS's Status FAILED with StatusReason exactly `FUNCTION_ERROR_INIT_FAILURE` (what CloudFormation
+   * and Terraform print back: "Reason: FUNCTION_ERROR_INIT_FAILURE"); the init error itself is in
+   * the environment's log stream (INIT_REPORT ... Status: error), as on AWS. Environments already
+   * initialised keep serving.
+   */
+  #failProvisioned(entry: Provisioned, reason: string, _cause?: unknown): void {
+    entry.statusReason ??= reason;
+    this.#notifySettled(entry);
+  }
+
+  #status(entry: Provisioned): ProvisionedStatus {
+    let allocated = 0;
+    for (const env of entry.envs) {
+      if (this.#meta.get(env)?.initialised && env.state !== 'dead' && !env.retired) allocated++;
+    }
+    allocated = Math.min(allocated, entry.requested);
+    const status: ProvisionedStatus['status'] = entry.statusReason !== undefined ? 'FAILED' : allocated >= entry.requested ? 'READY' : 'IN_PROGRESS';
+    // Available equals Allocated: AWS reports the configured capacity there (it differs only while a
+    // weighted alias shifts), not capacity minus requests in flight.
+    return entry.statusReason !== undefined
+      ? { status, requested: entry.requested, allocated, available: allocated, statusReason: entry.statusReason }
+      : { status, requested: entry.requested, allocated, available: allocated };
+  }
+
+  provisionedStatus(key: ProvisionedKey): ProvisionedStatus | undefined {
+    const entry = this.#provisioned.get(provisionedKey(key.functionArn, key.qualifier));
+    return entry ? this.#status(entry) : undefined;
+  }
+
+  provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined> {
+    const k = provisionedKey(key.functionArn, key.qualifier);
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const entry = this.#provisioned.get(k);
+        if (!entry) return resolve(undefined), true;
+        const s = this.#status(entry);
+        if (s.status === 'IN_PROGRESS') {
+          entry.settled.push(() => void check());
+          return false;
+        }
+        resolve(s);
+        return true;
+      };
+      check();
+    });
+  }
+
+  #notifySettled(entry: Provisioned): void {
+    for (const f of entry.settled.splice(0)) f();
+  }
+
+  // ---- metrics, retire, close ----------------------------------------------------------------
+
   metrics(): string {
-    return '';
+    const concurrent = new Map<string, number>();
+    for (const [arn, n] of this.#governor.entries()) {
+      const name = this.#names.get(arn) ?? arn;
+      concurrent.set(name, (concurrent.get(name) ?? 0) + n);
+    }
+    const counts = new Map<string, { functionName: string; version: string; state: EnvironmentStateLabel; count: number }>();
+    for (const [env, meta] of this.#meta) {
+      if (env.state === 'dead') continue;
+      const state: EnvironmentStateLabel = meta.provisioned && env.state === 'idle' ? 'provisioned' : (env.state as EnvironmentStateLabel);
+      const k = `${meta.functionName}\0${env.version}\0${state}`;
+      const c = counts.get(k);
+      if (c) c.count++;
+      else counts.set(k, { functionName: meta.functionName, version: env.version, state, count: 1 });
+    }
+    return this.#metrics.render({
+      concurrent,
+      environments: [...counts.values()],
+      memoryUsedMb: this.#memoryUsedMb,
+      memoryBudgetMb: this.#memoryBudgetMb,
+    });
+  }
+
+  stats(): EngineStats {
+    return {
+      memoryUsedMb: this.#memoryUsedMb,
+      memoryBudgetMb: this.#memoryBudgetMb,
+      started: this.#starts.started,
+      peakConcurrentStarts: this.#starts.peakRunning,
+      startsWaiting: this.#starts.waiting,
+    };
   }
 
   async retire(functionArn: string, version?: string): Promise<void> {
+    // A deleted function or version takes its provisioned configurations with it.
+    for (const entry of [...this.#provisioned.values()]) {
+      if (entry.config.functionArn === functionArn && (version === undefined || entry.config.version === version)) {
+        this.#governor.setProvisioned(functionArn, entry.qualifier, 0);
+        this.#dropProvisioned(entry);
+      }
+    }
     const waits: Promise<void>[] = [];
     for (const [key, pool] of this.#pools) {
       if (version === undefined ? !key.startsWith(`${functionArn}\0`) : key !== poolKey(functionArn, version)) continue;
       for (const env of [...pool.all]) {
         env.retire();
         // Busy environments finish their request and are discarded in #release.
-        if (env.state === 'idle' || env.state === 'starting') waits.push(this.#dispose(env, pool));
+        if (env.state === 'idle' || env.state === 'starting') waits.push(this.#dispose(env));
       }
-      if (pool.all.size === 0) this.#pools.delete(key);
+      if (pool.all.size === 0 && pool.waiters.length === 0) this.#pools.delete(key);
     }
     await Promise.all(waits);
   }
@@ -291,8 +727,11 @@ class Engine implements InvokeEngine {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#starts.close();
+    for (const entry of this.#provisioned.values()) this.#notifySettled(entry);
+    this.#provisioned.clear();
     const waits: Promise<void>[] = [];
-    for (const pool of this.#pools.values()) for (const env of [...pool.all]) waits.push(this.#dispose(env, pool));
+    for (const env of [...this.#meta.keys()]) waits.push(this.#dispose(env));
     this.#pools.clear();
     for (const api of this.#spares.splice(0)) waits.push(api.close());
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
@@ -302,20 +741,20 @@ class Engine implements InvokeEngine {
 
   environments(functionArn?: string): EnvironmentInfo[] {
     const out: EnvironmentInfo[] = [];
-    for (const pool of this.#pools.values()) {
-      for (const env of pool.all) {
-        if (functionArn !== undefined && env.functionArn !== functionArn) continue;
-        out.push({
-          id: env.id,
-          functionArn: env.functionArn,
-          version: env.version,
-          revision: env.revision,
-          state: env.state,
-          invocations: env.invocations,
-          maxConcurrent: env.maxConcurrent,
-          logStream: env.log.name,
-        });
-      }
+    for (const [env, meta] of this.#meta) {
+      if (functionArn !== undefined && env.functionArn !== functionArn) continue;
+      const info: EnvironmentInfo = {
+        id: env.id,
+        functionArn: env.functionArn,
+        version: env.version,
+        revision: env.revision,
+        state: env.state,
+        invocations: env.invocations,
+        maxConcurrent: env.maxConcurrent,
+        logStream: env.log.name,
+        initializationType: env.initializationType,
+      };
+      out.push(meta.provisioned ? { ...info, provisionedQualifier: meta.provisioned.qualifier } : info);
     }
     return out;
   }
@@ -346,6 +785,10 @@ class Engine implements InvokeEngine {
       text: fs.readFileSync(file, 'utf8'),
     }));
   }
+}
+
+function provisionedKey(functionArn: string, qualifier: string): string {
+  return `${functionArn}\0${qualifier}`;
 }
 
 function poolKey(functionArn: string, version: string): string {

@@ -41,7 +41,17 @@ export interface EnvironmentOptions {
   readonly credentials: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
   /** Called once when the environment can no longer serve requests. */
   readonly onDead: (env: ExecutionEnvironment) => void;
+  /**
+   * `provisioned-concurrency` for environments initialised ahead of any request (AWS sets
+   * AWS_LAMBDA_INITIALIZATION_TYPE so; their REPORT lines carry no Init Duration). Default on-demand.
+   */
+  readonly initializationType?: InitializationType;
 }
+
+export type InitializationType = 'on-demand' | 'provisioned-concurrency';
+
+/** How the init phase ended: the runtime's first GET /invocation/next, or a failure before it. */
+export type InitOutcome = { readonly ok: true } | { readonly ok: false; readonly errorType: string };
 
 export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
 
@@ -76,6 +86,14 @@ export class ExecutionEnvironment {
   /** Invocations completed; and the most ever in flight at once (must stay 1). */
   invocations = 0;
   maxConcurrent = 0;
+  readonly initializationType: InitializationType;
+  readonly memorySize: number;
+  /** Settles once, when init has ended either way (start slots and provisioned status wait on it). */
+  readonly ready: Promise<InitOutcome>;
+  /** Duration (ms, as in REPORT) of the latest finished invocation. */
+  lastDurationMs = 0;
+  #settleReady!: (outcome: InitOutcome) => void;
+  #readySettled = false;
 
   readonly #o: EnvironmentOptions;
   readonly #api: RuntimeApiServer;
@@ -100,6 +118,9 @@ export class ExecutionEnvironment {
     this.functionArn = o.config.functionArn;
     this.version = o.config.version;
     this.revision = o.config.revision;
+    this.initializationType = o.initializationType ?? 'on-demand';
+    this.memorySize = o.config.memorySize;
+    this.ready = new Promise<InitOutcome>((resolve) => (this.#settleReady = resolve));
     this.#api = o.api;
     this.#clock = o.clock;
     this.lastUsed = o.clock.now();
@@ -147,6 +168,12 @@ export class ExecutionEnvironment {
     return this.#retired;
   }
 
+  #initEnded(outcome: InitOutcome): void {
+    if (this.#readySettled) return;
+    this.#readySettled = true;
+    this.#settleReady(outcome);
+  }
+
   #start(): void {
     const { config, plan } = this.#o;
     const view = this.#prepared.view;
@@ -157,6 +184,7 @@ export class ExecutionEnvironment {
     if (isEntrypointError(command)) {
       // AWS fails these at exec time; the invocation gets the error once it arrives.
       this.#initError = this.#runtimeFailure(command.errorType, command.errorMessage, false);
+      this.#initEnded({ ok: false, errorType: command.errorType });
       return;
     }
     const binPath = plan.binDir && !plan.binDir.startsWith('/usr/') ? `${plan.binDir}:` : '';
@@ -189,7 +217,7 @@ export class ExecutionEnvironment {
       AWS_LAMBDA_LOG_GROUP_NAME: config.logGroup,
       AWS_LAMBDA_LOG_STREAM_NAME: this.log.name,
       AWS_LAMBDA_RUNTIME_API: this.#api.address,
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_LAMBDA_INITIALIZATION_TYPE: this.initializationType,
       LAMBDA_TASK_ROOT: view.taskRoot,
       LAMBDA_RUNTIME_DIR: view.runtimeDir,
       AWS_REGION: config.region,
@@ -246,6 +274,7 @@ export class ExecutionEnvironment {
         this.state = 'idle';
         this.lastUsed = this.#clock.now();
       }
+      this.#initEnded({ ok: true });
     }
   }
 
@@ -329,6 +358,7 @@ export class ExecutionEnvironment {
     const type = errorType ?? 'Runtime.Unknown';
     const duration = this.#clock.elapsed() - this.#spawnedAt;
     this.#initReported = true;
+    this.#initEnded({ ok: false, errorType: type });
     setImmediate(() => {
       this.log.platform(`INIT_REPORT Init Duration: ${duration.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${type}`);
       const ending: Ending = {
@@ -375,6 +405,7 @@ export class ExecutionEnvironment {
   #onExit(status: ExitStatus): void {
     const wasDead = this.state === 'dead';
     this.state = 'dead';
+    this.#initEnded({ ok: false, errorType: this.#cgroup.oomKilled() ? 'Runtime.OutOfMemory' : 'Runtime.ExitError' });
     const active = this.#active;
     if (active && !active.done) {
       const id = active.request.requestId;
@@ -411,7 +442,9 @@ export class ExecutionEnvironment {
     const id = request.requestId;
     const { config } = this.#o;
     const duration = this.#clock.elapsed() - (active.deliveredAt ?? this.#clock.elapsed());
-    const initDuration = this.invocations === 0 && !this.#initReported ? this.#initDuration : undefined;
+    // Provisioned environments ran their init before any request: AWS reports no Init Duration.
+    const initDuration =
+      this.invocations === 0 && !this.#initReported && this.initializationType === 'on-demand' ? this.#initDuration : undefined;
     // Custom runtimes are billed for their init phase, managed runtimes are not.
     const billed = Math.max(1, Math.ceil(duration + (this.#o.plan.family === 'provided' ? (initDuration ?? 0) : 0)));
     const peak = this.#cgroup.peakBytes() ?? (this.#proc ? procTreePeakBytes(this.#proc.pid) : undefined) ?? 0;
@@ -425,6 +458,7 @@ export class ExecutionEnvironment {
     this.log.platform(report);
     const logResult = request.tailLog ? this.log.endCapture() : undefined;
 
+    this.lastDurationMs = duration;
     this.invocations++;
     this.#inFlight--;
     this.#active = undefined;
@@ -443,6 +477,7 @@ export class ExecutionEnvironment {
   }
 
   #kill(): void {
+    this.#initEnded({ ok: false, errorType: 'Runtime.ExitError' });
     if (this.state !== 'dead') {
       this.state = 'dead';
       this.#o.onDead(this);

@@ -14,6 +14,11 @@ export interface ServerOptions {
   readonly awsEndpoint: string | undefined;
   /** Per-service overrides of awsEndpoint. */
   readonly s3Endpoint: string | undefined;
+  readonly sqsEndpoint: string | undefined;
+  readonly snsEndpoint: string | undefined;
+  readonly eventsEndpoint: string | undefined;
+  /** Multiplies the async queue's retry and throttle delays (AWS: about 1 and 2 minutes); tests use 0.001. */
+  readonly asyncRetryScale: number;
   /** Copy function logs to the server's stdout. */
   readonly echoLogs: boolean;
   /** Idle execution environments are reclaimed after this long. */
@@ -28,13 +33,19 @@ export interface ServerOptions {
   readonly concurrentExecutions: number;
   /** Concurrency that reservations must leave unreserved (AWS: 100). */
   readonly unreservedMinimum: number;
+  /** Memory all execution environments together may use; 0 = 75% of the machine's memory. */
+  readonly memoryBudgetMb: number;
+  /** Environments starting at once; 0 = twice the CPUs. */
+  readonly maxConcurrentStarts: number;
+  /** Environment starts per second across the node. */
+  readonly startsPerSecond: number;
 }
 
 interface OptionSpec {
   readonly key: keyof ServerOptions;
   readonly flag: string;
   readonly env: string;
-  readonly kind: 'string' | 'port' | 'int' | 'bool';
+  readonly kind: 'string' | 'port' | 'int' | 'bool' | 'number';
   readonly help: string;
 }
 
@@ -46,11 +57,18 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'accountId', flag: '--account-id', env: 'LAMBDALITE_ACCOUNT_ID', kind: 'string', help: 'default account id (default 000000000000)' },
   { key: 'awsEndpoint', flag: '--aws-endpoint', env: 'LAMBDALITE_AWS_ENDPOINT', kind: 'string', help: 'endpoint for every AWS service the server calls' },
   { key: 's3Endpoint', flag: '--s3-endpoint', env: 'LAMBDALITE_S3_ENDPOINT', kind: 'string', help: 'endpoint for S3 (overrides --aws-endpoint)' },
+  { key: 'sqsEndpoint', flag: '--sqs-endpoint', env: 'LAMBDALITE_SQS_ENDPOINT', kind: 'string', help: 'endpoint for SQS destinations (overrides --aws-endpoint)' },
+  { key: 'snsEndpoint', flag: '--sns-endpoint', env: 'LAMBDALITE_SNS_ENDPOINT', kind: 'string', help: 'endpoint for SNS destinations (overrides --aws-endpoint)' },
+  { key: 'eventsEndpoint', flag: '--events-endpoint', env: 'LAMBDALITE_EVENTS_ENDPOINT', kind: 'string', help: 'endpoint for EventBridge destinations (overrides --aws-endpoint)' },
+  { key: 'asyncRetryScale', flag: '--async-retry-scale', env: 'LAMBDALITE_ASYNC_RETRY_SCALE', kind: 'number', help: 'multiplies async retry delays (default 1)' },
   { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
   { key: 'totalCodeSize', flag: '--total-code-size', env: 'LAMBDALITE_TOTAL_CODE_SIZE', kind: 'int', help: 'bytes of code an account may store (default 80530636800)' },
   { key: 'concurrentExecutions', flag: '--concurrent-executions', env: 'LAMBDALITE_CONCURRENT_EXECUTIONS', kind: 'int', help: 'account concurrency limit (default 1000)' },
   { key: 'unreservedMinimum', flag: '--unreserved-minimum', env: 'LAMBDALITE_UNRESERVED_MINIMUM', kind: 'int', help: 'concurrency reservations must leave unreserved (default 100)' },
+  { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'LAMBDALITE_MEMORY_BUDGET_MB', kind: 'int', help: 'memory for all environments (default 75% of the machine)' },
+  { key: 'maxConcurrentStarts', flag: '--max-concurrent-starts', env: 'LAMBDALITE_MAX_CONCURRENT_STARTS', kind: 'int', help: 'environments starting at once (default 2 x CPUs)' },
+  { key: 'startsPerSecond', flag: '--starts-per-second', env: 'LAMBDALITE_STARTS_PER_SECOND', kind: 'int', help: 'environment starts per second (default 100)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -62,12 +80,19 @@ export const defaults: ServerOptions = Object.freeze({
   accountId: '000000000000',
   awsEndpoint: undefined,
   s3Endpoint: undefined,
+  sqsEndpoint: undefined,
+  snsEndpoint: undefined,
+  eventsEndpoint: undefined,
+  asyncRetryScale: 1,
   echoLogs: false,
   idleTimeoutMs: 600_000,
   settleDelayMs: 0,
   totalCodeSize: 80_530_636_800,
   concurrentExecutions: 1000,
   unreservedMinimum: 100,
+  memoryBudgetMb: 0,
+  maxConcurrentStarts: 0,
+  startsPerSecond: 100,
 });
 
 export class ConfigError extends Error {}
@@ -85,6 +110,11 @@ function convert(spec: OptionSpec, raw: string, source: string): string | number
     case 'int': {
       const n = Number(raw);
       if (!/^\d+$/.test(raw)) throw new ConfigError(`${source} must be a whole number, not '${raw}'`);
+      return n;
+    }
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new ConfigError(`${source} must be a number of at least 0, not '${raw}'`);
       return n;
     }
     case 'bool':

@@ -145,4 +145,69 @@ export interface Store {
   /** Code hashes still referenced by any version; the rest can be removed from disk. */
   referencedCodeHashes(): Set<string>;
   close(): void;
+
+  // Asynchronous invocation (src/queue/): event invoke configs and the durable event queue.
+  putEventInvokeConfig(key: FunctionKey, config: StoredEventInvokeConfig): void;
+  getEventInvokeConfig(key: FunctionKey, qualifier: string): StoredEventInvokeConfig | undefined;
+  listEventInvokeConfigs(key: FunctionKey): StoredEventInvokeConfig[];
+  deleteEventInvokeConfig(key: FunctionKey, qualifier: string): boolean;
+  /** Stores events durably (fsync'd commit) before returning: an accepted event survives a crash. */
+  enqueueEvents(events: readonly NewQueuedEvent[]): void;
+  /**
+   * Leases up to `limit` events due at `now` that nobody holds (or whose lease expired) to `owner`
+   * until `leaseUntil`, oldest due first.
+   */
+  claimEvents(owner: string, now: number, leaseUntil: number, limit: number): QueuedEvent[];
+  /** Frees leases held by any other owner (a previous, dead process); returns how many. */
+  releaseForeignLeases(owner: string): number;
+  /** Updates a leased event and frees its lease; false when `owner` no longer holds it. */
+  rescheduleEvent(id: number, owner: string, next: QueuedEventUpdate): boolean;
+  /** Removes a leased event once it is fully handled; false when `owner` no longer holds it. */
+  deleteEvent(id: number, owner: string): boolean;
+  /** When the earliest unleased event is due (epoch ms), or undefined when none waits. */
+  nextEventDue(): number | undefined;
+  countEvents(): number;
+}
+
+/** PutFunctionEventInvokeConfig's settings for one qualifier ($LATEST, a version or an alias). */
+export interface StoredEventInvokeConfig {
+  readonly qualifier: string;
+  readonly maximumRetryAttempts?: number;
+  readonly maximumEventAgeInSeconds?: number;
+  readonly onSuccess?: string;
+  readonly onFailure?: string;
+  /** Epoch milliseconds. */
+  readonly lastModified: number;
+}
+
+export interface NewQueuedEvent {
+  readonly requestId: string;
+  /** The caller's account and region, with which the function is resolved again at delivery. */
+  readonly accountId: string;
+  readonly region: string;
+  /** Unqualified ARN of the function. */
+  readonly functionArn: string;
+  /** The version or alias invoked, when any. */
+  readonly qualifier: string | undefined;
+  readonly payload: Buffer;
+  readonly clientContext: string | undefined;
+  /** Epoch ms; the event's age counts from here. */
+  readonly enqueuedAt: number;
+  readonly dueAt: number;
+}
+
+export interface QueuedEventUpdate {
+  readonly dueAt: number;
+  /** Invocations made so far (AWS's approximateInvokeCount). */
+  readonly attempts: number;
+  /** Throttled attempts so far; they drive the throttle backoff and do not count as invocations. */
+  readonly throttles: number;
+  /** `invoke` while the function still has to run; `deliver` once only records remain to be sent. */
+  readonly stage: 'invoke' | 'deliver';
+  /** JSON the worker keeps between attempts (last outcome, pending deliveries). */
+  readonly state: string | undefined;
+}
+
+export interface QueuedEvent extends NewQueuedEvent, QueuedEventUpdate {
+  readonly id: number;
 }

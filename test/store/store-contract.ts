@@ -140,4 +140,43 @@ export function storeContract(name: string, open: () => { store: Store; reopen: 
     assert.deepEqual(store.codeUsage('000000000000', 'us-east-1'), { functionCount: 1, totalCodeSize: 100 + 20 });
     store.close();
   });
+
+  test(`${name}: event invoke configs and the durable async queue (leases, reschedule, survival)`, () => {
+    const { store, reopen } = open();
+    const key = { accountId: '000000000000', region: 'us-east-1', name: 'a' };
+    store.createFunction(fn('a'));
+    store.putEventInvokeConfig(key, { qualifier: '$LATEST', maximumRetryAttempts: 1, lastModified: 1 });
+    store.putEventInvokeConfig(key, { qualifier: '1', onSuccess: 'arn:aws:sqs:us-east-1:000000000000:q', lastModified: 2 });
+    assert.equal(store.getEventInvokeConfig(key, '$LATEST')?.maximumRetryAttempts, 1);
+    assert.equal(store.listEventInvokeConfigs(key).length, 2);
+    assert.equal(store.deleteEventInvokeConfig(key, '1'), true);
+    assert.equal(store.deleteEventInvokeConfig(key, '1'), false);
+
+    const ev = (i: number, dueAt: number) => ({
+      requestId: `r${i}`, accountId: '000000000000', region: 'us-east-1', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:a',
+      qualifier: i % 2 ? 'live' : undefined, payload: Buffer.from(`{"i":${i}}`), clientContext: undefined, enqueuedAt: 100, dueAt,
+    });
+    store.enqueueEvents([ev(1, 100), ev(2, 100), ev(3, 500)]);
+    assert.equal(store.countEvents(), 3);
+    assert.equal(store.nextEventDue(), 100);
+    const claimed = store.claimEvents('me', 200, 10_000, 10);
+    assert.deepEqual(claimed.map((e) => e.requestId), ['r1', 'r2'], 'only due events are claimed');
+    assert.deepEqual(claimed[0]!.payload, Buffer.from('{"i":1}'));
+    assert.equal(claimed[0]!.qualifier, 'live');
+    assert.deepEqual(store.claimEvents('other', 200, 10_000, 10), [], 'a leased event is not handed out twice');
+    assert.equal(store.rescheduleEvent(claimed[0]!.id, 'other', { dueAt: 300, attempts: 1, throttles: 0, stage: 'invoke', state: undefined }), false, 'only the holder reschedules');
+    assert.equal(store.rescheduleEvent(claimed[0]!.id, 'me', { dueAt: 300, attempts: 1, throttles: 0, stage: 'invoke', state: '{"x":1}' }), true);
+    assert.equal(store.deleteEvent(claimed[1]!.id, 'me'), true);
+    assert.deepEqual(store.claimEvents('me', 20_000, 30_000, 10).map((e) => [e.requestId, e.attempts, e.state]), [['r1', 1, '{"x":1}'], ['r3', 0, undefined]]);
+    store.close();
+
+    // A new process frees the dead one's leases; nothing accepted is lost.
+    const again = reopen();
+    assert.equal(again.countEvents(), 2);
+    assert.deepEqual(again.claimEvents('next', 20_000, 30_000, 10), [], 'still leased by the dead owner');
+    assert.equal(again.releaseForeignLeases('next'), 2);
+    assert.equal(again.claimEvents('next', 20_000, 30_000, 10).length, 2);
+    assert.equal(again.claimEvents('late', 40_000, 50_000, 10).length, 2, 'an expired lease is handed out again');
+    again.close();
+  });
 }

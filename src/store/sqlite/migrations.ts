@@ -92,4 +92,41 @@ export const migrations: readonly { readonly version: number; readonly sql: stri
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Asynchronous invocation (src/queue/). Event invoke configs belong to one qualifier ($LATEST, a
+      -- version or an alias) and go with the function.
+      CREATE TABLE event_invoke_configs (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account_id, region, name, qualifier),
+        FOREIGN KEY (account_id, region, name) REFERENCES functions (account_id, region, name) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      -- The durable queue of Event invocations. No foreign key: an event of a deleted function is dropped
+      -- by the worker with a log line, as the function is resolved again at delivery time.
+      CREATE TABLE async_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        function_arn TEXT NOT NULL,
+        qualifier TEXT,
+        payload BLOB NOT NULL,
+        client_context TEXT,
+        enqueued_at INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        throttles INTEGER NOT NULL DEFAULT 0,
+        stage TEXT NOT NULL DEFAULT 'invoke',
+        state TEXT,
+        lease_owner TEXT,
+        lease_until INTEGER
+      );
+      CREATE INDEX async_events_due ON async_events (due_at);
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { migrations } from './migrations.js';
 import type { FunctionKey, LayerKey, ListPage, PolicyStatement, Store, StoredAlias, StoredConfig, StoredFunction, StoredLayerVersion, StoredPolicy, StoredProvisioned, StoredVersion } from '../types.js';
+import type { NewQueuedEvent, QueuedEvent, QueuedEventUpdate, StoredEventInvokeConfig } from '../types.js';
 
 interface FunctionRow extends VersionRow {
   account_id: string;
@@ -377,4 +378,119 @@ export class SqliteStore implements Store {
   close(): void {
     if (this.#db.open) this.#db.close();
   }
+
+  // Asynchronous invocation: event invoke configs and the durable queue. Statements are prepared on
+  // first use so this part stays apart from the constructor.
+  #asyncStmts: Record<string, Statement> | undefined;
+
+  #q(): Record<string, Statement> {
+    this.#asyncStmts ??= {
+      putConfig: this.#db.prepare(`INSERT INTO event_invoke_configs (account_id, region, name, qualifier, config) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (account_id, region, name, qualifier) DO UPDATE SET config = excluded.config`),
+      getConfig: this.#db.prepare('SELECT config FROM event_invoke_configs WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
+      listConfigs: this.#db.prepare('SELECT config FROM event_invoke_configs WHERE account_id = ? AND region = ? AND name = ?'),
+      deleteConfig: this.#db.prepare('DELETE FROM event_invoke_configs WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
+      insertEvent: this.#db.prepare(`INSERT OR IGNORE INTO async_events (request_id, account_id, region, function_arn, qualifier, payload, client_context, enqueued_at, due_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      dueEvents: this.#db.prepare(`SELECT * FROM async_events WHERE due_at <= ? AND (lease_owner IS NULL OR lease_until < ?) ORDER BY due_at, id LIMIT ?`),
+      lease: this.#db.prepare('UPDATE async_events SET lease_owner = ?, lease_until = ? WHERE id = ?'),
+      releaseForeign: this.#db.prepare('UPDATE async_events SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND lease_owner != ?'),
+      reschedule: this.#db.prepare(`UPDATE async_events SET due_at = ?, attempts = ?, throttles = ?, stage = ?, state = ?, lease_owner = NULL, lease_until = NULL
+        WHERE id = ? AND lease_owner = ?`),
+      deleteEvent: this.#db.prepare('DELETE FROM async_events WHERE id = ? AND lease_owner = ?'),
+      nextDue: this.#db.prepare('SELECT min(due_at) AS t FROM async_events WHERE lease_owner IS NULL'),
+      count: this.#db.prepare('SELECT count(*) AS n FROM async_events'),
+    };
+    return this.#asyncStmts;
+  }
+
+  putEventInvokeConfig(key: FunctionKey, config: StoredEventInvokeConfig): void {
+    this.#q()['putConfig']!.run(key.accountId, key.region, key.name, config.qualifier, JSON.stringify(config));
+  }
+
+  getEventInvokeConfig(key: FunctionKey, qualifier: string): StoredEventInvokeConfig | undefined {
+    const row = this.#q()['getConfig']!.get(key.accountId, key.region, key.name, qualifier) as { config: string } | undefined;
+    return row && (JSON.parse(row.config) as StoredEventInvokeConfig);
+  }
+
+  listEventInvokeConfigs(key: FunctionKey): StoredEventInvokeConfig[] {
+    return (this.#q()['listConfigs']!.all(key.accountId, key.region, key.name) as { config: string }[]).map((r) => JSON.parse(r.config) as StoredEventInvokeConfig);
+  }
+
+  deleteEventInvokeConfig(key: FunctionKey, qualifier: string): boolean {
+    return this.#q()['deleteConfig']!.run(key.accountId, key.region, key.name, qualifier).changes > 0;
+  }
+
+  enqueueEvents(events: readonly NewQueuedEvent[]): void {
+    const insert = this.#q()['insertEvent']!;
+    // WAL with synchronous=NORMAL survives a process crash but may lose the last commits on power
+    // loss; an accepted event must not, so its commit is fsync'd (FULL). Callers batch events so one
+    // fsync covers many.
+    this.#db.pragma('synchronous = FULL');
+    try {
+      this.#db.transaction(() => {
+        for (const e of events) {
+          insert.run(e.requestId, e.accountId, e.region, e.functionArn, e.qualifier ?? null, e.payload, e.clientContext ?? null, e.enqueuedAt, e.dueAt);
+        }
+      })();
+    } finally {
+      this.#db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  claimEvents(owner: string, now: number, leaseUntil: number, limit: number): QueuedEvent[] {
+    const q = this.#q();
+    return this.#db.transaction(() => {
+      const rows = q['dueEvents']!.all(now, now, limit) as QueuedEventRow[];
+      for (const r of rows) q['lease']!.run(owner, leaseUntil, r.id);
+      return rows.map(fromQueuedEventRow);
+    })();
+  }
+
+  releaseForeignLeases(owner: string): number {
+    return this.#q()['releaseForeign']!.run(owner).changes;
+  }
+
+  rescheduleEvent(id: number, owner: string, next: QueuedEventUpdate): boolean {
+    return this.#q()['reschedule']!.run(next.dueAt, next.attempts, next.throttles, next.stage, next.state ?? null, id, owner).changes === 1;
+  }
+
+  deleteEvent(id: number, owner: string): boolean {
+    return this.#q()['deleteEvent']!.run(id, owner).changes === 1;
+  }
+
+  nextEventDue(): number | undefined {
+    const row = this.#q()['nextDue']!.get() as { t: number | null };
+    return row.t ?? undefined;
+  }
+
+  countEvents(): number {
+    return (this.#q()['count']!.get() as { n: number }).n;
+  }
+}
+
+interface QueuedEventRow {
+  id: number;
+  request_id: string;
+  account_id: string;
+  region: string;
+  function_arn: string;
+  qualifier: string | null;
+  payload: Buffer;
+  client_context: string | null;
+  enqueued_at: number;
+  due_at: number;
+  attempts: number;
+  throttles: number;
+  stage: string;
+  state: string | null;
+}
+
+function fromQueuedEventRow(r: QueuedEventRow): QueuedEvent {
+  return {
+    id: r.id, requestId: r.request_id, accountId: r.account_id, region: r.region, functionArn: r.function_arn,
+    qualifier: r.qualifier ?? undefined, payload: r.payload, clientContext: r.client_context ?? undefined,
+    enqueuedAt: r.enqueued_at, dueAt: r.due_at, attempts: r.attempts, throttles: r.throttles,
+    stage: r.stage === 'deliver' ? 'deliver' : 'invoke', state: r.state ?? undefined,
+  };
 }
