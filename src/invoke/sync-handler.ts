@@ -17,6 +17,17 @@ export const MAX_SYNC_PAYLOAD = 6_291_456;
  */
 export const MAX_EVENT_PAYLOAD = 1_048_576;
 
+/** AWS answers oversized payloads with the unmodelled RequestEntityTooLargeException and `Message`, no Type. */
+function tooLarge(message: string): LambdaError {
+  return new LambdaError('RequestEntityTooLargeException', message, { status: 413 });
+}
+
+function checkEventPayload(payload: Buffer): void {
+  if (payload.length > MAX_EVENT_PAYLOAD) {
+    throw tooLarge(`${payload.length} byte payload is too large for the Event invocation type (limit ${MAX_EVENT_PAYLOAD} bytes)`);
+  }
+}
+
 function checkJson(payload: Buffer): void {
   if (payload.length === 0) return;
   try {
@@ -30,11 +41,7 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
   return async (input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> => {
     const payload = input.Payload ?? Buffer.alloc(0);
     if (payload.length > MAX_SYNC_PAYLOAD) {
-      // AWS answers this one with the unmodelled RequestEntityTooLargeException and `Message`, no Type.
-      throw new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`, {
-        status: 413,
-        fields: {},
-      });
+      throw tooLarge(`Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
     }
     checkJson(payload);
     const scope = ctx.identity;
@@ -43,13 +50,11 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
     if (type === 'DryRun') return { StatusCode: 204, ExecutedVersion: version.version };
     if (type === 'Event') {
       if (!queue) throw new LambdaError('ServiceException', 'lambdalite runs no asynchronous (Event) invocations here.', { status: 501, fault: 'Service' });
-      if (payload.length > MAX_EVENT_PAYLOAD) {
-        throw new LambdaError('RequestEntityTooLargeException', `${payload.length} byte payload is too large for the Event invocation type (limit ${MAX_EVENT_PAYLOAD} bytes)`, { status: 413, fields: {} });
-      }
+      checkEventPayload(payload);
       // 202 only once the event is committed to disk; the worker resolves the function again when it runs.
       await queue.enqueue({
         accountId: scope.accountId, region: scope.region, functionArn: functionArn(fn.region, fn.accountId, fn.name),
-        qualifier: input.Qualifier ?? invokedArn.split(':')[7], payload, requestId: ctx.requestId,
+        qualifier, payload, requestId: ctx.requestId,
         ...(input.ClientContext !== undefined ? { clientContext: input.ClientContext } : {}),
       });
       return { StatusCode: 202 };
@@ -78,16 +83,14 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
  */
 export function createInvokeAsyncHandler(functions: FunctionService, queue: AsyncQueue) {
   return async (input: InvokeAsyncRequest, ctx: RequestContext): Promise<InvokeAsyncResponse> => {
-    const payload = Buffer.isBuffer(input.InvokeArgs) ? input.InvokeArgs : Buffer.from((input.InvokeArgs as unknown as string | undefined) ?? '');
-    if (payload.length > MAX_EVENT_PAYLOAD) {
-      throw new LambdaError('RequestEntityTooLargeException', `${payload.length} byte payload is too large for the Event invocation type (limit ${MAX_EVENT_PAYLOAD} bytes)`, { status: 413, fields: {} });
-    }
+    const payload = input.InvokeArgs;
+    checkEventPayload(payload);
     checkJson(payload);
     const scope = ctx.identity;
-    const { fn, invokedArn } = functions.resolveForInvoke(input.FunctionName, undefined, scope);
+    const { fn, qualifier } = functions.resolveForInvoke(input.FunctionName, undefined, scope);
     await queue.enqueue({
       accountId: scope.accountId, region: scope.region, functionArn: functionArn(fn.region, fn.accountId, fn.name),
-      qualifier: invokedArn.split(':')[7], payload, requestId: ctx.requestId,
+      qualifier, payload, requestId: ctx.requestId,
     });
     return { Status: 202 };
   };
