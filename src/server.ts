@@ -28,6 +28,8 @@ import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
+import { EventSourceMappingService } from './control/event-source-mappings.js';
+import { EventSourceMappingManager } from './events/manager.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -109,6 +111,17 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       events: options.eventsEndpoint ?? options.awsEndpoint,
     },
   });
+  const esmManager = new EventSourceMappingManager({
+    store, clock, logger, functions, invoker,
+    endpoints: {
+      sqs: options.sqsEndpoint ?? options.awsEndpoint,
+      sns: options.snsEndpoint ?? options.awsEndpoint,
+      events: options.eventsEndpoint ?? options.awsEndpoint,
+      kinesis: options.kinesisEndpoint ?? options.awsEndpoint,
+      dynamodbstreams: options.dynamodbstreamsEndpoint ?? options.awsEndpoint,
+    },
+  });
+  const eventSourceMappings = new EventSourceMappingService(store, clock, esmManager);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());
   if (removed) logger.info(`removed ${removed} unreferenced code files`);
@@ -162,6 +175,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     GetProvisionedConcurrencyConfig: (input, ctx) => concurrency.getProvisioned(input, scope(ctx)),
     DeleteProvisionedConcurrencyConfig: (input, ctx) => concurrency.deleteProvisioned(input, scope(ctx)),
     ListProvisionedConcurrencyConfigs: (input, ctx) => concurrency.list(input, scope(ctx)),
+    CreateEventSourceMapping: (input, ctx) => eventSourceMappings.create(input, scope(ctx)),
+    GetEventSourceMapping: (input, ctx) => eventSourceMappings.get(input, scope(ctx)),
+    UpdateEventSourceMapping: (input, ctx) => eventSourceMappings.update(input, scope(ctx)),
+    DeleteEventSourceMapping: (input, ctx) => eventSourceMappings.delete(input, scope(ctx)),
+    ListEventSourceMappings: (input, ctx) => eventSourceMappings.list(input, scope(ctx)),
   };
 
   const extraRoutes: ExtraRoute = (req, url) => {
@@ -201,6 +219,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const port = (server.address() as AddressInfo).port;
   // Events a previous run accepted (or was running when it died) are delivered from here on.
   queue.start();
+  // Enabled mappings poll again; changes a previous run left half-done are finished.
+  esmManager.start();
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   let closing: Promise<void> | undefined;
   return {
@@ -215,6 +235,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await closed;
+        await esmManager.close();
         queue.close();
         functions.close();
         await invoker.close();

@@ -17,6 +17,10 @@ export interface ServerOptions {
   readonly sqsEndpoint: string | undefined;
   readonly snsEndpoint: string | undefined;
   readonly eventsEndpoint: string | undefined;
+  /** Event source mapping sources: Kinesis, DynamoDB Streams, and DynamoDB (tables, for tests and tools). */
+  readonly kinesisEndpoint: string | undefined;
+  readonly dynamodbstreamsEndpoint: string | undefined;
+  readonly dynamodbEndpoint: string | undefined;
   /** Multiplies the async queue's retry and throttle delays (AWS: about 1 and 2 minutes); tests use 0.001. */
   readonly asyncRetryScale: number;
   /** Copy function logs to the server's stdout. */
@@ -60,6 +64,9 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'sqsEndpoint', flag: '--sqs-endpoint', env: 'LAMBDALITE_SQS_ENDPOINT', kind: 'string', help: 'endpoint for SQS destinations (overrides --aws-endpoint)' },
   { key: 'snsEndpoint', flag: '--sns-endpoint', env: 'LAMBDALITE_SNS_ENDPOINT', kind: 'string', help: 'endpoint for SNS destinations (overrides --aws-endpoint)' },
   { key: 'eventsEndpoint', flag: '--events-endpoint', env: 'LAMBDALITE_EVENTS_ENDPOINT', kind: 'string', help: 'endpoint for EventBridge destinations (overrides --aws-endpoint)' },
+  { key: 'kinesisEndpoint', flag: '--kinesis-endpoint', env: 'LAMBDALITE_KINESIS_ENDPOINT', kind: 'string', help: 'endpoint for Kinesis event sources (overrides --aws-endpoint)' },
+  { key: 'dynamodbstreamsEndpoint', flag: '--dynamodbstreams-endpoint', env: 'LAMBDALITE_DYNAMODBSTREAMS_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB Streams event sources (overrides --aws-endpoint)' },
+  { key: 'dynamodbEndpoint', flag: '--dynamodb-endpoint', env: 'LAMBDALITE_DYNAMODB_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB (overrides --aws-endpoint)' },
   { key: 'asyncRetryScale', flag: '--async-retry-scale', env: 'LAMBDALITE_ASYNC_RETRY_SCALE', kind: 'number', help: 'multiplies async retry delays (default 1)' },
   { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
@@ -83,6 +90,9 @@ export const defaults: ServerOptions = Object.freeze({
   sqsEndpoint: undefined,
   snsEndpoint: undefined,
   eventsEndpoint: undefined,
+  kinesisEndpoint: undefined,
+  dynamodbstreamsEndpoint: undefined,
+  dynamodbEndpoint: undefined,
   asyncRetryScale: 1,
   echoLogs: false,
   idleTimeoutMs: 600_000,

@@ -167,6 +167,34 @@ export interface Store {
   /** When the earliest unleased event is due (epoch ms), or undefined when none waits. */
   nextEventDue(): number | undefined;
   countEvents(): number;
+
+  // Event source mappings (src/events/) and the checkpoints of stream mappings.
+  /** Creates or replaces a mapping. */
+  putEventSourceMapping(m: StoredEventSourceMapping): void;
+  getEventSourceMapping(uuid: string): StoredEventSourceMapping | undefined;
+  /** An account's mappings in a region, oldest first. */
+  listEventSourceMappings(accountId: string, region: string): StoredEventSourceMapping[];
+  /** Every mapping, for resuming pollers at start-up. */
+  allEventSourceMappings(): StoredEventSourceMapping[];
+  /** Removes the mapping and its checkpoints. */
+  deleteEventSourceMapping(uuid: string): boolean;
+  getStreamCheckpoint(uuid: string, shardId: string): string | undefined;
+  /** Ignored when the mapping is gone (deleted while a batch was in flight). */
+  putStreamCheckpoint(uuid: string, shardId: string, sequenceNumber: string): void;
+}
+
+/** One event source mapping: the API's view (EventSourceMappingConfiguration) and its scope. */
+export interface StoredEventSourceMapping {
+  readonly uuid: string;
+  readonly accountId: string;
+  readonly region: string;
+  /** Epoch ms; lists are in creation order. */
+  readonly createdAt: number;
+  /**
+   * EventSourceMappingConfiguration as JSON-compatible data: LastModified in epoch ms, State the
+   * current state (Creating, Enabled, Disabled, Enabling, Disabling, Updating, Deleting).
+   */
+  readonly config: Readonly<Record<string, unknown>> & { readonly EventSourceArn: string; readonly FunctionArn: string };
 }
 
 /** PutFunctionEventInvokeConfig's settings for one qualifier ($LATEST, a version or an alias). */

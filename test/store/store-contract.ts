@@ -179,4 +179,34 @@ export function storeContract(name: string, open: () => { store: Store; reopen: 
     assert.equal(again.claimEvents('late', 40_000, 50_000, 10).length, 2, 'an expired lease is handed out again');
     again.close();
   });
+
+  test(`${name}: event source mappings and stream checkpoints (scope, order, cascade, survival)`, () => {
+    const { store, reopen } = open();
+    const esm = (uuid: string, createdAt: number, region = 'us-east-1') => ({
+      uuid, accountId: '000000000000', region, createdAt,
+      config: { UUID: uuid, EventSourceArn: `arn:aws:kinesis:${region}:000000000000:stream/s`, FunctionArn: `arn:aws:lambda:${region}:000000000000:function:f`, BatchSize: 100, State: 'Enabled' },
+    });
+    store.putEventSourceMapping(esm('b', 2));
+    store.putEventSourceMapping(esm('a', 3));
+    store.putEventSourceMapping(esm('c', 1, 'eu-west-1'));
+    assert.deepEqual(store.listEventSourceMappings('000000000000', 'us-east-1').map((m) => m.uuid), ['b', 'a'], 'creation order, one region');
+    assert.deepEqual(store.allEventSourceMappings().map((m) => m.uuid), ['c', 'b', 'a']);
+    store.putEventSourceMapping({ ...esm('b', 99), config: { ...esm('b', 2).config, BatchSize: 7 } });
+    assert.deepEqual(store.getEventSourceMapping('b'), { ...esm('b', 2), config: { ...esm('b', 2).config, BatchSize: 7 } }, 'a replace keeps createdAt');
+    store.putStreamCheckpoint('a', 'shardId-000', '49590338271490256608559692538361571095921575989136588898');
+    store.putStreamCheckpoint('a', 'shardId-000', '49590338271490256608559692538361571095921575989136588899');
+    store.putStreamCheckpoint('a', 'shardId-001', '1');
+    store.putStreamCheckpoint('gone', 'shardId-000', '1');
+    assert.equal(store.getStreamCheckpoint('a', 'shardId-000'), '49590338271490256608559692538361571095921575989136588899');
+    assert.equal(store.getStreamCheckpoint('gone', 'shardId-000'), undefined, 'no checkpoint for a mapping that does not exist');
+    store.close();
+
+    const again = reopen();
+    assert.equal(again.getStreamCheckpoint('a', 'shardId-001'), '1', 'checkpoints survive a restart');
+    assert.equal(again.deleteEventSourceMapping('a'), true);
+    assert.equal(again.deleteEventSourceMapping('a'), false);
+    assert.equal(again.getEventSourceMapping('a'), undefined);
+    assert.equal(again.getStreamCheckpoint('a', 'shardId-000'), undefined, 'checkpoints go with their mapping');
+    again.close();
+  });
 }

@@ -129,4 +129,29 @@ export const migrations: readonly { readonly version: number; readonly sql: stri
       CREATE INDEX async_events_due ON async_events (due_at);
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Event source mappings (src/events/). No foreign key to functions: on AWS a mapping outlives its
+      -- function (its LastProcessingResult then reports the problem).
+      CREATE TABLE event_source_mappings (
+        uuid TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        event_source_arn TEXT NOT NULL,
+        function_arn TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        config TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX event_source_mappings_scope ON event_source_mappings (account_id, region, created_at);
+      -- Where a stream mapping has read each shard up to (the last sequence number fully handled).
+      CREATE TABLE stream_checkpoints (
+        mapping_uuid TEXT NOT NULL,
+        shard_id TEXT NOT NULL,
+        sequence_number TEXT NOT NULL,
+        PRIMARY KEY (mapping_uuid, shard_id),
+        FOREIGN KEY (mapping_uuid) REFERENCES event_source_mappings (uuid) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -4,6 +4,7 @@ import type { Statement } from 'better-sqlite3';
 import { migrations } from './migrations.js';
 import type { FunctionKey, LayerKey, ListPage, PolicyStatement, Store, StoredAlias, StoredConfig, StoredFunction, StoredLayerVersion, StoredPolicy, StoredProvisioned, StoredVersion } from '../types.js';
 import type { NewQueuedEvent, QueuedEvent, QueuedEventUpdate, StoredEventInvokeConfig } from '../types.js';
+import type { StoredEventSourceMapping } from '../types.js';
 
 interface FunctionRow extends VersionRow {
   account_id: string;
@@ -467,6 +468,67 @@ export class SqliteStore implements Store {
   countEvents(): number {
     return (this.#q()['count']!.get() as { n: number }).n;
   }
+
+  // Event source mappings and stream checkpoints, prepared on first use like the async queue's.
+  #esmStmts: Record<string, Statement> | undefined;
+
+  #e(): Record<string, Statement> {
+    this.#esmStmts ??= {
+      put: this.#db.prepare(`INSERT INTO event_source_mappings (uuid, account_id, region, event_source_arn, function_arn, created_at, config) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (uuid) DO UPDATE SET event_source_arn = excluded.event_source_arn, function_arn = excluded.function_arn, config = excluded.config`),
+      get: this.#db.prepare('SELECT * FROM event_source_mappings WHERE uuid = ?'),
+      list: this.#db.prepare('SELECT * FROM event_source_mappings WHERE account_id = ? AND region = ? ORDER BY created_at, uuid'),
+      all: this.#db.prepare('SELECT * FROM event_source_mappings ORDER BY created_at, uuid'),
+      delete: this.#db.prepare('DELETE FROM event_source_mappings WHERE uuid = ?'),
+      getCheckpoint: this.#db.prepare('SELECT sequence_number FROM stream_checkpoints WHERE mapping_uuid = ? AND shard_id = ?'),
+      putCheckpoint: this.#db.prepare(`INSERT INTO stream_checkpoints (mapping_uuid, shard_id, sequence_number)
+        SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM event_source_mappings WHERE uuid = ?)
+        ON CONFLICT (mapping_uuid, shard_id) DO UPDATE SET sequence_number = excluded.sequence_number`),
+    };
+    return this.#esmStmts;
+  }
+
+  putEventSourceMapping(m: StoredEventSourceMapping): void {
+    this.#e()['put']!.run(m.uuid, m.accountId, m.region, m.config.EventSourceArn, m.config.FunctionArn, m.createdAt, JSON.stringify(m.config));
+  }
+
+  getEventSourceMapping(uuid: string): StoredEventSourceMapping | undefined {
+    const row = this.#e()['get']!.get(uuid) as EsmRow | undefined;
+    return row && fromEsmRow(row);
+  }
+
+  listEventSourceMappings(accountId: string, region: string): StoredEventSourceMapping[] {
+    return (this.#e()['list']!.all(accountId, region) as EsmRow[]).map(fromEsmRow);
+  }
+
+  allEventSourceMappings(): StoredEventSourceMapping[] {
+    return (this.#e()['all']!.all() as EsmRow[]).map(fromEsmRow);
+  }
+
+  deleteEventSourceMapping(uuid: string): boolean {
+    return this.#e()['delete']!.run(uuid).changes > 0;
+  }
+
+  getStreamCheckpoint(uuid: string, shardId: string): string | undefined {
+    const row = this.#e()['getCheckpoint']!.get(uuid, shardId) as { sequence_number: string } | undefined;
+    return row?.sequence_number;
+  }
+
+  putStreamCheckpoint(uuid: string, shardId: string, sequenceNumber: string): void {
+    this.#e()['putCheckpoint']!.run(uuid, shardId, sequenceNumber, uuid);
+  }
+}
+
+interface EsmRow {
+  uuid: string;
+  account_id: string;
+  region: string;
+  created_at: number;
+  config: string;
+}
+
+function fromEsmRow(r: EsmRow): StoredEventSourceMapping {
+  return { uuid: r.uuid, accountId: r.account_id, region: r.region, createdAt: r.created_at, config: JSON.parse(r.config) as StoredEventSourceMapping['config'] };
 }
 
 interface QueuedEventRow {
