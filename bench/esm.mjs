@@ -19,7 +19,7 @@ import yazl from 'yazl';
 import { startServer } from '../dist/src/server.js';
 import { parseOptions } from '../dist/src/shared/config.js';
 import { createLogger } from '../dist/src/shared/logger.js';
-import { awsOptions, startMoto } from '../dist/test/queue/moto.js';
+import { awsOptions, startMoto } from '../dist/test/helpers/moto.js';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);

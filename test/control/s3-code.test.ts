@@ -2,9 +2,7 @@
 // from a real moto_server, and S3's failures answered with Lambda's texts.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import net from 'node:net';
 import {
   CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
@@ -12,54 +10,9 @@ import { CreateFunctionCommand, GetFunctionCommand, UpdateFunctionCodeCommand } 
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
+import { startMoto, type Moto } from '../helpers/moto.js';
 
 const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Moto {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/** Starts moto_server and resolves once it reports it is serving; fails with its output if it exits or stalls. */
-async function startMoto(timeoutMs = 20_000): Promise<Moto> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto_server did not report readiness within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      // Werkzeug prints this once the socket accepts connections.
-      if (output.includes(`Running on http://127.0.0.1:${port}`)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('error', (e) => { clearTimeout(timer); reject(new Error(`could not start moto_server: ${e.message}`)); });
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`moto_server exited with ${code} before it was ready:\n${output}`)); });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 describe('function code from S3 (moto_server)', () => {
   let moto: Moto;

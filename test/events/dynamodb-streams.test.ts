@@ -7,7 +7,7 @@ import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, PutItemCommand, 
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from '../queue/moto.js';
+import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 import { createDynamoDbStreamsPoller } from '../../src/events/dynamodb-streams.js';
 import type { EventSourceMappingConfiguration } from '../../src/api/generated/types.js';
 import { HANDLER, runPoller, until, type HarnessRun } from './stream-harness.js';

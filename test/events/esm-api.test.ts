@@ -12,7 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
-import { awsOptions, createQueue, startMoto, type Moto } from '../queue/moto.js';
+import { awsOptions, createQueue, startMoto, type Moto } from '../helpers/moto.js';
 import { waitState } from './esm.js';
 
 describe('event source mapping API', () => {

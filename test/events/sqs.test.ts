@@ -10,7 +10,7 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from '../queue/moto.js';
+import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 import { waitState } from './esm.js';
 import { compilePattern, FilterPatternError } from '../../src/events/filters.js';
 

@@ -13,7 +13,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from './moto.js';
+import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 
 const FAIL = 'exports.handler = async (e) => { throw new Error("boom " + e.id); };';
 const OK = 'exports.handler = async (e) => ({ ok: true, id: e.id });';

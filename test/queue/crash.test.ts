@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateFunctionCommand, InvokeCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from './moto.js';
+import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 

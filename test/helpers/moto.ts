@@ -1,4 +1,4 @@
-// Starts a real moto_server as the SQS/SNS/EventBridge peer of the async queue's destinations, and reads
+// Starts a real moto_server, the AWS peer of the tests (S3, SQS, SNS, EventBridge, Kinesis, DynamoDB), and reads
 // what arrives at an SQS queue.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
