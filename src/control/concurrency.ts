@@ -13,6 +13,7 @@ import type { FunctionKey, Store, StoredFunction, StoredProvisioned } from '../s
 import type { Invoker, ProvisionedKey } from '../invoke/types.js';
 import { functionNotFound, isVersionNumber, resolveQualified } from './resolve.js';
 import type { FunctionService } from './functions.js';
+import { pageOf } from './paging.js';
 
 export interface ConcurrencyLimits {
   readonly concurrentExecutions: number;
@@ -204,12 +205,8 @@ export class ConcurrencyService {
 
   list(input: ListProvisionedConcurrencyConfigsRequest, scope: Scope): ListProvisionedConcurrencyConfigsResponse {
     const fn = this.#function(input.FunctionName, scope);
-    const all = this.#store.listProvisioned(fn);
-    const start = input.Marker !== undefined ? all.findIndex((p) => p.qualifier === Buffer.from(input.Marker!, 'base64url').toString('utf8')) + 1 : 0;
-    const limit = input.MaxItems ?? 50;
-    const page = all.slice(start, start + limit);
-    const items: ProvisionedConcurrencyConfigListItem[] = page.map((p) => ({ FunctionArn: functionArn(fn.region, fn.accountId, fn.name, p.qualifier), ...this.#present(fn, p) }));
-    const more = start + limit < all.length;
-    return { ProvisionedConcurrencyConfigs: items, ...(more ? { NextMarker: Buffer.from(page[page.length - 1]!.qualifier).toString('base64url') } : {}) };
+    const page = pageOf(this.#store.listProvisioned(fn), input.Marker, input.MaxItems ?? 50, (p) => p.qualifier);
+    const items: ProvisionedConcurrencyConfigListItem[] = page.items.map((p) => ({ FunctionArn: functionArn(fn.region, fn.accountId, fn.name, p.qualifier), ...this.#present(fn, p) }));
+    return { ProvisionedConcurrencyConfigs: items, ...(page.nextMarker ? { NextMarker: page.nextMarker } : {}) };
   }
 }

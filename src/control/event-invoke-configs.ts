@@ -12,6 +12,7 @@ import type { Clock } from '../shared/clock.js';
 import { errors, isLambdaError } from '../shared/errors.js';
 import type { FunctionKey, Store, StoredEventInvokeConfig } from '../store/types.js';
 import { resolveQualified } from './resolve.js';
+import { pageOf } from './paging.js';
 
 const LIST_DEFAULT = 50;
 
@@ -144,27 +145,25 @@ export class EventInvokeConfigService {
     return this.#present(key, c);
   }
 
-  get(input: GetFunctionEventInvokeConfigRequest, scope: Scope): FunctionEventInvokeConfig {
-    let target;
+  /** Get and Delete answer a missing function or qualifier as a missing configuration, as AWS does. */
+  #existingTarget(name: string, qualifier: string | undefined, scope: Scope) {
     try {
-      target = this.#target(input.FunctionName, input.Qualifier, scope);
+      return this.#target(name, qualifier, scope);
     } catch (e) {
-      if (isLambdaError(e) && e.code === 'ResourceNotFoundException') throw this.#noConfig(input.FunctionName, input.Qualifier, scope);
+      if (isLambdaError(e) && e.code === 'ResourceNotFoundException') throw this.#noConfig(name, qualifier, scope);
       throw e;
     }
+  }
+
+  get(input: GetFunctionEventInvokeConfigRequest, scope: Scope): FunctionEventInvokeConfig {
+    const target = this.#existingTarget(input.FunctionName, input.Qualifier, scope);
     const c = this.#store.getEventInvokeConfig(target.key, target.qualifier);
     if (!c) throw this.#noConfig(input.FunctionName, input.Qualifier, scope);
     return this.#present(target.key, c);
   }
 
   delete(input: DeleteFunctionEventInvokeConfigRequest, scope: Scope): void {
-    let target;
-    try {
-      target = this.#target(input.FunctionName, input.Qualifier, scope);
-    } catch (e) {
-      if (isLambdaError(e) && e.code === 'ResourceNotFoundException') throw this.#noConfig(input.FunctionName, input.Qualifier, scope);
-      throw e;
-    }
+    const target = this.#existingTarget(input.FunctionName, input.Qualifier, scope);
     if (!this.#store.deleteEventInvokeConfig(target.key, target.qualifier)) throw this.#noConfig(input.FunctionName, input.Qualifier, scope);
   }
 
@@ -174,19 +173,10 @@ export class EventInvokeConfigService {
       const [x, y] = [order(a.qualifier), order(b.qualifier)];
       return x[0] - y[0] || x[1] - y[1] || x[2].localeCompare(y[2]);
     });
-    let start = 0;
-    if (input.Marker !== undefined) {
-      const after = Buffer.from(input.Marker, 'base64url').toString('utf8');
-      const i = all.findIndex((c) => c.qualifier === after);
-      if (i < 0) throw errors.invalidParameter(`Invalid marker: ${input.Marker}`);
-      start = i + 1;
-    }
-    const limit = input.MaxItems ?? LIST_DEFAULT;
-    const page = all.slice(start, start + limit);
-    const more = start + limit < all.length;
+    const page = pageOf(all, input.Marker, input.MaxItems ?? LIST_DEFAULT, (c) => c.qualifier);
     return {
-      FunctionEventInvokeConfigs: page.map((c) => this.#present(key, c)),
-      ...(more ? { NextMarker: Buffer.from(page[page.length - 1]!.qualifier).toString('base64url') } : {}),
+      FunctionEventInvokeConfigs: page.items.map((c) => this.#present(key, c)),
+      ...(page.nextMarker ? { NextMarker: page.nextMarker } : {}),
     };
   }
 }

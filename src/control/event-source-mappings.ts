@@ -14,6 +14,7 @@ import type { Store, StoredEventSourceMapping } from '../store/types.js';
 import { FilterPatternError, INVALID_PATTERN, validateFilterCriteria } from '../events/filters.js';
 import { sourceKind, type SourceKind } from '../events/registry.js';
 import { resolveQualified } from './resolve.js';
+import { pageOf } from './paging.js';
 
 const LIST_DEFAULT = 100;
 
@@ -251,19 +252,10 @@ export class EventSourceMappingService {
     }
     const all = this.#store.listEventSourceMappings(scope.accountId, scope.region)
       .filter((m) => (input.EventSourceArn === undefined || m.config.EventSourceArn === input.EventSourceArn) && (fnArn === undefined || m.config.FunctionArn === fnArn));
-    let start = 0;
-    if (input.Marker !== undefined) {
-      const after = Buffer.from(input.Marker, 'base64url').toString('utf8');
-      const i = all.findIndex((m) => m.uuid === after);
-      if (i < 0) throw errors.invalidParameter(`Invalid marker: ${input.Marker}`);
-      start = i + 1;
-    }
-    const limit = input.MaxItems ?? LIST_DEFAULT;
-    const page = all.slice(start, start + limit);
-    const more = start + limit < all.length;
+    const page = pageOf(all, input.Marker, input.MaxItems ?? LIST_DEFAULT, (m) => m.uuid);
     return {
-      EventSourceMappings: page.map(presentMapping),
-      ...(more ? { NextMarker: Buffer.from(page[page.length - 1]!.uuid).toString('base64url') } : {}),
+      EventSourceMappings: page.items.map(presentMapping),
+      ...(page.nextMarker ? { NextMarker: page.nextMarker } : {}),
     };
   }
 }
