@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import yazl from 'yazl';
+import { makeZip } from '../dist/test/helpers/zip.js';
 import { startServer } from '../dist/src/server.js';
 import { parseOptions } from '../dist/src/shared/config.js';
 import { createLogger } from '../dist/src/shared/logger.js';
@@ -20,16 +20,8 @@ const arg = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name
 const N = arg('--events', 2000);
 const C = arg('--concurrency', 32);
 
-function zip(source) {
-  const z = new yazl.ZipFile();
-  z.addBuffer(Buffer.from(source), 'index.js', { mtime: new Date(0) });
-  z.end();
-  return new Promise((resolve) => {
-    const chunks = [];
-    z.outputStream.on('data', (c) => chunks.push(c));
-    z.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
+/** A Node.js package whose index.js is `source`. */
+const zip = (source) => makeZip([{ name: 'index.js', content: source }]);
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'lambdalite-bench-async-'));
 const server = await startServer(parseOptions([], {}, { port: 0, dataDir }), { logger: createLogger(process.stderr, true) });

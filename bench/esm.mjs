@@ -15,7 +15,7 @@ import { CreateEventSourceMappingCommand, CreateFunctionCommand, LambdaClient } 
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import yazl from 'yazl';
+import { makeZip } from '../dist/test/helpers/zip.js';
 import { startServer } from '../dist/src/server.js';
 import { parseOptions } from '../dist/src/shared/config.js';
 import { createLogger } from '../dist/src/shared/logger.js';
@@ -33,16 +33,8 @@ const KP = arg('--parallel', 1);
 
 const line = (k, v) => console.log(`${k.padEnd(48)} ${v}`);
 
-function zip(source) {
-  const z = new yazl.ZipFile();
-  z.addBuffer(Buffer.from(source), 'index.js', { mtime: new Date(0) });
-  z.end();
-  return new Promise((resolve) => {
-    const chunks = [];
-    z.outputStream.on('data', (c) => chunks.push(c));
-    z.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-}
+/** A Node.js package whose index.js is `source`. */
+const zip = (source) => makeZip([{ name: 'index.js', content: source }]);
 
 /** N messages already in a queue, then a mapping: time until the queue is empty (every batch deleted). */
 async function benchSqs({ moto, client }) {

@@ -1,12 +1,11 @@
 // The Kinesis poller against a real moto_server stream, invoking a real function on the real server.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { CreateEventSourceMappingCommand, CreateFunctionCommand, GetEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { functionLogLines } from '../helpers/logs.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
@@ -224,20 +223,10 @@ describe('Kinesis event source mapping end to end (CreateEventSourceMapping, ser
 
   /** Every `SEEN <data>` line the function logged, in log order. */
   const seen = (fn: string): string[] => {
-    const out: Array<[string, string]> = [];
-    const walk = (d: string) => {
-      let names: string[];
-      try { names = readdirSync(d); } catch { return; }
-      for (const n of names) {
-        const p = path.join(d, n);
-        if (statSync(p).isDirectory()) walk(p);
-        else for (const l of readFileSync(p, 'utf8').split('\n')) {
-          const m = /SEEN (\d+) (\S+)/.exec(l);
-          if (m) out.push([m[1]!, m[2]!]);
-        }
-      }
-    };
-    walk(path.join(t.dataDir, 'logs', 'aws', 'lambda', fn));
+    const out = functionLogLines(t.dataDir, fn).flatMap((l) => {
+      const m = /SEEN (\d+) (\S+)/.exec(l);
+      return m ? [[m[1]!, m[2]!] as [string, string]] : [];
+    });
     return out.sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : BigInt(a[0]) > BigInt(b[0]) ? 1 : 0)).map((x) => x[1]);
   };
 

@@ -2,12 +2,11 @@
 // that log the events they get, driven by @aws-sdk/client-lambda and @aws-sdk/client-sqs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import {
   CreateEventSourceMappingCommand, CreateFunctionCommand, DeleteFunctionConcurrencyCommand, PutFunctionConcurrencyCommand, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { functionLogLines } from '../helpers/logs.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
@@ -28,21 +27,10 @@ interface SqsEventRecord {
 
 /** Each event a function logged with `console.log("EVENT " + JSON.stringify(event))`. */
 function events(dataDir: string, fn: string): Array<{ Records: SqsEventRecord[] }> {
-  const out: Array<{ Records: SqsEventRecord[] }> = [];
-  const walk = (d: string) => {
-    let names: string[];
-    try { names = readdirSync(d); } catch { return; }
-    for (const n of names) {
-      const p = path.join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else for (const line of readFileSync(p, 'utf8').split('\n')) {
-        const i = line.indexOf('EVENT ');
-        if (i >= 0) out.push(JSON.parse(line.slice(i + 6)) as { Records: SqsEventRecord[] });
-      }
-    }
-  };
-  walk(path.join(dataDir, 'logs', 'aws', 'lambda', fn));
-  return out;
+  return functionLogLines(dataDir, fn).flatMap((line) => {
+    const i = line.indexOf('EVENT ');
+    return i >= 0 ? [JSON.parse(line.slice(i + 6)) as { Records: SqsEventRecord[] }] : [];
+  });
 }
 
 async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

@@ -2,14 +2,13 @@
 // @aws-sdk/client-lambda. Retry delays are scaled by 0.001 so AWS's 1 and 2 minutes take milliseconds.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import {
   CreateFunctionCommand, InvokeCommand, PutFunctionEventInvokeConfigCommand, InvokeAsyncCommand, PutFunctionConcurrencyCommand,
 } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { functionLogLines } from '../helpers/logs.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
@@ -17,23 +16,6 @@ import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpe
 
 const FAIL = 'exports.handler = async (e) => { throw new Error("boom " + e.id); };';
 const OK = 'exports.handler = async (e) => ({ ok: true, id: e.id });';
-
-/** Every log line of a function's attempts, across its log streams. */
-function logLines(dataDir: string, fn: string): string[] {
-  const root = path.join(dataDir, 'logs', 'aws', 'lambda', fn);
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let names: string[];
-    try { names = readdirSync(d); } catch { return; }
-    for (const n of names) {
-      const p = path.join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(...readFileSync(p, 'utf8').split('\n'));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -72,7 +54,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     assert.equal(r.ExecutedVersion, undefined);
     assert.equal(Buffer.from(r.Payload ?? []).length, 0);
     const rid = r.$metadata.requestId!;
-    await until('the START line', () => logLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)));
+    await until('the START line', () => functionLogLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)));
   });
 
   it('refuses an Event payload over 1 MiB with AWS\'s text', async () => {
@@ -86,7 +68,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     const r = await t.client.send(new InvokeAsyncCommand({ FunctionName: 'ok-fn', InvokeArgs: Buffer.from('{"id":"legacy"}') }));
     assert.equal(r.Status, 202);
     const rid = r.$metadata.requestId!;
-    await until('the legacy START line', () => logLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)));
+    await until('the legacy START line', () => functionLogLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)));
   });
 
   it('retries a failing function exactly MaximumRetryAttempts times and sends RetriesExhausted to OnFailure SQS', async () => {
@@ -107,7 +89,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     assert.deepEqual(record.responseContext, { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' });
     assert.equal(record.responsePayload.errorMessage, 'boom f1');
     // Default MaximumRetryAttempts is 2: 1 + 2 attempts, each logged with the same request id.
-    const starts = logLines(t.dataDir, 'fail-fn').filter((l) => l.startsWith(`START RequestId: ${rid}`));
+    const starts = functionLogLines(t.dataDir, 'fail-fn').filter((l) => l.startsWith(`START RequestId: ${rid}`));
     assert.equal(starts.length, 3);
   });
 
@@ -120,7 +102,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
       const [msg] = await receive(sqs, q.url, 1);
       const record = JSON.parse(msg!.Body!);
       assert.equal(record.requestContext.approximateInvokeCount, retries + 1);
-      assert.equal(logLines(t.dataDir, 'fail-n').filter((l) => l.startsWith(`START RequestId: ${r.$metadata.requestId}`)).length, retries + 1);
+      assert.equal(functionLogLines(t.dataDir, 'fail-n').filter((l) => l.startsWith(`START RequestId: ${r.$metadata.requestId}`)).length, retries + 1);
     }
   });
 
