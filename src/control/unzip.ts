@@ -166,21 +166,23 @@ export async function extractZip(buf: Buffer, dir: string, budget: number, tooBi
     }
     const file = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
-      let written = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          written += chunk.length;
-          // validateEntrySizes catches lying headers at the end; this stops a bomb early.
-          if (written > entry.uncompressedSize) cb(new UnzipRefused(`entry larger than declared ${entry.fileName}`));
-          else cb(null, chunk);
-        },
-      });
-      await pipeline(stream, counter, file.createWriteStream({ autoClose: false }));
       // Readable by the function's user whatever the zip said; exec bits are kept.
       await file.chmod(((mode & 0o777) || 0o644) | 0o444);
-    } finally {
+    } catch (e) {
       await file.close();
+      throw e;
     }
+    let written = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        written += chunk.length;
+        // validateEntrySizes catches lying headers at the end; this stops a bomb early.
+        if (written > entry.uncompressedSize) cb(new UnzipRefused(`entry larger than declared ${entry.fileName}`));
+        else cb(null, chunk);
+      },
+    });
+    // The write stream closes the file, also when the pipeline fails.
+    await pipeline(stream, counter, file.createWriteStream());
   };
   try {
     await new Promise<void>((resolve, reject) => {
