@@ -273,31 +273,37 @@ export class BwrapSandbox implements Sandbox {
 
 /** Binds each entry of the merged tree; a directory present in several sources is merged recursively. */
 function mergeInto(dest: string, sources: readonly string[], out: string[]): void {
-  const entries = new Map<string, { path: string; dir: boolean }[]>();
+  const entries = new Map<string, { path: string; dir: boolean; link?: string }[]>();
   for (const src of sources) {
     const names = readdirOrEmpty(src);
     for (const name of names) {
       const p = path.join(src, name);
       let dir = false;
+      let link: string | undefined;
       try {
-        dir = fs.statSync(p).isDirectory();
+        // A link from a package is made again inside the sandbox, never bound: bwrap resolves a bind's
+        // source on the host, so `x -> /tmp` in a layer would bind the host's /tmp.
+        const st = fs.lstatSync(p);
+        if (st.isSymbolicLink()) link = fs.readlinkSync(p);
+        else dir = st.isDirectory();
       } catch {
-        // dangling symlink: bind will fail the same way AWS's would show nothing
         continue;
       }
       const list = entries.get(name) ?? [];
-      list.push({ path: p, dir });
+      list.push({ path: p, dir, ...(link !== undefined ? { link } : {}) });
       entries.set(name, list);
     }
   }
   for (const [name, list] of entries) {
     const target = path.join(dest, name);
-    const winner = list[list.length - 1] as { path: string; dir: boolean };
+    const winner = list[list.length - 1] as { path: string; dir: boolean; link?: string };
     // Only directories after the last plain file take part in a merge.
     let firstDir = list.length - 1;
     while (firstDir > 0 && (list[firstDir - 1] as { dir: boolean }).dir && winner.dir) firstDir--;
     const dirs = list.slice(firstDir);
-    if (winner.dir && dirs.length > 1) {
+    if (winner.link !== undefined) {
+      out.push('--symlink', winner.link, target);
+    } else if (winner.dir && dirs.length > 1) {
       out.push('--perms', '0755', '--dir', target);
       mergeInto(target, dirs.map((d) => d.path), out);
     } else {

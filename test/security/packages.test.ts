@@ -2,7 +2,7 @@
 // through each way code arrives (CreateFunction, UpdateFunctionCode, PublishLayerVersion, S3). Each
 // is refused with AWS's answer for a package it cannot unzip, and nothing appears on the host.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -204,5 +204,38 @@ describe('hostile code packages from S3 (moto_server)', () => {
       await expectAwsError(t.client.send(new PublishLayerVersionCommand({ LayerName: 'from-s3', Content: { S3Bucket: bucket, S3Key: key } })), refused);
       assert.deepEqual(readdirSync(host), [], `${attack.name}: nothing written into ${host}`);
     }
+  });
+});
+
+describe('links in layers merged into /opt', () => {
+  let t: TestServer;
+  let marker: string;
+
+  before(async () => {
+    t = await startTestServer();
+    marker = mkdtempSync(path.join(tmpdir(), 'lambdalite-host-secret-'));
+    writeFileSync(path.join(marker, 'secret'), 'host file');
+  });
+  after(async () => {
+    await t?.close();
+    rmSync(marker, { recursive: true, force: true });
+  });
+
+  it('a layer link to /tmp is the sandbox /tmp, never the host one, also when several layers are merged', async () => {
+    const first = await t.client.send(new PublishLayerVersionCommand({ LayerName: 'merge-a', Content: { ZipFile: await makeZip([file('nodejs/a.txt', 'a')]) } }));
+    const second = await t.client.send(new PublishLayerVersionCommand({ LayerName: 'merge-b', Content: { ZipFile: await makeZip([link('hosttmp', '/tmp'), file('nodejs/b.txt', 'b')]) } }));
+    const name = uniqueName();
+    await t.client.send(new CreateFunctionCommand({
+      FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Layers: [first.LayerVersionArn!, second.LayerVersionArn!],
+      Code: { ZipFile: await nodeHandlerZip(`const fs = require('fs');
+exports.handler = async (e) => {
+  let secret = null;
+  try { secret = fs.readFileSync('/opt/hosttmp/' + e.dir + '/secret', 'utf8'); } catch {}
+  return { secret, link: fs.readlinkSync('/opt/hosttmp'), a: fs.readFileSync('/opt/nodejs/a.txt', 'utf8'), b: fs.readFileSync('/opt/nodejs/b.txt', 'utf8') };
+};`) },
+    }));
+    await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { FunctionName: name });
+    const out = await t.client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify({ dir: path.basename(marker) })) }));
+    assert.deepEqual(JSON.parse(Buffer.from(out.Payload!).toString()), { secret: null, link: '/tmp', a: 'a', b: 'b' });
   });
 });
