@@ -7,6 +7,7 @@ import type {
   UpdateFunctionConfigurationRequest, TEnvironmentVariables,
 } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
+import { shapes } from '../api/generated/model.js';
 import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
 import { awsTimestamp, type Clock, type Timer } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
@@ -135,7 +136,7 @@ export class FunctionService {
   async create(input: CreateFunctionRequest, ctx: CallContext): Promise<FunctionConfiguration> {
     const ref = resolveFunctionName(input.FunctionName, ctx);
     if (ref.qualifier !== undefined) {
-      throw validationFailure(input.FunctionName, 'functionName', 'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)');
+      throw validationFailure(input.FunctionName, 'functionName', `Member must satisfy regular expression pattern: ${shapes['UnqualifiedFunctionName']?.pattern ?? ''}`);
     }
     const packageType = input.PackageType ?? 'Zip';
     if (packageType === 'Zip' && (!input.Runtime || !input.Handler)) {

@@ -1,6 +1,7 @@
 // Function names as callers give them: a name, `name:qualifier`, a partial ARN (`123456789012:function:name`)
 // or a full ARN, each optionally qualified. Parsing follows the model's FunctionName pattern.
 import { errors, LambdaError } from './errors.js';
+import { shapes } from '../api/generated/model.js';
 
 export interface FunctionRef {
   readonly name: string;
@@ -10,7 +11,7 @@ export interface FunctionRef {
   readonly accountId: string | undefined;
 }
 
-const FULL = /^arn:(aws[a-zA-Z-]*)?:lambda:([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
+const FULL = /^arn:(aws[a-zA-Z-]*)?:lambda:((?:eusc-)?[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
 const PARTIAL = /^(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
 const NAME = /^([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
 
@@ -41,7 +42,7 @@ export interface Scope {
 export function resolveFunctionName(value: string, scope: Scope, qualifierParam?: string, options: { crossAccount?: boolean } = {}): FunctionRef {
   const ref = parseFunctionRef(value);
   if (!ref) {
-    throw errors.validation(`1 validation error detected: Value '${value}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
+    throw errors.validation(`1 validation error detected: Value '${value}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: ${shapes['FunctionName']?.pattern ?? ''}`);
   }
   if (ref.region && ref.region !== scope.region) {
     throw errors.notFound(`Functions from '${ref.region}' are not reachable in this region ('${scope.region}')`);
