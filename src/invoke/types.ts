@@ -85,7 +85,7 @@ export interface Invoker {
   /**
    * Runs one invocation to completion. Throws LambdaError for AWS API errors (e.g. missing runtime);
    * a throttled invocation throws TooManyRequestsException (429, message "Rate Exceeded.", `Reason`
-   * field a ThrottleReason, `Retry-After` header) before any environment is touched, so callers (the
+   * field a ThrottleReason) before any environment is touched, so callers (the
    * async queue, event source pollers) can retry it. `request.qualifier` selects provisioned
    * environments configured on that qualifier.
    */

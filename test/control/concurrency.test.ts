@@ -46,7 +46,7 @@ test('reserved concurrency: put, get, delete, and AWS errors', async () => {
   assert.deepEqual((await lambda.send(new GetFunctionCommand({ FunctionName: 'res' }))).Concurrency, { ReservedConcurrentExecutions: 20 });
   assert.equal((await lambda.send(new GetAccountSettingsCommand({}))).AccountLimit?.UnreservedConcurrentExecutions, 130);
   await expectAwsError(lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'res', ReservedConcurrentExecutions: 51 })), {
-    name: 'InvalidParameterValueException', status: 400, type: 'User',
+    name: 'InvalidParameterValueException', status: 400, type: null,
     message: "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100].",
   });
   await expectAwsError(lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'ghost', ReservedConcurrentExecutions: 1 })), {

@@ -28,8 +28,8 @@ const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64')
 const LAST_MODIFIED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ROLE_PATTERN = 'arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+';
-/** The runtimes AWS listed, in its order, in the enum message recorded in late 2025. */
-const AWS_LISTED_RUNTIMES = 'nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java17, nodejs16.x, java25, dotnet8, python3.10, java11, python3.11, dotnet6, java21, nodejs18.x, provided.al2, ruby3.3, ruby3.4, java8.al2, ruby3.2, python3.8, python3.9';
+/** The runtimes AWS listed, in its order, in the enum message recorded in January 2026. */
+const AWS_LISTED_RUNTIMES = 'nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2';
 
 let seq = 0;
 const uniqueName = (prefix = 'fn') => `${prefix}-${process.pid}-${++seq}`;
