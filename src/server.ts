@@ -30,6 +30,7 @@ import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
+import { lockDataDir } from './shared/data-dir-lock.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -64,9 +65,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const logger = deps.logger ?? createLogger();
   const clock = deps.clock ?? systemClock;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything in the data dir is opened: a second server on it refuses to start.
+  const lock = lockDataDir(options.dataDir);
   const secret = loadSecret(options.dataDir);
   const store = new SqliteStore(path.join(options.dataDir, 'lambdalite.db'));
-  const code = new CodeStore(options.dataDir);
+  const code = new CodeStore(options.dataDir, () => store.referencedCodeHashes());
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
   const invoker: Invoker = deps.invoker ?? createInvoker({
@@ -75,6 +78,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     echoLogs: options.echoLogs,
     logDir: path.join(options.dataDir, 'logs'),
     log: (line) => logger.info(line),
+    holdCode: (dirs) => code.hold(dirs),
     accountConcurrency: options.concurrentExecutions,
     unreservedMinimum: options.unreservedMinimum,
     startsPerSecond: options.startsPerSecond,
@@ -123,7 +127,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   });
   const eventSourceMappings = new EventSourceMappingService(store, clock, esmManager);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
-  const removed = await code.collect(store.referencedCodeHashes());
+  const removed = await code.collect();
   if (removed) logger.info(`removed ${removed} unreferenced code files`);
 
   const scope = (ctx: RequestContext): CallContext => ({ accountId: ctx.identity.accountId, region: ctx.identity.region, baseUrl: ctx.baseUrl });
@@ -182,6 +186,20 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     ListEventSourceMappings: (input, ctx) => eventSourceMappings.list(input, scope(ctx)),
   };
 
+  // After these a package may have lost its last reference (or was stored and then refused): it is
+  // removed from disk once no invocation or environment uses it either.
+  for (const op of ['CreateFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'DeleteFunction', 'PublishLayerVersion', 'DeleteLayerVersion'] as const) {
+    const handler = handlers[op] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
+    if (!handler) continue;
+    (handlers as Record<string, unknown>)[op] = async (input: unknown, ctx: RequestContext) => {
+      try {
+        return await handler(input, ctx);
+      } finally {
+        code.collectSoon();
+      }
+    };
+  }
+
   const extraRoutes: ExtraRoute = (req, url) => {
     if (url.pathname === '/metrics' && req.method === 'GET') {
       return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: invoker.metrics() };
@@ -215,6 +233,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       server.off('error', reject);
       resolve();
     });
+  }).catch((e: unknown) => {
+    lock.release();
+    throw e;
   });
   const port = (server.address() as AddressInfo).port;
   // Events a previous run accepted (or was running when it died) are delivered from here on.
@@ -240,7 +261,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         functions.close();
         await invoker.close();
         s3.close();
+        await code.close();
         store.close();
+        lock.release();
       })();
       return closing;
     },

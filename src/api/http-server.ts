@@ -13,8 +13,35 @@ import type { Handlers, RequestContext } from './handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
-/** Bodies above this are refused before they are buffered: 6 MB invoke payloads plus JSON framing. */
-export const MAX_BODY_BYTES = 70_167_211;
+/**
+ * Request body limits per operation, enforced while the body is read so nothing above them is
+ * buffered: AWS's documented 70,167,211 bytes for the three operations that carry a base64 zip,
+ * AWS's 6 MiB invoke payload for the invoke operations (the body is the payload; InvocationType
+ * Event and InvokeAsync are held to their smaller limit by their handler, with AWS's message naming
+ * the payload's size), and for every other operation, whose inputs are a few KB at most, 256 KiB.
+ * AWS documents no limit for those; this is the strict choice.
+ */
+export const BODY_LIMITS = {
+  upload: 70_167_211,
+  invoke: 6_291_456,
+  other: 262_144,
+} as const;
+
+const bodyLimits: Partial<Record<OperationName, number>> = {
+  CreateFunction: BODY_LIMITS.upload,
+  UpdateFunctionCode: BODY_LIMITS.upload,
+  PublishLayerVersion: BODY_LIMITS.upload,
+  Invoke: BODY_LIMITS.invoke,
+  InvokeAsync: BODY_LIMITS.invoke,
+  InvokeWithResponseStream: BODY_LIMITS.invoke,
+};
+
+/**
+ * What is still coming after a refusal is read and dropped (not buffered), so a client that sends its
+ * whole body before it reads the answer still gets the 413; past the largest body AWS takes at all,
+ * the connection is cut.
+ */
+const DISCARD_BUDGET = BODY_LIMITS.upload;
 
 /**
  * Where AWS's status differs from the model's (recorded from AWS): DeleteFunction answers 204 although
@@ -33,12 +60,28 @@ export interface ApiServerOptions {
 
 const router = new Router<OperationName>(operations);
 
+function tooLarge(limit: number, operation: string): LambdaError {
+  return new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`, { status: 413 });
+}
+
+/** Drops the rest of a refused body as it arrives, up to DISCARD_BUDGET. */
+function discardRest(req: http.IncomingMessage): void {
+  req.removeAllListeners('data');
+  let dropped = 0;
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > DISCARD_BUDGET) req.socket.destroy();
+  });
+  req.resume();
+}
+
+/** The body, or a 413 as soon as the declared or received size passes `limit`. */
 function readBody(req: http.IncomingMessage, limit: number, operation: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {
-      req.resume();
-      reject(new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`, { status: 413 }));
+      discardRest(req);
+      reject(tooLarge(limit, operation));
       return;
     }
     const chunks: Buffer[] = [];
@@ -46,8 +89,9 @@ function readBody(req: http.IncomingMessage, limit: number, operation: string): 
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        req.destroy();
-        reject(new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`, { status: 413 }));
+        chunks.length = 0;
+        discardRest(req);
+        reject(tooLarge(limit, operation));
         return;
       }
       chunks.push(c);
@@ -76,6 +120,8 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       },
       (err: unknown) => {
         const { response, logged } = errorResponse(err, requestId);
+        // A refused body may still be on its way: the connection is not reused after it.
+        if (response.status === 413) response.headers['connection'] = 'close';
         if (logged) logger.error(`request ${requestId} ${req.method} ${req.url} failed`, logged);
         send(res, response);
       },
@@ -96,7 +142,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       throw new LambdaError('UnknownOperationException', 'Unable to determine service/operation name to be authorized', { status: 404 });
     }
     const op = match.op;
-    const body = await readBody(req, MAX_BODY_BYTES, op.name === 'Invoke' ? 'InvokeFunction' : op.name);
+    const body = await readBody(req, bodyLimits[op.name] ?? BODY_LIMITS.other, op.name === 'Invoke' ? 'InvokeFunction' : op.name);
     const handler = handlers[op.name] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
     if (!handler) {
       throw new LambdaError('ServiceException', `lambdalite does not implement the ${op.name} operation yet.`, { status: 501, fault: 'Service' });

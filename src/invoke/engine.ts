@@ -58,6 +58,11 @@ export interface InvokerOptions {
   readonly credentials?: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * Marks the unpacked code an invocation or environment uses (code and layer dirs) as in use until
+   * the returned function is called, so deleted code is removed from disk only once nothing runs it.
+   */
+  readonly holdCode?: (dirs: readonly string[]) => () => void;
 }
 
 export interface EnvironmentInfo {
@@ -139,6 +144,8 @@ interface Meta {
   readonly functionName: string;
   /** Init finished successfully. */
   initialised: boolean;
+  /** Lets go of the environment's code once it is gone. */
+  readonly releaseCode: () => void;
 }
 
 /** Runtime API listeners and cgroup-attached launchers kept ready for cold starts. */
@@ -183,10 +190,12 @@ class Engine implements InvokeEngine {
   readonly #disposing = new Set<Promise<void>>();
   #closed = false;
   #seq = 0;
+  readonly #holdCode: (dirs: readonly string[]) => () => void;
 
   constructor(o: InvokerOptions) {
     if (!path.isAbsolute(o.dataDir)) throw new Error(`dataDir must be absolute: ${o.dataDir}`);
     this.#clock = o.clock ?? systemClock;
+    this.#holdCode = o.holdCode ?? (() => () => {});
     this.#logDir = o.logDir ?? path.join(o.dataDir, 'logs');
     this.#scriptDir = path.join(o.dataDir, 'sandbox', 'launch');
     fs.mkdirSync(this.#scriptDir, { recursive: true, mode: 0o700 });
@@ -264,6 +273,7 @@ class Engine implements InvokeEngine {
       if (e instanceof LambdaError) this.#metrics.throttle(config.functionName, e.fields['Reason'] as ThrottleReason);
       throw e;
     }
+    const releaseCode = this.#holdCode([config.codeDir, ...config.layerDirs]);
     try {
       const pool = this.#pool(config);
       const env = this.#takeProvisioned(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
@@ -280,6 +290,7 @@ class Engine implements InvokeEngine {
       }
     } finally {
       lease.release();
+      releaseCode();
     }
   }
 
@@ -410,7 +421,7 @@ class Engine implements InvokeEngine {
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
-    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false };
+    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false, releaseCode: this.#holdCode([config.codeDir, ...config.layerDirs]) };
     this.#meta.set(env, meta);
     pool.all.add(env);
     provisioned?.envs.add(env);
@@ -462,6 +473,7 @@ class Engine implements InvokeEngine {
       }
     }
     const done = env.dispose();
+    if (meta) void done.then(meta.releaseCode, meta.releaseCode);
     this.#disposing.add(done);
     void done.finally(() => this.#disposing.delete(done));
     return done;

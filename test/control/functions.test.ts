@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import yazl from 'yazl';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
+import { nodeHandlerZip, ROLE, zipWithEntryName } from '../helpers/zip.js';
 import { createApiServer } from '../../src/api/http-server.js';
 import { operations } from '../../src/api/generated/model.js';
 import { expectAwsError } from '../helpers/aws-error.js';
@@ -39,28 +39,6 @@ const waiter = (client: LambdaClient) => ({ client, maxWaitTime: 10, minDelay: 0
 
 function createInput(name: string, zip: Buffer, extra: Partial<CreateFunctionCommandInput> = {}): CreateFunctionCommandInput {
   return { FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zip }, ...extra };
-}
-
-/** A zip whose single entry is named `name` exactly, even names yazl refuses to write (`../x`, `/x`). */
-async function zipWithEntryName(name: string): Promise<Buffer> {
-  const placeholder = name.replace(/\.\./g, '__').replace(/^\//, '_');
-  assert.equal(placeholder.length, name.length);
-  const zip = new yazl.ZipFile();
-  zip.addBuffer(Buffer.from('exports.handler = async () => 1;\n'), placeholder, { compress: false, mtime: new Date(0) });
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const c of zip.outputStream) chunks.push(c as Buffer);
-  const buf = Buffer.concat(chunks);
-  // The name appears in the local header and in the central directory; the CRC covers content only.
-  const from = Buffer.from(placeholder);
-  const to = Buffer.from(name);
-  let replaced = 0;
-  for (let i = buf.indexOf(from); i >= 0; i = buf.indexOf(from, i + from.length)) {
-    to.copy(buf, i);
-    replaced++;
-  }
-  assert.equal(replaced, 2, 'entry name patched in local header and central directory');
-  return buf;
 }
 
 /** A small zip that unpacks to more than AWS's 262144000-byte limit: one entry of zeros. */

@@ -1,4 +1,5 @@
 // Builds zip packages in memory for tests.
+import assert from 'node:assert/strict';
 import yazl from 'yazl';
 
 export interface ZipEntry {
@@ -30,3 +31,25 @@ export function nodeHandlerZip(source = 'exports.handler = async (event) => even
 }
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
+
+/** A zip whose single entry is named `name` exactly, even names yazl refuses to write (`../x`, `/x`). */
+export async function zipWithEntryName(name: string, content = 'exports.handler = async () => 1;\n'): Promise<Buffer> {
+  const placeholder = name.replace(/\.\./g, '__').replace(/^\//, '_');
+  assert.equal(placeholder.length, name.length);
+  const zip = new yazl.ZipFile();
+  zip.addBuffer(Buffer.from(content), placeholder, { compress: false, mtime: new Date(0) });
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const c of zip.outputStream) chunks.push(c as Buffer);
+  const buf = Buffer.concat(chunks);
+  // The name appears in the local header and in the central directory; the CRC covers content only.
+  const from = Buffer.from(placeholder);
+  const to = Buffer.from(name);
+  let replaced = 0;
+  for (let i = buf.indexOf(from); i >= 0; i = buf.indexOf(from, i + from.length)) {
+    to.copy(buf, i);
+    replaced++;
+  }
+  assert.equal(replaced, 2, 'entry name patched in local header and central directory');
+  return buf;
+}
