@@ -177,7 +177,7 @@ export function checkDate(claim: SignedClaim, req: ReceivedRequest, now: number)
 }
 
 /** SHA-256 and HMAC-SHA256 on node:crypto in the shape the signer takes. */
-class NodeSha256 {
+export class NodeSha256 {
   readonly #hash: Hash | Hmac;
   constructor(secret?: SourceData) {
     this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
