@@ -8,7 +8,7 @@ import { Router } from './router.js';
 import { deserializeInput, serializeOutput, type WireResponse } from './codec.js';
 import { validateInput } from './validate.js';
 import { errorResponse } from './errors.js';
-import { identify, type IdentityDefaults } from './identity.js';
+import { identify, type Authentication, type IdentityDefaults } from './identity.js';
 import type { Handlers, RequestContext } from './handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -56,6 +56,8 @@ export interface ApiServerOptions {
   readonly identity: IdentityDefaults;
   readonly logger: Logger;
   readonly extraRoutes?: ExtraRoute;
+  /** Checks who is calling (SigV4, function credentials); without it every request is taken as it claims. */
+  readonly authenticate?: (req: http.IncomingMessage) => Authentication;
 }
 
 const router = new Router<OperationName>(operations);
@@ -135,6 +137,14 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       const r = await options.extraRoutes(req, url);
       if (r) return r;
     }
+    // Before routing, as AWS's front door: an unauthenticated caller learns nothing about the paths.
+    let auth: Authentication | undefined;
+    try {
+      auth = options.authenticate?.(req);
+    } catch (e) {
+      req.resume();
+      throw e;
+    }
     const match = router.match(req.method ?? 'GET', url.pathname, url.searchParams);
     if (!match) {
       req.resume();
@@ -143,6 +153,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     }
     const op = match.op;
     const body = await readBody(req, bodyLimits[op.name] ?? BODY_LIMITS.other, op.name === 'Invoke' ? 'InvokeFunction' : op.name);
+    await auth?.verify(body, op.name, match.labels, url.searchParams);
     const handler = handlers[op.name] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
     if (!handler) {
       throw new LambdaError('ServiceException', `lambdalite does not implement the ${op.name} operation yet.`, { status: 501, fault: 'Service' });
@@ -151,7 +162,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     if (op.input) validateInput(op.input, input);
     const host = req.headers.host ?? 'localhost';
     const ctx: RequestContext = {
-      identity: identify(req.headers, url.searchParams, options.identity),
+      identity: auth?.identity ?? identify(req.headers, url.searchParams, options.identity),
       requestId,
       baseUrl: `http://${host}`,
     };

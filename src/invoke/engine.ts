@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { LambdaError } from '../shared/errors.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
 import { systemClock, type Clock, type Timer } from '../shared/clock.js';
-import { ExecutionEnvironment, type InitializationType } from '../sandbox/environment.js';
+import { ExecutionEnvironment, type EnvironmentCredentials, type InitializationType } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
 import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
@@ -54,8 +54,10 @@ export interface InvokerOptions {
   readonly startWaitTimeoutMs?: number;
   /** Sum of MemorySize of all live environments on this node; default 75% of the machine's memory. */
   readonly memoryBudgetMb?: number;
-  /** Placeholder credentials handed to functions. */
-  readonly credentials?: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+  /** Credentials handed to functions: fixed placeholders, or minted for each environment as it starts. */
+  readonly credentials?: EnvironmentCredentials | ((environmentId: string, config: FunctionRuntimeConfig) => EnvironmentCredentials);
+  /** The Lambda API endpoint functions' SDKs call (AWS_ENDPOINT_URL_LAMBDA), once known. */
+  readonly lambdaEndpoint?: () => string | undefined;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
   readonly log?: (line: string) => void;
   /**
@@ -182,6 +184,7 @@ class Engine implements InvokeEngine {
   #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
   readonly #credentials: NonNullable<InvokerOptions['credentials']>;
+  readonly #lambdaEndpoint: InvokerOptions['lambdaEndpoint'];
   readonly #sweeper: NodeJS.Timeout;
   #refilling = false;
   /** MemorySize of the latest cold start: spare launchers' cgroups get it ahead of time. */
@@ -220,6 +223,7 @@ class Engine implements InvokeEngine {
       secretAccessKey: 'lambdalite/placeholder/secret/access/key0',
       sessionToken: 'lambdalite-placeholder-session-token',
     };
+    this.#lambdaEndpoint = o.lambdaEndpoint;
     const log = o.log ?? ((line: string) => process.stderr.write(`lambdalite: ${line}\n`));
     this.#sandbox = detectSandbox({
       prefer: o.sandbox === 'auto' ? undefined : o.sandbox,
@@ -405,8 +409,9 @@ class Engine implements InvokeEngine {
     provisioned: Provisioned | undefined,
   ): ExecutionEnvironment {
     this.#likelyMemoryMb = config.memorySize;
+    const id = `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`;
     const env = new ExecutionEnvironment({
-      id: `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`,
+      id,
       config,
       plan,
       sandbox: this.#sandbox,
@@ -417,7 +422,8 @@ class Engine implements InvokeEngine {
       clock: this.#clock,
       logDir: this.#logDir,
       echo: this.#echo,
-      credentials: this.#credentials,
+      credentials: typeof this.#credentials === 'function' ? this.#credentials(id, config) : this.#credentials,
+      lambdaEndpoint: this.#lambdaEndpoint?.(),
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });

@@ -38,7 +38,9 @@ export interface EnvironmentOptions {
   readonly clock: Clock;
   readonly logDir: string;
   readonly echo: ((chunk: string | Buffer) => void) | undefined;
-  readonly credentials: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+  readonly credentials: EnvironmentCredentials;
+  /** The Lambda API endpoint for the function's SDK (AWS_ENDPOINT_URL_LAMBDA) unless its own variables name one. */
+  readonly lambdaEndpoint?: string | undefined;
   /** Called once when the environment can no longer serve requests. */
   readonly onDead: (env: ExecutionEnvironment) => void;
   /**
@@ -47,6 +49,8 @@ export interface EnvironmentOptions {
    */
   readonly initializationType?: InitializationType;
 }
+
+export type EnvironmentCredentials = Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
 
 export type InitializationType = 'on-demand' | 'provisioned-concurrency';
 
@@ -226,6 +230,7 @@ export class ExecutionEnvironment {
       AWS_SECRET_ACCESS_KEY: this.#o.credentials.secretAccessKey,
       AWS_SESSION_TOKEN: this.#o.credentials.sessionToken,
     };
+    if (this.#o.lambdaEndpoint !== undefined && env['AWS_ENDPOINT_URL_LAMBDA'] === undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = this.#o.lambdaEndpoint;
     if (config.handler !== undefined) env['_HANDLER'] = config.handler;
     else delete env['_HANDLER'];
     if (plan.executionEnv !== undefined) env['AWS_EXECUTION_ENV'] = plan.executionEnv;

@@ -43,7 +43,16 @@ export interface ServerOptions {
   readonly maxConcurrentStarts: number;
   /** Environment starts per second across the node. */
   readonly startsPerSecond: number;
+  /** AWS shared credentials file of access keys; when set, every request must be SigV4-signed by one. */
+  readonly credentialsFile: string | undefined;
+  /** Lets the open developer mode (no credentialsFile) listen on a non-loopback address. */
+  readonly allowUnauthenticated: boolean;
+  /** What functions may do with their environment's credentials. */
+  readonly functionApiAccess: FunctionApiAccess;
 }
+
+export const functionApiAccessModes = ['invoke', 'read', 'full'] as const;
+export type FunctionApiAccess = (typeof functionApiAccessModes)[number];
 
 interface OptionSpec {
   readonly key: keyof ServerOptions;
@@ -76,6 +85,9 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'LAMBDALITE_MEMORY_BUDGET_MB', kind: 'int', help: 'memory for all environments (default 75% of the machine)' },
   { key: 'maxConcurrentStarts', flag: '--max-concurrent-starts', env: 'LAMBDALITE_MAX_CONCURRENT_STARTS', kind: 'int', help: 'environments starting at once (default 2 x CPUs)' },
   { key: 'startsPerSecond', flag: '--starts-per-second', env: 'LAMBDALITE_STARTS_PER_SECOND', kind: 'int', help: 'environment starts per second (default 100)' },
+  { key: 'credentialsFile', flag: '--credentials', env: 'LAMBDALITE_CREDENTIALS', kind: 'string', help: 'access keys (AWS credentials file with aws_account_id); requests must be signed' },
+  { key: 'allowUnauthenticated', flag: '--allow-unauthenticated', env: 'LAMBDALITE_ALLOW_UNAUTHENTICATED', kind: 'bool', help: 'without --credentials, listen on a non-loopback address anyway' },
+  { key: 'functionApiAccess', flag: '--function-api-access', env: 'LAMBDALITE_FUNCTION_API_ACCESS', kind: 'string', help: 'what functions may call: invoke, read or full (default invoke)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -103,6 +115,9 @@ export const defaults: ServerOptions = Object.freeze({
   memoryBudgetMb: 0,
   maxConcurrentStarts: 0,
   startsPerSecond: 100,
+  credentialsFile: undefined,
+  allowUnauthenticated: false,
+  functionApiAccess: 'invoke',
 });
 
 export class ConfigError extends Error {}
@@ -159,6 +174,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ov
   Object.assign(out, overrides);
   if (!/^\d{12}$/.test(String(out['accountId']))) throw new ConfigError(`account id must be 12 digits, not '${String(out['accountId'])}'`);
   if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(String(out['region']))) throw new ConfigError(`'${String(out['region'])}' is not a region name`);
+  if (!(functionApiAccessModes as readonly unknown[]).includes(out['functionApiAccess'])) {
+    throw new ConfigError(`--function-api-access must be one of ${functionApiAccessModes.join(', ')}, not '${String(out['functionApiAccess'])}'`);
+  }
+  if (out['credentialsFile'] !== undefined) out['credentialsFile'] = path.resolve(String(out['credentialsFile']));
   out['dataDir'] = path.resolve(String(out['dataDir']));
   return Object.freeze(out) as unknown as ServerOptions;
 }
