@@ -75,6 +75,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     echoLogs: options.echoLogs,
     logDir: path.join(options.dataDir, 'logs'),
     log: (line) => logger.info(line),
+    warn: (line) => logger.warn(line),
+    sandbox: options.requireSandbox ? 'bwrap' : 'auto',
     accountConcurrency: options.concurrentExecutions,
     unreservedMinimum: options.unreservedMinimum,
     startsPerSecond: options.startsPerSecond,

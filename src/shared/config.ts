@@ -43,6 +43,8 @@ export interface ServerOptions {
   readonly maxConcurrentStarts: number;
   /** Environment starts per second across the node. */
   readonly startsPerSecond: number;
+  /** Refuse to start when functions cannot be sandboxed (no usable bwrap), rather than run them unconfined. */
+  readonly requireSandbox: boolean;
 }
 
 interface OptionSpec {
@@ -76,6 +78,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'LAMBDALITE_MEMORY_BUDGET_MB', kind: 'int', help: 'memory for all environments (default 75% of the machine)' },
   { key: 'maxConcurrentStarts', flag: '--max-concurrent-starts', env: 'LAMBDALITE_MAX_CONCURRENT_STARTS', kind: 'int', help: 'environments starting at once (default 2 x CPUs)' },
   { key: 'startsPerSecond', flag: '--starts-per-second', env: 'LAMBDALITE_STARTS_PER_SECOND', kind: 'int', help: 'environment starts per second (default 100)' },
+  { key: 'requireSandbox', flag: '--require-sandbox', env: 'LAMBDALITE_REQUIRE_SANDBOX', kind: 'bool', help: 'refuse to start when functions cannot be sandboxed' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -103,6 +106,7 @@ export const defaults: ServerOptions = Object.freeze({
   memoryBudgetMb: 0,
   maxConcurrentStarts: 0,
   startsPerSecond: 100,
+  requireSandbox: false,
 });
 
 export class ConfigError extends Error {}
