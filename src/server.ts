@@ -101,6 +101,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     logDir: path.join(options.dataDir, 'logs'),
     log: (line) => logger.info(line),
     holdCode: (dirs) => code.hold(dirs),
+    warn: (line) => logger.warn(line),
+    sandbox: options.requireSandbox ? 'bwrap' : 'auto',
     accountConcurrency: options.concurrentExecutions,
     unreservedMinimum: options.unreservedMinimum,
     startsPerSecond: options.startsPerSecond,

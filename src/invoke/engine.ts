@@ -65,6 +65,8 @@ export interface InvokerOptions {
    * the returned function is called, so deleted code is removed from disk only once nothing runs it.
    */
   readonly holdCode?: (dirs: readonly string[]) => () => void;
+  /** Receives warnings an operator must see (functions running unsandboxed); default `log`. */
+  readonly warn?: (line: string) => void;
 }
 
 export interface EnvironmentInfo {
@@ -156,6 +158,9 @@ const SPARES = 2;
 /** AWS: provisioned init may take max(130 s, the function's timeout); on-demand init gets 10 s. */
 const PROVISIONED_INIT_MIN_MS = 130_000;
 
+/** The engine was told to sandbox functions and cannot: the server must not start. */
+export class SandboxRequiredError extends Error {}
+
 export function createInvoker(options: InvokerOptions): InvokeEngine {
   return new Engine(options);
 }
@@ -229,9 +234,14 @@ class Engine implements InvokeEngine {
       prefer: o.sandbox === 'auto' ? undefined : o.sandbox,
       scratchDir: path.join(o.dataDir, 'sandbox'),
     });
-    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') throw new Error(this.#sandbox.description);
+    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') {
+      throw new SandboxRequiredError(`a sandbox is required, and functions cannot be sandboxed here: ${this.#sandbox.description}`);
+    }
     this.#memory = detectMemoryController();
     log(this.#sandbox.description);
+    if (this.#sandbox.kind !== 'bwrap') {
+      (o.warn ?? log)(`WARNING: functions run WITHOUT a sandbox and can read and change everything this user can (${this.#sandbox.description}); start with --require-sandbox to refuse to run like this`);
+    }
     log(this.#memory.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
