@@ -30,6 +30,8 @@ import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
+import { LogStore } from './logs/store.js';
+import { LogsService } from './logs/service.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -69,11 +71,12 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const code = new CodeStore(options.dataDir);
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const logs = new LogStore(path.join(options.dataDir, 'logs.db'), { clock, retentionDays: options.logRetentionDays, maxBytes: options.logMaxBytes });
   const invoker: Invoker = deps.invoker ?? createInvoker({
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
-    logDir: path.join(options.dataDir, 'logs'),
+    logs,
     log: (line) => logger.info(line),
     accountConcurrency: options.concurrentExecutions,
     unreservedMinimum: options.unreservedMinimum,
@@ -203,11 +206,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
   };
 
+  const logsApi = new LogsService(logs, clock);
   const server: http.Server = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
     logger,
     extraRoutes,
+    logs: logsApi,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -233,6 +238,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        logsApi.close();
         server.closeIdleConnections();
         await closed;
         await esmManager.close();
@@ -240,6 +246,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         functions.close();
         await invoker.close();
         s3.close();
+        logs.close();
         store.close();
       })();
       return closing;

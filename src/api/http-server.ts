@@ -12,6 +12,7 @@ import { identify, type IdentityDefaults } from './identity.js';
 import type { Handlers, RequestContext } from './handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { isLogsRequest, isStreamingResponse, type LogsService } from '../logs/service.js';
 
 /** Bodies above this are refused before they are buffered: 6 MB invoke payloads plus JSON framing. */
 export const MAX_BODY_BYTES = 70_167_211;
@@ -29,7 +30,12 @@ export interface ApiServerOptions {
   readonly identity: IdentityDefaults;
   readonly logger: Logger;
   readonly extraRoutes?: ExtraRoute;
+  /** CloudWatch Logs, served on the same port. */
+  readonly logs?: LogsService;
 }
+
+/** PutLogEvents takes up to 1 MiB of events; JSON framing on top. */
+const LOGS_MAX_BODY_BYTES = 2 * 1_048_576;
 
 const router = new Router<OperationName>(operations);
 
@@ -58,6 +64,7 @@ function readBody(req: http.IncomingMessage, limit: number, operation: string): 
 }
 
 function send(res: http.ServerResponse, r: WireResponse): void {
+  if (isStreamingResponse(r)) return r.stream(res);
   const body = r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
   const headers: Record<string, string | number> = { ...r.headers };
   headers['content-length'] = body ? body.length : 0;
@@ -88,6 +95,11 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     if ((url.pathname === '/metrics' || url.pathname.startsWith('/_lambdalite/')) && options.extraRoutes) {
       const r = await options.extraRoutes(req, url);
       if (r) return r;
+    }
+    // CloudWatch Logs (awsJson1_1) shares the port: its requests are told apart by target or signing scope.
+    if (options.logs && isLogsRequest(req.headers)) {
+      const body = await readBody(req, LOGS_MAX_BODY_BYTES, 'PutLogEvents');
+      return options.logs.handle({ headers: req.headers, body, requestId, identity: identify(req.headers, url.searchParams, options.identity) });
     }
     const match = router.match(req.method ?? 'GET', url.pathname, url.searchParams);
     if (!match) {

@@ -443,7 +443,10 @@ export class FunctionService {
       region: fn.region,
       accountId: fn.accountId,
       logGroup: c.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`,
-      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
+      ...(c.LoggingConfig?.LogFormat === 'JSON'
+        ? { logFormat: 'JSON' as const, applicationLogLevel: c.LoggingConfig.ApplicationLogLevel ?? 'INFO', systemLogLevel: c.LoggingConfig.SystemLogLevel ?? 'INFO' }
+        : {}),
+      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.LoggingConfig]),
     };
   }
 

@@ -43,6 +43,10 @@ export interface ServerOptions {
   readonly maxConcurrentStarts: number;
   /** Environment starts per second across the node. */
   readonly startsPerSecond: number;
+  /** Log events older than this are dropped from groups without a retention policy; 0 keeps them. */
+  readonly logRetentionDays: number;
+  /** The log store drops its oldest events beyond this many bytes; 0 means no bound. */
+  readonly logMaxBytes: number;
 }
 
 interface OptionSpec {
@@ -76,6 +80,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'LAMBDALITE_MEMORY_BUDGET_MB', kind: 'int', help: 'memory for all environments (default 75% of the machine)' },
   { key: 'maxConcurrentStarts', flag: '--max-concurrent-starts', env: 'LAMBDALITE_MAX_CONCURRENT_STARTS', kind: 'int', help: 'environments starting at once (default 2 x CPUs)' },
   { key: 'startsPerSecond', flag: '--starts-per-second', env: 'LAMBDALITE_STARTS_PER_SECOND', kind: 'int', help: 'environment starts per second (default 100)' },
+  { key: 'logRetentionDays', flag: '--log-retention-days', env: 'LAMBDALITE_LOG_RETENTION_DAYS', kind: 'int', help: 'keep function logs this many days unless a group has a retention policy (default 7)' },
+  { key: 'logMaxBytes', flag: '--log-max-bytes', env: 'LAMBDALITE_LOG_MAX_BYTES', kind: 'int', help: 'drop the oldest log events beyond this many bytes (default 1073741824)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -103,6 +109,8 @@ export const defaults: ServerOptions = Object.freeze({
   memoryBudgetMb: 0,
   maxConcurrentStarts: 0,
   startsPerSecond: 100,
+  logRetentionDays: 7,
+  logMaxBytes: 1_073_741_824,
 });
 
 export class ConfigError extends Error {}
