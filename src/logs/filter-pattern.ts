@@ -124,8 +124,10 @@ function wildcard(text: string): RegExp {
 
 type JsonPredicate = (doc: unknown) => boolean;
 
+const NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
 function compareValue(op: string, rawValue: Token): (v: unknown) => boolean {
-  const numeric = rawValue.kind === 'word' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(rawValue.text);
+  const numeric = rawValue.kind === 'word' && NUMBER.test(rawValue.text);
   if (numeric) {
     const n = Number(rawValue.text);
     const test = { '=': (a: number) => a === n, '!=': (a: number) => a !== n, '<': (a: number) => a < n, '>': (a: number) => a > n, '<=': (a: number) => a <= n, '>=': (a: number) => a >= n }[op];
@@ -234,7 +236,7 @@ function compileDelimited(p: string): Matcher {
       const raw = (m[3] as string).trim();
       const quoted = raw.startsWith('"') && raw.endsWith('"') && raw.length > 1;
       const cmp = compareValue(m[2] as string, { kind: quoted ? 'string' : 'word', text: quoted ? raw.slice(1, -1) : raw });
-      const numeric = !quoted && /^-?\d/.test(raw);
+      const numeric = !quoted && NUMBER.test(raw);
       return { ellipsis: false, test: (f: string) => cmp(numeric ? Number(f) : f) };
     });
   const matchFrom = (fields: string[], fi: number, si: number): boolean => {

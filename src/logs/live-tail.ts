@@ -1,6 +1,6 @@
 // StartLiveTail: an event stream (application/vnd.amazon.eventstream) that opens with a
-// `sessionStart` event and then sends a `sessionUpdate` every second with the events committed since,
-// as AWS does, until the client goes away or the session reaches AWS's 3-hour limit
+// `sessionStart` event and then sends `sessionUpdate`s with the events committed since (at least one a
+// second, as AWS does), until the client goes away or the session reaches AWS's 3-hour limit
 // (SessionTimeoutException).
 import type http from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
@@ -18,6 +18,7 @@ const codec = new EventStreamCodec(
 type Message = Parameters<EventStreamCodec['encode']>[0];
 
 const UPDATE_INTERVAL_MS = 1000;
+const BURST_WINDOW_MS = 50;
 const SESSION_LIMIT_MS = 3 * 3_600_000;
 /** AWS samples a session above 500 events per second; the rest of an update is dropped and flagged. */
 const MAX_EVENTS_PER_UPDATE = 500;
@@ -72,17 +73,14 @@ export function startLiveTail(o: LiveTailOptions): StreamingResponse {
       start['logEventFilterPattern'] = o.input.logEventFilterPattern ?? '';
       res.write(event('sessionStart', start));
       let pending: AppendedEvent[] = [];
-      const unsubscribe = o.store.onAppend((events) => {
-        for (const e of events) if (wanted(e)) pending.push(e);
-      });
-      const opened = o.clock.now();
-      const timer = setInterval(() => {
+      let flushTimer: NodeJS.Timeout | undefined;
+      const flush = () => {
+        flushTimer = undefined;
         const batch = pending;
         pending = [];
-        const sampled = batch.length > MAX_EVENTS_PER_UPDATE;
         res.write(
           event('sessionUpdate', {
-            sessionMetadata: { sampled },
+            sessionMetadata: { sampled: batch.length > MAX_EVENTS_PER_UPDATE },
             sessionResults: batch.slice(0, MAX_EVENTS_PER_UPDATE).map((e) => ({
               logStreamName: e.key.stream,
               logGroupIdentifier: groupArn(o.scope, e.key.group),
@@ -92,6 +90,17 @@ export function startLiveTail(o: LiveTailOptions): StreamingResponse {
             })),
           }),
         );
+      };
+      const unsubscribe = o.store.onAppend((events) => {
+        for (const e of events) if (wanted(e)) pending.push(e);
+        // Matching events go out promptly (a following reader sees a line well within a second),
+        // gathered over a short window so a burst becomes one update.
+        if (pending.length > 0 && flushTimer === undefined) flushTimer = setTimeout(flush, BURST_WINDOW_MS);
+      });
+      const opened = o.clock.now();
+      // An update every second even when nothing matched, as AWS keeps the session alive.
+      const timer = setInterval(() => {
+        if (flushTimer === undefined) flush();
         if (o.clock.now() - opened >= SESSION_LIMIT_MS) {
           res.end(
             frame(
@@ -104,6 +113,7 @@ export function startLiveTail(o: LiveTailOptions): StreamingResponse {
       }, UPDATE_INTERVAL_MS);
       const stop = () => {
         clearInterval(timer);
+        clearTimeout(flushTimer);
         unsubscribe();
         o.sessions.delete(end);
       };
