@@ -197,12 +197,25 @@ export class FunctionService {
     return response;
   }
 
-  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string): StoredConfig['LoggingConfig'] {
-    const format = given?.LogFormat ?? 'Text';
+  /**
+   * AWS's defaults (Text, /aws/lambda/NAME; INFO levels with JSON), merged over the current settings on
+   * update. Levels belong to the JSON format: asked for with Text they are refused, and switching to
+   * Text drops them.
+   */
+  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string, current?: StoredConfig['LoggingConfig']): StoredConfig['LoggingConfig'] {
+    const format = given?.LogFormat ?? current?.LogFormat ?? 'Text';
+    if (format === 'Text' && (given?.ApplicationLogLevel !== undefined || given?.SystemLogLevel !== undefined)) {
+      throw errors.invalidParameter('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "Json" and try again.');
+    }
     return {
       LogFormat: format,
-      ...(format === 'JSON' ? { ApplicationLogLevel: given?.ApplicationLogLevel ?? 'INFO', SystemLogLevel: given?.SystemLogLevel ?? 'INFO' } : {}),
-      LogGroup: given?.LogGroup ?? `/aws/lambda/${name}`,
+      ...(format === 'JSON'
+        ? {
+            ApplicationLogLevel: given?.ApplicationLogLevel ?? current?.ApplicationLogLevel ?? 'INFO',
+            SystemLogLevel: given?.SystemLogLevel ?? current?.SystemLogLevel ?? 'INFO',
+          }
+        : {}),
+      LogGroup: given?.LogGroup ?? current?.LogGroup ?? `/aws/lambda/${name}`,
     };
   }
 
@@ -389,7 +402,7 @@ export class FunctionService {
       ...(input.TracingConfig !== undefined ? { TracingConfig: { Mode: input.TracingConfig.Mode ?? 'PassThrough' } } : {}),
       ...(input.EphemeralStorage !== undefined ? { EphemeralStorage: { Size: input.EphemeralStorage.Size } } : {}),
       ...(input.SnapStart !== undefined ? { SnapStart: { ApplyOn: input.SnapStart.ApplyOn ?? 'None', OptimizationStatus: 'Off' } } : {}),
-      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig({ ...c.LoggingConfig, ...input.LoggingConfig }, fn.name) } : {}),
+      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig(input.LoggingConfig, fn.name, c.LoggingConfig) } : {}),
     };
     if (layers) {
       if (layers.layers.length) config.Layers = layers.layers;
