@@ -34,6 +34,8 @@ import { createInvoker } from './invoke/engine.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
 import { lockDataDir } from './shared/data-dir-lock.js';
+import { LogStore } from './logs/store.js';
+import { LogsService } from './logs/service.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -94,11 +96,12 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const code = new CodeStore(options.dataDir, () => store.referencedCodeHashes());
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const logs = new LogStore(path.join(options.dataDir, 'logs.db'), { clock, retentionDays: options.logRetentionDays, maxBytes: options.logMaxBytes });
   const invoker: Invoker = deps.invoker ?? createInvoker({
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
-    logDir: path.join(options.dataDir, 'logs'),
+    logs,
     log: (line) => logger.info(line),
     holdCode: (dirs) => code.hold(dirs),
     warn: (line) => logger.warn(line),
@@ -253,6 +256,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
   };
 
+  const logsApi = new LogsService(logs, clock);
   const server: http.Server = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
@@ -265,6 +269,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       functionApiAccess: options.functionApiAccess,
       now: () => clock.now(),
     }),
+    logs: logsApi,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -297,6 +302,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        logsApi.close();
         server.closeIdleConnections();
         await closed;
         await esmManager.close();
@@ -305,6 +311,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         await invoker.close();
         s3.close();
         await code.close();
+        logs.close();
         store.close();
         lock.release();
       })();

@@ -12,6 +12,7 @@ import { identify, type Authentication, type IdentityDefaults } from './identity
 import type { Handlers, RequestContext } from './handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { isLogsRequest, isStreamingResponse, type LogsService } from '../logs/service.js';
 
 /**
  * Request body limits per operation, enforced while the body is read so nothing above them is
@@ -58,7 +59,12 @@ export interface ApiServerOptions {
   readonly extraRoutes?: ExtraRoute;
   /** Checks who is calling (SigV4, function credentials); without it every request is taken as it claims. */
   readonly authenticate?: (req: http.IncomingMessage) => Authentication;
+  /** CloudWatch Logs, served on the same port. */
+  readonly logs?: LogsService;
 }
+
+/** PutLogEvents takes up to 1 MiB of events; JSON framing on top. */
+const LOGS_MAX_BODY_BYTES = 2 * 1_048_576;
 
 const router = new Router<OperationName>(operations);
 
@@ -104,6 +110,7 @@ function readBody(req: http.IncomingMessage, limit: number, operation: string): 
 }
 
 function send(res: http.ServerResponse, r: WireResponse): void {
+  if (isStreamingResponse(r)) return r.stream(res);
   const body = r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
   const headers: Record<string, string | number> = { ...r.headers };
   headers['content-length'] = body ? body.length : 0;
@@ -144,6 +151,13 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     } catch (e) {
       req.resume();
       throw e;
+    }
+    // CloudWatch Logs (awsJson1_1) shares the port: its requests are told apart by target or signing scope.
+    if (options.logs && isLogsRequest(req.headers)) {
+      const body = await readBody(req, LOGS_MAX_BODY_BYTES, 'PutLogEvents');
+      const target = String(req.headers['x-amz-target'] ?? '');
+      await auth?.verifyLogs(body, target.slice(target.indexOf('.') + 1));
+      return options.logs.handle({ headers: req.headers, body, requestId, identity: auth?.identity ?? identify(req.headers, url.searchParams, options.identity) });
     }
     const match = router.match(req.method ?? 'GET', url.pathname, url.searchParams);
     if (!match) {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { OperationName } from './generated/model.js';
+import { LambdaError } from '../shared/errors.js';
 import { checkDate, parseClaim, verifySignature, authErrors, type ReceivedRequest, type SignedClaim } from './sigv4.js';
 import { FunctionCredentials, authorizeFunctionCall, type FunctionPrincipal } from './function-credentials.js';
 import { ConfigError, type FunctionApiAccess } from '../shared/config.js';
@@ -148,7 +149,15 @@ export interface AuthenticatorOptions {
 export interface Authentication {
   readonly identity: Identity;
   verify(body: Buffer, op: OperationName, labels: Readonly<Record<string, string>>, query: URLSearchParams): Promise<void>;
+  /** The same check for a CloudWatch Logs request (served on the same port). */
+  verifyLogs(body: Buffer, operation: string): Promise<void>;
 }
+
+/**
+ * What an environment's credentials may do in CloudWatch Logs short of full access: write its own logs,
+ * as AWS's basic execution role (AWSLambdaBasicExecutionRole) allows, and nothing else.
+ */
+const functionLogsActions: ReadonlySet<string> = new Set(['CreateLogGroup', 'CreateLogStream', 'PutLogEvents']);
 
 const unchecked = async () => {};
 
@@ -178,13 +187,19 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
           await verifySignature(signed, secretAccessKey, received, body);
           authorizeFunctionCall(principal, o.functionApiAccess, op, labels, query);
         },
+        async verifyLogs(body, operation) {
+          await verifySignature(signed, secretAccessKey, received, body);
+          if (o.functionApiAccess !== 'full' && !functionLogsActions.has(operation)) {
+            throw new LambdaError('AccessDeniedException', `User is not authorized to perform: logs:${operation}`, { status: 400 });
+          }
+        },
       };
     }
     // Only an environment's own credentials are good from inside one, whatever the mode.
     if (fromSandbox) throw authErrors.unrecognized();
     if (!o.keys) {
       const url = new URL(received.target, 'http://localhost');
-      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked };
+      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked, verifyLogs: unchecked };
     }
     if (!claim) throw authErrors.missing();
     const key = o.keys.get(claim.accessKeyId);
@@ -195,6 +210,7 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
     return {
       identity: { accountId: key.accountId, region: signed.region, accessKeyId: signed.accessKeyId },
       verify: (body) => verifySignature(signed, key.secretAccessKey, received, body),
+      verifyLogs: (body) => verifySignature(signed, key.secretAccessKey, received, body),
     };
   };
 }

@@ -193,12 +193,25 @@ export class FunctionService {
     return response;
   }
 
-  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string): StoredConfig['LoggingConfig'] {
-    const format = given?.LogFormat ?? 'Text';
+  /**
+   * AWS's defaults (Text, /aws/lambda/NAME; INFO levels with JSON), merged over the current settings on
+   * update. Levels belong to the JSON format: asked for with Text they are refused, and switching to
+   * Text drops them.
+   */
+  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string, current?: StoredConfig['LoggingConfig']): StoredConfig['LoggingConfig'] {
+    const format = given?.LogFormat ?? current?.LogFormat ?? 'Text';
+    if (format === 'Text' && (given?.ApplicationLogLevel !== undefined || given?.SystemLogLevel !== undefined)) {
+      throw errors.invalidParameter('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "Json" and try again.');
+    }
     return {
       LogFormat: format,
-      ...(format === 'JSON' ? { ApplicationLogLevel: given?.ApplicationLogLevel ?? 'INFO', SystemLogLevel: given?.SystemLogLevel ?? 'INFO' } : {}),
-      LogGroup: given?.LogGroup ?? `/aws/lambda/${name}`,
+      ...(format === 'JSON'
+        ? {
+            ApplicationLogLevel: given?.ApplicationLogLevel ?? current?.ApplicationLogLevel ?? 'INFO',
+            SystemLogLevel: given?.SystemLogLevel ?? current?.SystemLogLevel ?? 'INFO',
+          }
+        : {}),
+      LogGroup: given?.LogGroup ?? current?.LogGroup ?? `/aws/lambda/${name}`,
     };
   }
 
@@ -381,7 +394,7 @@ export class FunctionService {
       ...(input.TracingConfig !== undefined ? { TracingConfig: { Mode: input.TracingConfig.Mode ?? 'PassThrough' } } : {}),
       ...(input.EphemeralStorage !== undefined ? { EphemeralStorage: { Size: input.EphemeralStorage.Size } } : {}),
       ...(input.SnapStart !== undefined ? { SnapStart: { ApplyOn: input.SnapStart.ApplyOn ?? 'None', OptimizationStatus: 'Off' } } : {}),
-      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig({ ...c.LoggingConfig, ...input.LoggingConfig }, fn.name) } : {}),
+      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig(input.LoggingConfig, fn.name, c.LoggingConfig) } : {}),
     };
     if (config.DeadLetterConfig?.TargetArn === '') delete config.DeadLetterConfig;
     if (layers) {
@@ -438,7 +451,10 @@ export class FunctionService {
       region: fn.region,
       accountId: fn.accountId,
       logGroup: c.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`,
-      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
+      ...(c.LoggingConfig?.LogFormat === 'JSON'
+        ? { logFormat: 'JSON' as const, applicationLogLevel: c.LoggingConfig.ApplicationLogLevel ?? 'INFO', systemLogLevel: c.LoggingConfig.SystemLogLevel ?? 'INFO' }
+        : {}),
+      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.LoggingConfig]),
     };
   }
 

@@ -27,12 +27,13 @@ import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
+import { LogStore } from '../logs/store.js';
 
 export interface InvokerOptions {
   /** Absolute path of the server's data dir; functions never see it. */
   readonly dataDir: string;
-  /** Where log streams are kept; default `<dataDir>/logs`. */
-  readonly logDir?: string;
+  /** The log store environments write to; default one of its own at `<dataDir>/logs.db`. */
+  readonly logs?: LogStore;
   /** Idle environments are stopped after this long; default 10 minutes. */
   readonly idleTimeoutMs?: number;
   /** Also write function logs to the server's stdout. */
@@ -85,7 +86,6 @@ export interface EnvironmentInfo {
 
 export interface LogStreamContents {
   readonly stream: string;
-  readonly file: string;
   readonly text: string;
 }
 
@@ -180,7 +180,8 @@ class Engine implements InvokeEngine {
   readonly #names = new Map<string, string>();
   readonly #spares: RuntimeApiServer[] = [];
   readonly #launchers: Launcher[] = [];
-  readonly #logDir: string;
+  readonly #logs: LogStore;
+  readonly #ownsLogs: boolean;
   readonly #scriptDir: string;
   readonly #idleTimeoutMs: number;
   readonly #maxEnvironments: number;
@@ -204,7 +205,8 @@ class Engine implements InvokeEngine {
     if (!path.isAbsolute(o.dataDir)) throw new Error(`dataDir must be absolute: ${o.dataDir}`);
     this.#clock = o.clock ?? systemClock;
     this.#holdCode = o.holdCode ?? (() => () => {});
-    this.#logDir = o.logDir ?? path.join(o.dataDir, 'logs');
+    this.#ownsLogs = o.logs === undefined;
+    this.#logs = o.logs ?? new LogStore(path.join(o.dataDir, 'logs.db'), { clock: this.#clock, retentionDays: 0, maxBytes: 0 });
     this.#scriptDir = path.join(o.dataDir, 'sandbox', 'launch');
     fs.mkdirSync(this.#scriptDir, { recursive: true, mode: 0o700 });
     this.#idleTimeoutMs = o.idleTimeoutMs ?? 10 * 60 * 1000;
@@ -430,7 +432,7 @@ class Engine implements InvokeEngine {
       launcher,
       scriptDir: this.#scriptDir,
       clock: this.#clock,
-      logDir: this.#logDir,
+      logs: this.#logs,
       echo: this.#echo,
       credentials: typeof this.#credentials === 'function' ? this.#credentials(id, config) : this.#credentials,
       lambdaEndpoint: this.#lambdaEndpoint?.(),
@@ -765,6 +767,7 @@ class Engine implements InvokeEngine {
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
     await Promise.all(waits);
     await this.#memory.close();
+    if (this.#ownsLogs) this.#logs.close();
   }
 
   environments(functionArn?: string): EnvironmentInfo[] {
@@ -790,28 +793,7 @@ class Engine implements InvokeEngine {
   async readLogs(logGroup: string): Promise<LogStreamContents[]> {
     await Promise.all([...this.#disposing]);
     await Promise.all([...this.#pools.values()].flatMap((p) => [...p.all].map((e) => e.log.flush())));
-    const root = path.join(this.#logDir, logGroup);
-    const files: { file: string; mtime: number }[] = [];
-    const walk = (dir: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.name.endsWith('.log')) files.push({ file: p, mtime: fs.statSync(p).mtimeMs });
-      }
-    };
-    walk(root);
-    files.sort((a, b) => a.mtime - b.mtime);
-    return files.map(({ file }) => ({
-      stream: path.relative(root, file).slice(0, -'.log'.length),
-      file,
-      text: fs.readFileSync(file, 'utf8'),
-    }));
+    return this.#logs.groupText(logGroup);
   }
 }
 

@@ -27,6 +27,10 @@ export interface FunctionRuntimeConfig {
   readonly accountId: string;
   /** e.g. /aws/lambda/my-fn */
   readonly logGroup: string;
+  /** LoggingConfig: Text (default) or JSON; the levels apply to JSON only, as on AWS. */
+  readonly logFormat?: 'Text' | 'JSON';
+  readonly applicationLogLevel?: string;
+  readonly systemLogLevel?: string;
   /**
    * Changes whenever code or configuration of this version changes (the RevisionId). Environments
    * started for an older revision are never handed a new request.
