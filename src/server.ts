@@ -28,6 +28,7 @@ import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
+import { runtimeSettings } from './runtimes/options.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
 
@@ -80,6 +81,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     startsPerSecond: options.startsPerSecond,
     ...(options.memoryBudgetMb > 0 ? { memoryBudgetMb: options.memoryBudgetMb } : {}),
     ...(options.maxConcurrentStarts > 0 ? { maxConcurrentStarts: options.maxConcurrentStarts } : {}),
+    ...runtimeSettings(options),
   });
 
   const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');

@@ -58,6 +58,10 @@ export interface InvokerOptions {
   readonly credentials?: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
   readonly log?: (line: string) => void;
+  /** Runtimes: install dir (default $LAMBDALITE_RUNTIME_DIR, else `<dataDir>/runtimes`), interpreters named by the operator, variables for every function. */
+  readonly runtimeDir?: string;
+  readonly runtimePaths?: Readonly<Record<string, string>>;
+  readonly functionEnv?: Readonly<Record<string, string>>;
 }
 
 export interface EnvironmentInfo {
@@ -101,6 +105,8 @@ export interface InvokeEngine extends Invoker {
   stats(): EngineStats;
   /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
   provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
+  /** Installs a runtime ahead of its first invoke; resolves to its INIT_START version (e.g. nodejs:22.v22.23.5). */
+  installRuntime(runtime: string): Promise<string>;
 }
 
 interface Waiter {
@@ -155,7 +161,9 @@ class Engine implements InvokeEngine {
   readonly #clock: Clock;
   readonly #sandbox: Sandbox;
   readonly #memory: MemoryController;
-  readonly #registry = new RuntimeRegistry();
+  readonly #registry: RuntimeRegistry;
+  /** Variables every function's environment gets (--function-env), under the function's own. */
+  readonly #platformEnv: Readonly<Record<string, string>>;
   readonly #pools = new Map<string, Pool>();
   readonly #meta = new Map<ExecutionEnvironment, Meta>();
   readonly #provisioned = new Map<string, Provisioned>();
@@ -218,12 +226,22 @@ class Engine implements InvokeEngine {
     });
     if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') throw new Error(this.#sandbox.description);
     this.#memory = detectMemoryController();
+    this.#registry = new RuntimeRegistry({
+      runtimeDir: o.runtimeDir ?? process.env['LAMBDALITE_RUNTIME_DIR'] ?? path.join(o.dataDir, 'runtimes'),
+      ...(o.runtimePaths !== undefined ? { runtimePaths: o.runtimePaths } : {}),
+      log,
+    });
+    this.#platformEnv = { ...o.functionEnv };
     log(this.#sandbox.description);
     log(this.#memory.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
     this.#sweeper.unref();
     void this.#refill();
+  }
+
+  async installRuntime(runtime: string): Promise<string> {
+    return (await this.#registry.install(runtime)).runtimeVersion;
   }
 
   get sandboxKind(): Sandbox['kind'] {
@@ -255,7 +273,7 @@ class Engine implements InvokeEngine {
 
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
     if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
-    const plan = this.#registry.resolve(config.runtime);
+    const plan = await this.#registry.prepare(config.runtime);
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
     try {
@@ -407,6 +425,7 @@ class Engine implements InvokeEngine {
       logDir: this.#logDir,
       echo: this.#echo,
       credentials: this.#credentials,
+      platformEnv: this.#platformEnv,
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
@@ -580,7 +599,7 @@ class Engine implements InvokeEngine {
       const { config } = entry;
       let plan: ReturnType<RuntimeRegistry['resolve']>;
       try {
-        plan = this.#registry.resolve(config.runtime);
+        plan = await this.#registry.prepare(config.runtime);
       } catch (e) {
         return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
       }

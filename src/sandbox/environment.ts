@@ -39,6 +39,8 @@ export interface EnvironmentOptions {
   readonly logDir: string;
   readonly echo: ((chunk: string | Buffer) => void) | undefined;
   readonly credentials: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+  /** Operator-set variables (--function-env, the X-Ray daemon): over the defaults, under the function's own. */
+  readonly platformEnv?: Readonly<Record<string, string>>;
   /** Called once when the environment can no longer serve requests. */
   readonly onDead: (env: ExecutionEnvironment) => void;
   /**
@@ -208,6 +210,7 @@ export class ExecutionEnvironment {
       _AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129',
       _AWS_XRAY_DAEMON_PORT: '2000',
       ...plan.env(view),
+      ...this.#o.platformEnv,
       // The function's own variables may replace the defaults above but none of the reserved ones
       // below (the control plane rejects reserved keys at create time; this is the backstop).
       ...config.environment,
