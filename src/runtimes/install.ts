@@ -5,13 +5,13 @@
 //                        the registry checksums; npm verifies its integrity on install)
 //   <dir>/aws-sdk-js/    the AWS SDK for JavaScript v3 clients AWS ships in its Node.js runtimes,
 //                        shared by all Node.js majors (AWS's /var/runtime/node_modules)
-//   <dir>/python-sdk/    boto3 and its dependencies for the Python runtimes, linked from the host's
-//                        Debian `python3-boto3` (pure Python, works on any Python 3)
+//   <dir>/python-sdk/    boto3 and its dependencies for the Python runtimes, copied from the host's
+//                        newest (pip's or Debian's `python3-boto3`; pure Python, any Python 3)
 //
 // Each is installed into a temporary sibling and renamed into place, so a half-done install is never
 // used and two servers installing at once both end with a complete copy.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -25,8 +25,8 @@ export const NODE_SDK_PACKAGES: readonly string[] = [
   'client-scheduler', 'client-xray', 's3-request-presigner', 'lib-storage', 'credential-providers',
 ].map((p) => `@aws-sdk/${p}`);
 
-/** The Debian packages (and top-level modules) that make up boto3 in /usr/lib/python3/dist-packages. */
-const PYTHON_SDK_MODULES = ['boto3', 'botocore', 's3transfer', 'jmespath', 'dateutil', 'urllib3', 'six.py'];
+/** The packages (and top-level modules) that make up boto3 in a site-packages directory. */
+const PYTHON_SDK_MODULES = ['boto3', 'botocore', 's3transfer', 'jmespath', 'dateutil', 'urllib3', 'six.py', 'requests', 'certifi', 'idna', 'charset_normalizer', 'chardet'];
 const DEBIAN_DIST_PACKAGES = '/usr/lib/python3/dist-packages';
 
 export class InstallError extends Error {}
@@ -89,24 +89,34 @@ export class RuntimeInstaller {
   }
 
   /**
-   * A directory holding boto3 and its dependencies (links to Debian's python3-boto3), or undefined
-   * when the host has no such package. Cheap; made on first use.
+   * A directory holding boto3 and its dependencies, or undefined when this host has none. Made on
+   * first use, from the newest copy found: the host python3's own boto3 (pip) or Debian's
+   * python3-boto3. Both are pure Python and run on any Python 3 the runtimes use. A copy, not links:
+   * the host's site-packages are hidden inside the sandbox.
    */
   pythonSdk(): string | undefined {
     const dest = path.join(this.dir, 'python-sdk');
-    if (fs.existsSync(path.join(dest, 'boto3'))) return dest;
-    if (!fs.existsSync(path.join(DEBIAN_DIST_PACKAGES, 'boto3', '__init__.py'))) return undefined;
+    if (fs.existsSync(path.join(dest, 'boto3', '__init__.py'))) return dest;
+    const sources = [hostPythonSitePackages(), DEBIAN_DIST_PACKAGES]
+      .filter((d): d is string => d !== undefined && fs.existsSync(path.join(d, 'boto3', '__init__.py')) && fs.existsSync(path.join(d, 'botocore', '__init__.py')))
+      .sort((a, b) => compareVersions(botocoreVersion(b), botocoreVersion(a)));
+    const source = sources[0];
+    if (source === undefined) return undefined;
+    this.#log(`copying boto3 ${botocoreVersion(source)} from ${source} into ${dest}`);
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     const tmp = `${dest}.${process.pid}.tmp`;
     fs.rmSync(tmp, { recursive: true, force: true });
-    fs.mkdirSync(tmp, { recursive: true, mode: 0o755 });
+    fs.mkdirSync(tmp, { mode: 0o755 });
     for (const name of PYTHON_SDK_MODULES) {
-      const from = path.join(DEBIAN_DIST_PACKAGES, name);
-      if (fs.existsSync(from)) fs.symlinkSync(from, path.join(tmp, name));
+      const from = path.join(source, name);
+      if (!fs.existsSync(from)) continue;
+      fs.cpSync(from, path.join(tmp, name), { recursive: true, dereference: true, filter: (f) => !f.endsWith('__pycache__') });
     }
+    makeWorldReadable(tmp);
     try {
       fs.renameSync(tmp, dest);
     } catch {
-      // another server linked it first
+      // another server made it first
       fs.rmSync(tmp, { recursive: true, force: true });
     }
     return dest;
@@ -143,6 +153,22 @@ export class RuntimeInstaller {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   }
+}
+
+/** The site-packages dir holding the host python3's boto3, if it has one. */
+function hostPythonSitePackages(): string | undefined {
+  const r = spawnSync('python3', ['-c', 'import os, boto3; print(os.path.dirname(os.path.dirname(boto3.__file__)))'], { encoding: 'utf8', timeout: 20_000 });
+  const dir = r.status === 0 ? r.stdout.trim() : '';
+  return dir !== '' && path.isAbsolute(dir) ? dir : undefined;
+}
+
+function botocoreVersion(dir: string): string {
+  const text = fs.readFileSync(path.join(dir, 'botocore', '__init__.py'), 'utf8');
+  return text.match(/__version__\s*=\s*['"]([^'"]+)['"]/)?.[1] ?? '0';
+}
+
+function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true });
 }
 
 function nodePackage(): string {

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaError } from '../shared/errors.js';
-import type { SandboxView } from '../sandbox/sandbox.js';
+import type { RuntimeBind, SandboxView } from '../sandbox/sandbox.js';
 import { RuntimeInstaller } from './install.js';
 
 export type RuntimeFamily = 'nodejs' | 'python' | 'provided';
@@ -38,8 +38,10 @@ export interface RuntimePlan {
   /** For INIT_START's "Runtime Version: ...". */
   readonly runtimeVersion: string;
   readonly runtimeVersionArn: (region: string) => string;
+  /** Runtime pieces shown at AWS's paths: the Node.js build at /var/lang, the SDKs. */
+  readonly binds: readonly RuntimeBind[];
   /** Directory with the interpreter, first on PATH (AWS's /var/lang/bin). */
-  readonly binDir: string | undefined;
+  binDir(view: SandboxView): string | undefined;
   /** Command line inside the sandbox, or the AWS error that stops the environment from starting. */
   command(view: SandboxView, codeDir: string, layerDirs: readonly string[], memoryFallbackMb: number | undefined): string[] | EntrypointError;
   /** Runtime-specific variables (NODE_PATH, PYTHONPATH). */
@@ -194,34 +196,41 @@ export class RuntimeRegistry {
     if (version === undefined || version.split('.')[0] !== major) {
       throw unsupported(runtime, `${exec} is Node.js ${version ?? '(does not start)'}, not Node.js ${major}`);
     }
-    const prefix = path.dirname(path.dirname(exec));
+    const clientDir = path.join(this.#root, 'src', 'runtimes', 'node');
     const sdk = this.installer.installedNodeSdk();
-    const readOnly = exec.startsWith('/usr/') ? [] : [prefix];
-    if (sdk !== undefined) readOnly.push(sdk);
+    // As on AWS: Node.js at /var/lang (unless it is part of the host's /usr, which every sandbox
+    // has), the runtime client and the SDK it ships at /var/runtime.
+    const inUsr = exec.startsWith('/usr/');
+    const binds: RuntimeBind[] = [{ host: path.join(clientDir, 'index.cjs'), inside: '/var/runtime/index.cjs' }];
+    if (sdk !== undefined) binds.push({ host: sdk, inside: '/var/runtime/node_modules' });
+    if (!inUsr) binds.push({ host: path.dirname(path.dirname(exec)), inside: '/var/lang' });
+    const at = (view: SandboxView, inside: string, host: string) => (view.mapsPaths ? inside : host);
+    const execIn = (view: SandboxView) => (inUsr ? exec : at(view, '/var/lang/bin/node', exec));
     return {
       runtime,
       family: 'nodejs',
-      clientDir: path.join(this.#root, 'src', 'runtimes', 'node'),
-      readOnly,
+      // Not one directory: /var/runtime is assembled from the binds.
+      clientDir: undefined,
+      readOnly: [],
       hidden: [],
+      binds,
       executionEnv: `AWS_Lambda_${runtime}`,
       runtimeVersion: `nodejs:${major}.v${version}`,
       runtimeVersionArn: (region) => versionArn(region, runtime),
-      binDir: path.dirname(exec),
+      binDir: (view) => path.dirname(execIn(view)),
       command: (view, _code, _layers, memoryFallbackMb) => {
-        const args = [exec];
+        const args = [execIn(view)];
         // Without a memory cgroup, V8's heap limit is the only brake on a runaway function.
         if (memoryFallbackMb !== undefined) args.push(`--max-old-space-size=${Math.max(16, Math.floor(memoryFallbackMb * 0.9))}`);
-        args.push(path.join(view.runtimeDir, 'index.cjs'));
+        args.push(at(view, '/var/runtime/index.cjs', path.join(clientDir, 'index.cjs')));
         return args;
       },
       env: (view) => ({
-        // AWS's order; the runtime's SDK stands where AWS's /var/runtime/node_modules does.
         NODE_PATH: [
           `${view.optDir}/nodejs/node${major}/node_modules`,
           `${view.optDir}/nodejs/node_modules`,
-          sdk ?? `${view.runtimeDir}/node_modules`,
-          view.runtimeDir,
+          at(view, '/var/runtime/node_modules', sdk ?? path.join(clientDir, 'node_modules')),
+          at(view, '/var/runtime', clientDir),
           view.taskRoot,
         ].join(':'),
       }),
@@ -250,23 +259,30 @@ export class RuntimeRegistry {
     // The host's own site-packages are not part of a Lambda runtime; they are covered up.
     const hidden = info.site.filter((p) => fs.existsSync(p));
     const sdk = this.installer.pythonSdk();
-    const readOnly = sdk !== undefined ? [...prefixes, sdk] : prefixes;
+    // boto3 where AWS's Python runtimes keep it.
+    const sdkInside = `/var/lang/lib/python${minor}/site-packages`;
     return {
       runtime,
       family: 'python',
       clientDir,
-      readOnly,
+      readOnly: prefixes,
       hidden,
+      binds: sdk !== undefined ? [{ host: sdk, inside: sdkInside }] : [],
       executionEnv: `AWS_Lambda_${runtime}`,
       runtimeVersion: `python:${minor}.v${info.version}`,
       runtimeVersionArn: (region) => versionArn(region, runtime),
-      binDir,
+      binDir: () => binDir,
       // -S: the host's site-packages are hidden anyway and site costs milliseconds of every cold start.
       command: (view) => [interp, '-S', '-u', path.join(view.runtimeDir, 'bootstrap.py')],
       env: (view) => ({
         // AWS's sys.path order: task root (added by the client), layer packages, the runtime (and
         // the boto3 it ships).
-        PYTHONPATH: [`${view.optDir}/python/lib/python${info.minor}/site-packages`, `${view.optDir}/python`, view.runtimeDir, ...(sdk !== undefined ? [sdk] : [])].join(':'),
+        PYTHONPATH: [
+          `${view.optDir}/python/lib/python${info.minor}/site-packages`,
+          `${view.optDir}/python`,
+          view.runtimeDir,
+          ...(sdk !== undefined ? [view.mapsPaths ? sdkInside : sdk] : []),
+        ].join(':'),
       }),
     };
   }
@@ -314,10 +330,11 @@ function providedPlan(runtime: string): RuntimePlan {
     clientDir: undefined,
     readOnly: [],
     hidden: [],
+    binds: [],
     executionEnv: undefined,
     runtimeVersion: `${runtime === 'provided' ? 'provided:1' : runtime.replace('provided.', 'provided:')}.v1`,
     runtimeVersionArn: (region) => versionArn(region, runtime),
-    binDir: undefined,
+    binDir: () => undefined,
     command: (view, codeDir, layerDirs) => {
       // AWS looks for /var/task/bootstrap, then /opt/bootstrap (layers merged, later ones win).
       const candidates: [string, string][] = [[path.join(codeDir, 'bootstrap'), `${view.taskRoot}/bootstrap`]];

@@ -144,6 +144,7 @@ export class ExecutionEnvironment {
       tmpSizeMb: config.ephemeralStorage,
       readOnly: plan.readOnly,
       hidden: plan.hidden,
+      binds: plan.binds,
     });
     this.#api.attach({
       onNext: () => this.#onNext(),
@@ -189,7 +190,8 @@ export class ExecutionEnvironment {
       this.#initEnded({ ok: false, errorType: command.errorType });
       return;
     }
-    const binPath = plan.binDir && !plan.binDir.startsWith('/usr/') ? `${plan.binDir}:` : '';
+    const binDir = plan.binDir(view);
+    const binPath = binDir && !binDir.startsWith('/usr/') ? `${binDir}:` : '';
     const env: Record<string, string> = {
       PATH: `${binPath}/usr/local/bin:/usr/bin/:/bin:${view.optDir}/bin`,
       LD_LIBRARY_PATH: [
