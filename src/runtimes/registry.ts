@@ -53,6 +53,18 @@ export interface EntrypointError {
   readonly errorMessage: string;
 }
 
+/**
+ * AWS_LAMBDA_EXEC_WRAPPER (what OpenTelemetry and observability layers set): managed runtimes start
+ * the wrapper with the runtime's own command line as its arguments, and the wrapper execs it. A
+ * missing wrapper fails the exec, which the environment reports as Runtime.ExitError (exit status
+ * 127) as AWS's bootstrap shell does. Custom runtimes ignore it, as on AWS.
+ */
+export function withExecWrapper(plan: RuntimePlan, command: string[] | EntrypointError, environment: Readonly<Record<string, string>>): string[] | EntrypointError {
+  const wrapper = environment['AWS_LAMBDA_EXEC_WRAPPER'];
+  if (plan.family === 'provided' || wrapper === undefined || wrapper === '' || isEntrypointError(command)) return command;
+  return [wrapper, ...command];
+}
+
 export function isEntrypointError(x: string[] | EntrypointError): x is EntrypointError {
   return !Array.isArray(x);
 }

@@ -13,7 +13,7 @@
 
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import type { RuntimePlan } from '../runtimes/registry.js';
-import { isEntrypointError } from '../runtimes/registry.js';
+import { isEntrypointError, withExecWrapper } from '../runtimes/registry.js';
 import type { Clock, Timer } from '../shared/clock.js';
 import { LogStream, newLogStreamName } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
@@ -183,7 +183,7 @@ export class ExecutionEnvironment {
     this.log.platform(
       `INIT_START Runtime Version: ${plan.runtimeVersion}\tRuntime Version ARN: ${plan.runtimeVersionArn(config.region)}`,
     );
-    const command = plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined);
+    const command = withExecWrapper(plan, plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined), config.environment);
     if (isEntrypointError(command)) {
       // AWS fails these at exec time; the invocation gets the error once it arrives.
       this.#initError = this.#runtimeFailure(command.errorType, command.errorMessage, false);
@@ -452,7 +452,7 @@ export class ExecutionEnvironment {
       this.invocations === 0 && !this.#initReported && this.initializationType === 'on-demand' ? this.#initDuration : undefined;
     // Custom runtimes are billed for their init phase, managed runtimes are not.
     const billed = Math.max(1, Math.ceil(duration + (this.#o.plan.family === 'provided' ? (initDuration ?? 0) : 0)));
-    const peak = this.#cgroup.peakBytes() ?? (this.#proc ? procTreePeakBytes(this.#proc.pid) : undefined) ?? 0;
+    const peak = maxMemoryUsedBytes(this.#cgroup, this.#proc);
     let report =
       `REPORT RequestId: ${id}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${billed} ms\t` +
       `Memory Size: ${config.memorySize} MB\tMax Memory Used: ${Math.max(1, Math.round(peak / 1048576))} MB\t`;
@@ -510,6 +510,17 @@ export class ExecutionEnvironment {
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
+
+/**
+ * REPORT's Max Memory Used: the environment's peak as AWS's microVM sees it. The cgroup's peak
+ * leaves out file pages another cgroup brought into the page cache first (the interpreter's own
+ * binary, shared by every environment here, private to each microVM on AWS), so the peak resident
+ * set of the process tree counts too: whichever is larger, never less than what the runtime itself
+ * reports as its RSS.
+ */
+function maxMemoryUsedBytes(cgroup: MemoryCgroup, proc: SandboxProcess | undefined): number {
+  return Math.max(cgroup.peakBytes() ?? 0, (proc ? procTreePeakBytes(proc.pid) : undefined) ?? 0);
+}
 
 /** Go's os.ProcessState.String(), which AWS puts in "Runtime exited with error: ...". */
 function describeExit(status: ExitStatus): string {
