@@ -443,7 +443,8 @@ export class FunctionService {
       region: fn.region,
       accountId: fn.accountId,
       logGroup: c.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`,
-      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
+      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.TracingConfig]),
+      ...(c.TracingConfig?.Mode !== undefined ? { tracingMode: c.TracingConfig.Mode } : {}),
     };
   }
 

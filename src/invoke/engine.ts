@@ -25,6 +25,7 @@ import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
 import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
+import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 
@@ -105,6 +106,8 @@ export interface InvokeEngine extends Invoker {
   stats(): EngineStats;
   /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
   provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
+  /** X-Ray segments sent for a function's traced invocations (bounded, oldest first). */
+  traceSegments(functionArn: string): readonly TraceSegment[];
   /** Installs a runtime ahead of its first invoke; resolves to its INIT_START version (e.g. nodejs:22.v22.23.5). */
   installRuntime(runtime: string): Promise<string>;
 }
@@ -162,8 +165,10 @@ class Engine implements InvokeEngine {
   readonly #sandbox: Sandbox;
   readonly #memory: MemoryController;
   readonly #registry: RuntimeRegistry;
-  /** Variables every function's environment gets (--function-env), under the function's own. */
-  readonly #platformEnv: Readonly<Record<string, string>>;
+  /** Variables every function's environment gets (--function-env, the X-Ray daemon), under the function's own. */
+  #platformEnv: Readonly<Record<string, string>>;
+  #xray: XRayDaemon | undefined;
+  readonly #xrayReady: Promise<void>;
   readonly #pools = new Map<string, Pool>();
   readonly #meta = new Map<ExecutionEnvironment, Meta>();
   readonly #provisioned = new Map<string, Provisioned>();
@@ -232,12 +237,24 @@ class Engine implements InvokeEngine {
       log,
     });
     this.#platformEnv = { ...o.functionEnv };
+    this.#xrayReady = XRayDaemon.start().then(
+      (d) => {
+        if (this.#closed) return void d.close();
+        this.#xray = d;
+        this.#platformEnv = { ...d.env(), ...o.functionEnv };
+      },
+      (e: unknown) => log(`X-Ray daemon not started: ${(e as Error).message}`),
+    );
     log(this.#sandbox.description);
     log(this.#memory.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
     this.#sweeper.unref();
     void this.#refill();
+  }
+
+  traceSegments(functionArn: string): readonly TraceSegment[] {
+    return this.#xray?.segments(functionArn) ?? [];
   }
 
   async installRuntime(runtime: string): Promise<string> {
@@ -274,6 +291,7 @@ class Engine implements InvokeEngine {
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
     if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
     const plan = await this.#registry.prepare(config.runtime);
+    if (this.#xray === undefined) await this.#xrayReady;
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
     try {
@@ -426,6 +444,7 @@ class Engine implements InvokeEngine {
       echo: this.#echo,
       credentials: this.#credentials,
       platformEnv: this.#platformEnv,
+      ...(this.#xray !== undefined ? { xray: this.#xray } : {}),
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
@@ -600,6 +619,7 @@ class Engine implements InvokeEngine {
       let plan: ReturnType<RuntimeRegistry['resolve']>;
       try {
         plan = await this.#registry.prepare(config.runtime);
+        await this.#xrayReady;
       } catch (e) {
         return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
       }
@@ -754,6 +774,7 @@ class Engine implements InvokeEngine {
     this.#pools.clear();
     for (const api of this.#spares.splice(0)) waits.push(api.close());
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
+    if (this.#xray !== undefined) waits.push(this.#xray.close());
     await Promise.all(waits);
     await this.#memory.close();
   }

@@ -19,6 +19,7 @@ import { LogStream, newLogStreamName } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
 import { Launcher } from './launcher.js';
+import type { ActiveTrace, XRayDaemon } from '../runtimes/xray.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
 
 /** AWS's init phase limit. */
@@ -41,6 +42,8 @@ export interface EnvironmentOptions {
   readonly credentials: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
   /** Operator-set variables (--function-env, the X-Ray daemon): over the defaults, under the function's own. */
   readonly platformEnv?: Readonly<Record<string, string>>;
+  /** Where functions with TracingConfig Active send segments; their invocations are sampled. */
+  readonly xray?: XRayDaemon;
   /** Called once when the environment can no longer serve requests. */
   readonly onDead: (env: ExecutionEnvironment) => void;
   /**
@@ -64,6 +67,8 @@ interface Active {
   /** Monotonic ms when the runtime received the event. */
   deliveredAt: number | undefined;
   done: boolean;
+  /** The sampled trace of an Active function's invocation. */
+  readonly trace: ActiveTrace | undefined;
 }
 
 interface Ending {
@@ -251,7 +256,7 @@ export class ExecutionEnvironment {
     const wasStarting = this.state === 'starting';
     this.state = 'busy';
     return new Promise<InvokeResult>((resolve) => {
-      const active: Active = { request, resolve, timer: undefined, deliveredAt: undefined, done: false };
+      const active: Active = { request, resolve, timer: undefined, deliveredAt: undefined, done: false, trace: this.#beginTrace(request) };
       this.#active = active;
       if (request.tailLog) this.log.beginCapture();
       if (this.#initError !== undefined) {
@@ -265,6 +270,12 @@ export class ExecutionEnvironment {
       this.#arm(active, (wasStarting ? INIT_TIMEOUT_MS : 0) + this.#o.config.timeout * 1000);
       this.#api.deliver({ requestId: request.requestId, payload: request.payload.length ? request.payload : EMPTY_EVENT });
     });
+  }
+
+  #beginTrace(request: InvokeRequest): ActiveTrace | undefined {
+    const { config, xray } = this.#o;
+    if (config.tracingMode !== 'Active' || xray === undefined) return undefined;
+    return xray.begin(config.functionArn, config.functionName, request.traceId, this.#clock.now());
   }
 
   #arm(active: Active, ms: number): void {
@@ -296,7 +307,7 @@ export class ExecutionEnvironment {
       'Lambda-Runtime-Aws-Request-Id': inv.requestId,
       'Lambda-Runtime-Deadline-Ms': String(deadline),
       'Lambda-Runtime-Invoked-Function-Arn': request.invokedFunctionArn,
-      'Lambda-Runtime-Trace-Id': request.traceId ?? newTraceId(this.#clock.now()),
+      'Lambda-Runtime-Trace-Id': active.trace?.header ?? request.traceId ?? newTraceId(this.#clock.now()),
     };
     if (request.clientContext !== undefined && request.clientContext !== '') {
       // X-Amz-Client-Context arrives base64; the runtime gets the decoded JSON.
@@ -459,6 +470,11 @@ export class ExecutionEnvironment {
     if (initDuration !== undefined) report += `Init Duration: ${initDuration.toFixed(2)} ms\t`;
     if (ending.status === 'timeout') report += 'Status: timeout';
     else if (ending.status === 'error') report += `Status: error${ending.errorType ? `\tError Type: ${ending.errorType}` : ''}`;
+    if (active.trace !== undefined) {
+      // AWS's second line of the REPORT event for traced invocations.
+      report += `\nXRAY TraceId: ${active.trace.root}\tSegmentId: ${active.trace.segmentId}\tSampled: true\t`;
+      active.trace.finish(this.#clock.now(), ending.functionError !== undefined);
+    }
     this.log.platform(`END RequestId: ${id}`);
     this.log.platform(report);
     const logResult = request.tailLog ? this.log.endCapture() : undefined;
