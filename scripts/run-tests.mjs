@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { testPath } from './ensure-test-deps.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const testDir = path.join(root, 'dist', 'test');
@@ -29,5 +30,5 @@ if (files.length === 0) {
 // One runtime directory (Node.js builds, SDKs) for every test server, filled once by
 // `node bin/lambdalite.js runtimes install ...` (.ci/run), so no test downloads mid-test.
 process.env.LAMBDALITE_RUNTIME_DIR ??= path.join(homedir(), '.cache', 'lambdalite', 'runtimes');
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit', cwd: root });
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit', cwd: root, env: { ...process.env, PATH: testPath() } });
 process.exit(r.status ?? 1);
