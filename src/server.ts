@@ -22,15 +22,21 @@ import { TagService } from './control/tags.js';
 import { ConcurrencyService } from './control/concurrency.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
+import { createAuthenticator, loadCredentialsFile } from './api/identity.js';
+import { FunctionCredentials } from './api/function-credentials.js';
+import { ConfigError } from './shared/config.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
 import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
 import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
+import { runtimeSettings } from './runtimes/options.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
 import { lockDataDir } from './shared/data-dir-lock.js';
+import { LogStore } from './logs/store.js';
+import { LogsService } from './logs/service.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -61,29 +67,60 @@ function loadSecret(dataDir: string): Buffer {
 
 const CODE_URL_TTL_S = 600;
 
+/** The role name in an execution role ARN (`arn:aws:iam::123456789012:role/path/name`). */
+function roleNameOf(roleArn: string | undefined): string {
+  const name = roleArn?.slice(roleArn.lastIndexOf('/') + 1);
+  return name || 'lambdalite-execution-role';
+}
+
+/** Addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host) || /^::ffff:127(\.\d{1,3}){3}$/i.test(host);
+}
+
 export async function startServer(options: ServerOptions, deps: ServerDeps = {}): Promise<RunningServer> {
   const logger = deps.logger ?? createLogger();
   const clock = deps.clock ?? systemClock;
+  // Access keys are read before anything else starts, so that a mistake in the file stops the start.
+  const accessKeys = options.credentialsFile === undefined ? undefined : loadCredentialsFile(options.credentialsFile);
+  if (!accessKeys && !isLoopback(options.host) && !options.allowUnauthenticated) {
+    throw new ConfigError(`refusing to listen on ${options.host} without authentication: give --credentials FILE, or --allow-unauthenticated to accept unsigned requests from the network`);
+  }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   // Before anything in the data dir is opened: a second server on it refuses to start.
   const lock = lockDataDir(options.dataDir);
   const secret = loadSecret(options.dataDir);
   const store = new SqliteStore(path.join(options.dataDir, 'lambdalite.db'));
+  const functionCredentials = new FunctionCredentials(secret, () => clock.now());
+  // Set once the server listens: environments started from then on call it.
+  let lambdaEndpoint: string | undefined;
   const code = new CodeStore(options.dataDir, () => store.referencedCodeHashes());
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const logs = new LogStore(path.join(options.dataDir, 'logs.db'), { clock, retentionDays: options.logRetentionDays, maxBytes: options.logMaxBytes });
   const invoker: Invoker = deps.invoker ?? createInvoker({
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
-    logDir: path.join(options.dataDir, 'logs'),
+    logs,
     log: (line) => logger.info(line),
     holdCode: (dirs) => code.hold(dirs),
+    warn: (line) => logger.warn(line),
+    sandbox: options.requireSandbox ? 'bwrap' : 'auto',
     accountConcurrency: options.concurrentExecutions,
     unreservedMinimum: options.unreservedMinimum,
     startsPerSecond: options.startsPerSecond,
     ...(options.memoryBudgetMb > 0 ? { memoryBudgetMb: options.memoryBudgetMb } : {}),
     ...(options.maxConcurrentStarts > 0 ? { maxConcurrentStarts: options.maxConcurrentStarts } : {}),
+    credentials: (environmentId, config) => functionCredentials.mint({
+      accountId: config.accountId,
+      region: config.region,
+      functionArn: config.functionArn,
+      environmentId,
+      roleName: roleNameOf(store.getFunction({ accountId: config.accountId, region: config.region, name: config.functionName })?.latest.config.Role),
+    }),
+    lambdaEndpoint: () => lambdaEndpoint,
+    ...runtimeSettings(options),
   });
 
   const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');
@@ -221,11 +258,20 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
   };
 
+  const logsApi = new LogsService(logs, clock);
   const server: http.Server = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
     logger,
     extraRoutes,
+    authenticate: createAuthenticator({
+      defaults: { accountId: options.accountId, region: options.region },
+      keys: accessKeys,
+      functionCredentials,
+      functionApiAccess: options.functionApiAccess,
+      now: () => clock.now(),
+    }),
+    logs: logsApi,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -243,6 +289,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   // Enabled mappings poll again; changes a previous run left half-done are finished.
   esmManager.start();
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  lambdaEndpoint = `http://${options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : host}:${port}`;
+  logger.info(accessKeys
+    ? `requests must be signed with one of ${accessKeys.size} access keys from ${options.credentialsFile}; functions may call the API: ${options.functionApiAccess}`
+    : `open developer mode: requests are not authenticated (give --credentials FILE to require signatures); functions may call the API: ${options.functionApiAccess}`);
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
@@ -254,6 +304,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        logsApi.close();
         server.closeIdleConnections();
         await closed;
         await esmManager.close();
@@ -262,6 +313,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         await invoker.close();
         s3.close();
         await code.close();
+        logs.close();
         store.close();
         lock.release();
       })();

@@ -8,10 +8,11 @@ import { Router } from './router.js';
 import { deserializeInput, serializeOutput, type WireResponse } from './codec.js';
 import { validateInput } from './validate.js';
 import { errorResponse } from './errors.js';
-import { identify, type IdentityDefaults } from './identity.js';
+import { identify, type Authentication, type IdentityDefaults } from './identity.js';
 import type { Handlers, RequestContext } from './handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { isLogsRequest, isStreamingResponse, type LogsService } from '../logs/service.js';
 
 /**
  * Request body limits per operation, enforced while the body is read so nothing above them is
@@ -56,7 +57,14 @@ export interface ApiServerOptions {
   readonly identity: IdentityDefaults;
   readonly logger: Logger;
   readonly extraRoutes?: ExtraRoute;
+  /** Checks who is calling (SigV4, function credentials); without it every request is taken as it claims. */
+  readonly authenticate?: (req: http.IncomingMessage) => Authentication;
+  /** CloudWatch Logs, served on the same port. */
+  readonly logs?: LogsService;
 }
+
+/** PutLogEvents takes up to 1 MiB of events; JSON framing on top. */
+const LOGS_MAX_BODY_BYTES = 2 * 1_048_576;
 
 const router = new Router<OperationName>(operations);
 
@@ -102,6 +110,7 @@ function readBody(req: http.IncomingMessage, limit: number, operation: string): 
 }
 
 function send(res: http.ServerResponse, r: WireResponse): void {
+  if (isStreamingResponse(r)) return r.stream(res);
   const body = r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
   const headers: Record<string, string | number> = { ...r.headers };
   headers['content-length'] = body ? body.length : 0;
@@ -135,6 +144,21 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       const r = await options.extraRoutes(req, url);
       if (r) return r;
     }
+    // Before routing, as AWS's front door: an unauthenticated caller learns nothing about the paths.
+    let auth: Authentication | undefined;
+    try {
+      auth = options.authenticate?.(req);
+    } catch (e) {
+      req.resume();
+      throw e;
+    }
+    // CloudWatch Logs (awsJson1_1) shares the port: its requests are told apart by target or signing scope.
+    if (options.logs && isLogsRequest(req.headers)) {
+      const body = await readBody(req, LOGS_MAX_BODY_BYTES, 'PutLogEvents');
+      const target = String(req.headers['x-amz-target'] ?? '');
+      await auth?.verifyLogs(body, target.slice(target.indexOf('.') + 1));
+      return options.logs.handle({ headers: req.headers, body, requestId, identity: auth?.identity ?? identify(req.headers, url.searchParams, options.identity) });
+    }
     const match = router.match(req.method ?? 'GET', url.pathname, url.searchParams);
     if (!match) {
       req.resume();
@@ -143,6 +167,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     }
     const op = match.op;
     const body = await readBody(req, bodyLimits[op.name] ?? BODY_LIMITS.other, op.name === 'Invoke' ? 'InvokeFunction' : op.name);
+    await auth?.verify(body, op.name, match.labels, url.searchParams);
     const handler = handlers[op.name] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
     if (!handler) {
       throw new LambdaError('ServiceException', `lambdalite does not implement the ${op.name} operation yet.`, { status: 501, fault: 'Service' });
@@ -151,7 +176,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     if (op.input) validateInput(op.input, input);
     const host = req.headers.host ?? 'localhost';
     const ctx: RequestContext = {
-      identity: identify(req.headers, url.searchParams, options.identity),
+      identity: auth?.identity ?? identify(req.headers, url.searchParams, options.identity),
       requestId,
       baseUrl: `http://${host}`,
     };

@@ -10,7 +10,7 @@ import { errors, LambdaError } from '../shared/errors.js';
 import { extractZip } from './unzip.js';
 
 export const limits = {
-  /** Zipped package uploaded directly or fetched from S3. */
+  /** Zipped package uploaded directly (in the request). */
   zipped: 52_428_800,
   /** All files of the function and its layers, unzipped. */
   unzipped: 262_144_000,
@@ -74,9 +74,12 @@ export class CodeStore {
     return path.join(this.#dir, hash);
   }
 
-  /** Checks, stores and unpacks a zip; idempotent for the same bytes. */
-  async put(zip: Buffer): Promise<StoredPackage> {
-    if (zip.length > limits.zipped) {
+  /**
+   * Checks, stores and unpacks a zip; idempotent for the same bytes. The 50 MB zipped limit applies to
+   * direct uploads only: a package from S3 is bounded by its unzipped size alone, as on AWS.
+   */
+  async put(zip: Buffer, options: { fromS3?: boolean } = {}): Promise<StoredPackage> {
+    if (!options.fromS3 && zip.length > limits.zipped) {
       throw new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
     }
     const digest = createHash('sha256').update(zip).digest();

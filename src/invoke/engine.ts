@@ -19,20 +19,22 @@ import { randomBytes } from 'node:crypto';
 import { LambdaError } from '../shared/errors.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
 import { systemClock, type Clock, type Timer } from '../shared/clock.js';
-import { ExecutionEnvironment, type InitializationType } from '../sandbox/environment.js';
+import { ExecutionEnvironment, type EnvironmentCredentials, type InitializationType } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
 import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
 import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
+import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
+import { LogStore } from '../logs/store.js';
 
 export interface InvokerOptions {
   /** Absolute path of the server's data dir; functions never see it. */
   readonly dataDir: string;
-  /** Where log streams are kept; default `<dataDir>/logs`. */
-  readonly logDir?: string;
+  /** The log store environments write to; default one of its own at `<dataDir>/logs.db`. */
+  readonly logs?: LogStore;
   /** Idle environments are stopped after this long; default 10 minutes. */
   readonly idleTimeoutMs?: number;
   /** Also write function logs to the server's stdout. */
@@ -54,8 +56,10 @@ export interface InvokerOptions {
   readonly startWaitTimeoutMs?: number;
   /** Sum of MemorySize of all live environments on this node; default 75% of the machine's memory. */
   readonly memoryBudgetMb?: number;
-  /** Placeholder credentials handed to functions. */
-  readonly credentials?: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+  /** Credentials handed to functions: fixed placeholders, or minted for each environment as it starts. */
+  readonly credentials?: EnvironmentCredentials | ((environmentId: string, config: FunctionRuntimeConfig) => EnvironmentCredentials);
+  /** The Lambda API endpoint functions' SDKs call (AWS_ENDPOINT_URL_LAMBDA), once known. */
+  readonly lambdaEndpoint?: () => string | undefined;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
   readonly log?: (line: string) => void;
   /**
@@ -63,6 +67,12 @@ export interface InvokerOptions {
    * the returned function is called, so deleted code is removed from disk only once nothing runs it.
    */
   readonly holdCode?: (dirs: readonly string[]) => () => void;
+  /** Receives warnings an operator must see (functions running unsandboxed); default `log`. */
+  readonly warn?: (line: string) => void;
+  /** Runtimes: install dir (default $LAMBDALITE_RUNTIME_DIR, else `<dataDir>/runtimes`), interpreters named by the operator, variables for every function. */
+  readonly runtimeDir?: string;
+  readonly runtimePaths?: Readonly<Record<string, string>>;
+  readonly functionEnv?: Readonly<Record<string, string>>;
 }
 
 export interface EnvironmentInfo {
@@ -81,7 +91,6 @@ export interface EnvironmentInfo {
 
 export interface LogStreamContents {
   readonly stream: string;
-  readonly file: string;
   readonly text: string;
 }
 
@@ -106,6 +115,10 @@ export interface InvokeEngine extends Invoker {
   stats(): EngineStats;
   /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
   provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
+  /** X-Ray segments sent for a function's traced invocations (bounded, oldest first). */
+  traceSegments(functionArn: string): readonly TraceSegment[];
+  /** Installs a runtime ahead of its first invoke; resolves to its INIT_START version (e.g. nodejs:22.v22.23.5). */
+  installRuntime(runtime: string): Promise<string>;
 }
 
 interface Waiter {
@@ -154,6 +167,9 @@ const SPARES = 2;
 /** AWS: provisioned init may take max(130 s, the function's timeout); on-demand init gets 10 s. */
 const PROVISIONED_INIT_MIN_MS = 130_000;
 
+/** The engine was told to sandbox functions and cannot: the server must not start. */
+export class SandboxRequiredError extends Error {}
+
 export function createInvoker(options: InvokerOptions): InvokeEngine {
   return new Engine(options);
 }
@@ -162,7 +178,11 @@ class Engine implements InvokeEngine {
   readonly #clock: Clock;
   readonly #sandbox: Sandbox;
   readonly #memory: MemoryController;
-  readonly #registry = new RuntimeRegistry();
+  readonly #registry: RuntimeRegistry;
+  /** Variables every function's environment gets (--function-env, the X-Ray daemon), under the function's own. */
+  #platformEnv: Readonly<Record<string, string>>;
+  #xray: XRayDaemon | undefined;
+  readonly #xrayReady: Promise<void>;
   readonly #pools = new Map<string, Pool>();
   readonly #meta = new Map<ExecutionEnvironment, Meta>();
   readonly #provisioned = new Map<string, Provisioned>();
@@ -173,7 +193,8 @@ class Engine implements InvokeEngine {
   readonly #names = new Map<string, string>();
   readonly #spares: RuntimeApiServer[] = [];
   readonly #launchers: Launcher[] = [];
-  readonly #logDir: string;
+  readonly #logs: LogStore;
+  readonly #ownsLogs: boolean;
   readonly #scriptDir: string;
   readonly #idleTimeoutMs: number;
   readonly #maxEnvironments: number;
@@ -182,6 +203,7 @@ class Engine implements InvokeEngine {
   #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
   readonly #credentials: NonNullable<InvokerOptions['credentials']>;
+  readonly #lambdaEndpoint: InvokerOptions['lambdaEndpoint'];
   readonly #sweeper: NodeJS.Timeout;
   #refilling = false;
   /** MemorySize of the latest cold start: spare launchers' cgroups get it ahead of time. */
@@ -196,7 +218,8 @@ class Engine implements InvokeEngine {
     if (!path.isAbsolute(o.dataDir)) throw new Error(`dataDir must be absolute: ${o.dataDir}`);
     this.#clock = o.clock ?? systemClock;
     this.#holdCode = o.holdCode ?? (() => () => {});
-    this.#logDir = o.logDir ?? path.join(o.dataDir, 'logs');
+    this.#ownsLogs = o.logs === undefined;
+    this.#logs = o.logs ?? new LogStore(path.join(o.dataDir, 'logs.db'), { clock: this.#clock, retentionDays: 0, maxBytes: 0 });
     this.#scriptDir = path.join(o.dataDir, 'sandbox', 'launch');
     fs.mkdirSync(this.#scriptDir, { recursive: true, mode: 0o700 });
     this.#idleTimeoutMs = o.idleTimeoutMs ?? 10 * 60 * 1000;
@@ -220,19 +243,47 @@ class Engine implements InvokeEngine {
       secretAccessKey: 'lambdalite/placeholder/secret/access/key0',
       sessionToken: 'lambdalite-placeholder-session-token',
     };
+    this.#lambdaEndpoint = o.lambdaEndpoint;
     const log = o.log ?? ((line: string) => process.stderr.write(`lambdalite: ${line}\n`));
     this.#sandbox = detectSandbox({
       prefer: o.sandbox === 'auto' ? undefined : o.sandbox,
       scratchDir: path.join(o.dataDir, 'sandbox'),
     });
-    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') throw new Error(this.#sandbox.description);
+    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') {
+      throw new SandboxRequiredError(`a sandbox is required, and functions cannot be sandboxed here: ${this.#sandbox.description}`);
+    }
     this.#memory = detectMemoryController();
+    this.#registry = new RuntimeRegistry({
+      runtimeDir: o.runtimeDir ?? process.env['LAMBDALITE_RUNTIME_DIR'] ?? path.join(o.dataDir, 'runtimes'),
+      ...(o.runtimePaths !== undefined ? { runtimePaths: o.runtimePaths } : {}),
+      log,
+    });
+    this.#platformEnv = { ...o.functionEnv };
+    this.#xrayReady = XRayDaemon.start().then(
+      (d) => {
+        if (this.#closed) return void d.close();
+        this.#xray = d;
+        this.#platformEnv = { ...d.env(), ...o.functionEnv };
+      },
+      (e: unknown) => log(`X-Ray daemon not started: ${(e as Error).message}`),
+    );
     log(this.#sandbox.description);
+    if (this.#sandbox.kind !== 'bwrap') {
+      (o.warn ?? log)(`WARNING: functions run WITHOUT a sandbox and can read and change everything this user can (${this.#sandbox.description}); start with --require-sandbox to refuse to run like this`);
+    }
     log(this.#memory.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
     this.#sweeper.unref();
     void this.#refill();
+  }
+
+  traceSegments(functionArn: string): readonly TraceSegment[] {
+    return this.#xray?.segments(functionArn) ?? [];
+  }
+
+  async installRuntime(runtime: string): Promise<string> {
+    return (await this.#registry.install(runtime)).runtimeVersion;
   }
 
   get sandboxKind(): Sandbox['kind'] {
@@ -264,7 +315,8 @@ class Engine implements InvokeEngine {
 
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
     if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
-    const plan = this.#registry.resolve(config.runtime);
+    const plan = await this.#registry.prepare(config.runtime);
+    if (this.#xray === undefined) await this.#xrayReady;
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
     try {
@@ -405,8 +457,9 @@ class Engine implements InvokeEngine {
     provisioned: Provisioned | undefined,
   ): ExecutionEnvironment {
     this.#likelyMemoryMb = config.memorySize;
+    const id = `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`;
     const env = new ExecutionEnvironment({
-      id: `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`,
+      id,
       config,
       plan,
       sandbox: this.#sandbox,
@@ -415,9 +468,12 @@ class Engine implements InvokeEngine {
       launcher,
       scriptDir: this.#scriptDir,
       clock: this.#clock,
-      logDir: this.#logDir,
+      logs: this.#logs,
       echo: this.#echo,
-      credentials: this.#credentials,
+      credentials: typeof this.#credentials === 'function' ? this.#credentials(id, config) : this.#credentials,
+      lambdaEndpoint: this.#lambdaEndpoint?.(),
+      platformEnv: this.#platformEnv,
+      ...(this.#xray !== undefined ? { xray: this.#xray } : {}),
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
@@ -592,7 +648,8 @@ class Engine implements InvokeEngine {
       const { config } = entry;
       let plan: ReturnType<RuntimeRegistry['resolve']>;
       try {
-        plan = this.#registry.resolve(config.runtime);
+        plan = await this.#registry.prepare(config.runtime);
+        await this.#xrayReady;
       } catch (e) {
         return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
       }
@@ -747,8 +804,10 @@ class Engine implements InvokeEngine {
     this.#pools.clear();
     for (const api of this.#spares.splice(0)) waits.push(api.close());
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
+    if (this.#xray !== undefined) waits.push(this.#xray.close());
     await Promise.all(waits);
     await this.#memory.close();
+    if (this.#ownsLogs) this.#logs.close();
   }
 
   environments(functionArn?: string): EnvironmentInfo[] {
@@ -774,28 +833,7 @@ class Engine implements InvokeEngine {
   async readLogs(logGroup: string): Promise<LogStreamContents[]> {
     await Promise.all([...this.#disposing]);
     await Promise.all([...this.#pools.values()].flatMap((p) => [...p.all].map((e) => e.log.flush())));
-    const root = path.join(this.#logDir, logGroup);
-    const files: { file: string; mtime: number }[] = [];
-    const walk = (dir: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.name.endsWith('.log')) files.push({ file: p, mtime: fs.statSync(p).mtimeMs });
-      }
-    };
-    walk(root);
-    files.sort((a, b) => a.mtime - b.mtime);
-    return files.map(({ file }) => ({
-      stream: path.relative(root, file).slice(0, -'.log'.length),
-      file,
-      text: fs.readFileSync(file, 'utf8'),
-    }));
+    return this.#logs.groupText(logGroup);
   }
 }
 

@@ -7,12 +7,14 @@ export interface ZipEntry {
   readonly content: string | Buffer;
   /** Unix mode, e.g. 0o755 for an executable bootstrap. */
   readonly mode?: number;
+  /** false stores the entry uncompressed (a zip as large as its content). */
+  readonly compress?: boolean;
 }
 
 export function makeZip(entries: readonly ZipEntry[]): Promise<Buffer> {
   const zip = new yazl.ZipFile();
   for (const e of entries) {
-    zip.addBuffer(typeof e.content === 'string' ? Buffer.from(e.content) : e.content, e.name, { mode: e.mode ?? 0o100644, mtime: new Date(0) });
+    zip.addBuffer(typeof e.content === 'string' ? Buffer.from(e.content) : e.content, e.name, { mode: e.mode ?? 0o100644, mtime: new Date(0), compress: e.compress ?? true });
   }
   zip.end();
   return new Promise((resolve, reject) => {
