@@ -39,8 +39,9 @@ const bodyLimits: Partial<Record<OperationName, number>> = {
 
 /**
  * What is still coming after a refusal is read and dropped (not buffered), so a client that sends its
- * whole body before it reads the answer still gets the 413; past the largest body AWS takes at all,
- * the connection is cut.
+ * whole body before it reads the answer still gets the 413 (closing the connection right after the
+ * answer would reset it under the client's feet and lose the answer); past the largest body AWS takes
+ * at all, the connection is cut.
  */
 const DISCARD_BUDGET = BODY_LIMITS.upload;
 
@@ -129,8 +130,6 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       },
       (err: unknown) => {
         const { response, logged } = errorResponse(err, requestId);
-        // A refused body may still be on its way: the connection is not reused after it.
-        if (response.status === 413) response.headers['connection'] = 'close';
         if (logged) logger.error(`request ${requestId} ${req.method} ${req.url} failed`, logged);
         send(res, response);
       },
