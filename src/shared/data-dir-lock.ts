@@ -33,8 +33,15 @@ function startTime(pid: number): string | undefined {
   }
 }
 
-function alive(holder: LockContent): boolean {
+/**
+ * Locks this process holds. One that names this process but is not here was left by a start-up that
+ * failed half-way (the lock is process-wide state by nature, hence module-level).
+ */
+const heldHere = new Set<string>();
+
+function alive(holder: LockContent, file: string): boolean {
   if (holder.host !== os.hostname()) return true;
+  if (holder.pid === process.pid) return heldHere.has(file);
   try {
     process.kill(holder.pid, 0);
   } catch (e) {
@@ -64,7 +71,7 @@ function read(file: string): { raw: string; holder: LockContent | undefined } | 
 
 /** Takes the data dir's lock or throws a ConfigError naming the process that holds it. */
 export function lockDataDir(dataDir: string): DataDirLock {
-  const file = path.join(dataDir, 'lock');
+  const file = path.join(path.resolve(dataDir), 'lock');
   const mine = JSON.stringify({ pid: process.pid, started: startTime(process.pid), host: os.hostname() } satisfies LockContent);
   const tmp = path.join(dataDir, `.lock-${randomUUID()}`);
   writeFileSync(tmp, mine, { mode: 0o600 });
@@ -72,9 +79,11 @@ export function lockDataDir(dataDir: string): DataDirLock {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         linkSync(tmp, file);
+        heldHere.add(file);
         return {
           file,
           release() {
+            if (!heldHere.delete(file)) return;
             if (read(file)?.raw === mine) unlinkSync(file);
           },
         };
@@ -85,7 +94,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
       if (current === undefined) continue;
       // An unreadable lock (a crash while it was written cannot happen: it is linked complete) is
       // treated as held, so a damaged data dir is looked at by a person rather than shared.
-      if (current.holder === undefined || alive(current.holder)) {
+      if (current.holder === undefined || alive(current.holder, file)) {
         const who = current.holder ? `process ${current.holder.pid}${current.holder.host !== os.hostname() ? ` on ${current.holder.host}` : ''}` : 'another process';
         throw new ConfigError(`the data dir ${dataDir} is in use by another lambdalite server (${who}, lock file ${file}); stop it or start with another --data-dir`);
       }

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -108,6 +108,25 @@ describe('data dir lock', () => {
     const again = await startServer(options, { logger });
     await again.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('stale data dir locks', () => {
+  const logger = createLogger(process.stderr, true);
+
+  it('a lock whose pid now belongs to another process (pid reuse after a crash) is taken over; an unreadable one is not', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lambdalite-lock-reused-'));
+    try {
+      // The parent process is alive, but it started at another time than the lock says.
+      writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: process.ppid, started: '1', host: hostname() }));
+      const options = parseOptions([], {}, { port: 0, dataDir: dir });
+      const s = await startServer(options, { logger });
+      await s.close();
+      writeFileSync(path.join(dir, 'lock'), 'not json');
+      await assert.rejects(startServer(options, { logger }), /is in use by another lambdalite server \(another process, lock file /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
