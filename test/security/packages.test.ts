@@ -100,19 +100,20 @@ const attacks: Attack[] = [
 
 describe('hostile code packages', () => {
   let t: TestServer;
-  /** Where the attacks aim; it exists, so a write through a link would succeed. */
-  let host: string;
+  /** Holds one fresh directory per attempt: where it aims, and it exists, so a write through a link would succeed. */
+  let base: string;
+  const target = () => mkdtempSync(path.join(base, 'aim-'));
 
   before(async () => {
     t = await startTestServer();
-    host = mkdtempSync(path.join(tmpdir(), 'lambdalite-escape-'));
+    base = mkdtempSync(path.join(tmpdir(), 'lambdalite-escape-'));
   });
   after(async () => {
     await t?.close();
-    rmSync(host, { recursive: true, force: true });
+    rmSync(base, { recursive: true, force: true });
   });
 
-  const nothingEscaped = (attack: string) => {
+  const nothingEscaped = (attack: string, host: string) => {
     assert.deepEqual(readdirSync(host), [], `${attack}: nothing written into ${host}`);
     assert.equal(existsSync('/etc/cron.d/pwned'), false);
     assert.deepEqual(readdirSync(path.join(t.dataDir, 'code')).filter((n) => n.startsWith('.tmp-')), [], `${attack}: no unpack leftovers`);
@@ -120,9 +121,10 @@ describe('hostile code packages', () => {
 
   for (const attack of attacks) {
     it(`CreateFunction: ${attack.name}`, async () => {
+      const host = target();
       const zip = await attack.zip(host);
       await expectAwsError(t.client.send(new CreateFunctionCommand({ FunctionName: uniqueName(), Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zip } })), refused);
-      nothingEscaped(attack.name);
+      nothingEscaped(attack.name, host);
     });
   }
 
@@ -132,8 +134,9 @@ describe('hostile code packages', () => {
     const created = await t.client.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: good } }));
     await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { FunctionName: name });
     for (const attack of attacks) {
+      const host = target();
       await expectAwsError(t.client.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: await attack.zip(host) })), refused);
-      nothingEscaped(attack.name);
+      nothingEscaped(attack.name, host);
     }
     const out = await t.client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from('{"still":"here"}') }));
     assert.equal(Buffer.from(out.Payload!).toString(), '{"still":"here"}');
@@ -142,8 +145,9 @@ describe('hostile code packages', () => {
 
   it('PublishLayerVersion refuses every attack', async () => {
     for (const attack of attacks) {
+      const host = target();
       await expectAwsError(t.client.send(new PublishLayerVersionCommand({ LayerName: `layer-${process.pid}`, Content: { ZipFile: await attack.zip(host) } })), refused);
-      nothingEscaped(attack.name);
+      nothingEscaped(attack.name, host);
     }
   });
 
@@ -179,7 +183,7 @@ describe('hostile code packages from S3 (moto_server)', () => {
   let moto: Moto;
   let s3: S3Client;
   let t: TestServer;
-  let host: string;
+  let base: string;
   const bucket = 'hostile-code';
 
   before(async () => {
@@ -187,18 +191,19 @@ describe('hostile code packages from S3 (moto_server)', () => {
     s3 = new S3Client({ endpoint: moto.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     t = await startTestServer({ awsEndpoint: moto.url });
-    host = mkdtempSync(path.join(tmpdir(), 'lambdalite-escape-s3-'));
+    base = mkdtempSync(path.join(tmpdir(), 'lambdalite-escape-s3-'));
   });
   after(async () => {
     await t?.close();
     s3?.destroy();
     await moto?.stop();
-    rmSync(host, { recursive: true, force: true });
+    rmSync(base, { recursive: true, force: true });
   });
 
   it('CreateFunction and PublishLayerVersion from S3 refuse every attack', async () => {
     for (const [i, attack] of attacks.entries()) {
       const key = `attack-${i}.zip`;
+      const host = mkdtempSync(path.join(base, 'aim-'));
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await attack.zip(host) }));
       await expectAwsError(t.client.send(new CreateFunctionCommand({ FunctionName: uniqueName(), Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { S3Bucket: bucket, S3Key: key } })), refused);
       await expectAwsError(t.client.send(new PublishLayerVersionCommand({ LayerName: 'from-s3', Content: { S3Bucket: bucket, S3Key: key } })), refused);
