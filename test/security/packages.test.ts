@@ -65,11 +65,13 @@ const attacks: Attack[] = [
   },
   {
     name: 'nested links that climb out only when resolved as the kernel does (.. after a link)',
-    zip: () => makeZip([file('s1/s2/s3/keep'), link('s1/s2/s3/up', '../../..'), link('esc', 's1/s2/s3/up/..')]),
+    // `up` leads to s1; `esc` reads as s1/s2 but resolves to s1/.. /.. : above the package.
+    zip: () => makeZip([file('s1/s2/s3/keep'), link('s1/s2/s3/up', '../..'), link('esc', 's1/s2/s3/up/../..')]),
   },
   {
     name: 'a link chain that leaves through an absolute target and then climbs',
-    zip: () => makeZip([link('x', '/opt/a'), link('y', 'x/../../etc')]),
+    // `y` reads as ./etc but resolves to /opt/../etc.
+    zip: () => makeZip([link('x', '/opt'), link('y', 'x/../etc')]),
   },
   {
     name: 'a directory entry beneath a link',
