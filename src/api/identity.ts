@@ -144,13 +144,18 @@ export interface AuthenticatorOptions {
   readonly now: () => number;
 }
 
-/** The caller, known before the body is read; `verify` finishes the check once it is. */
+/**
+ * The caller, known before the body is read; `verify` finishes the check once it is, and `authorize`
+ * holds function credentials to their access mode once the input is bound.
+ */
 export interface Authentication {
   readonly identity: Identity;
-  verify(body: Buffer, op: OperationName, labels: Readonly<Record<string, string>>, query: URLSearchParams): Promise<void>;
+  verify(body: Buffer): Promise<void>;
+  authorize(op: OperationName, input: Readonly<Record<string, unknown>>): void;
 }
 
 const unchecked = async () => {};
+const anything = () => {};
 
 /**
  * Who is calling. With access keys configured every request must be signed by one of them; in the
@@ -174,17 +179,15 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
       const signed = claim;
       return {
         identity: { accountId: principal.accountId, region: signed.region, accessKeyId: signed.accessKeyId, function: principal },
-        async verify(body, op, labels, query) {
-          await verifySignature(signed, secretAccessKey, received, body);
-          authorizeFunctionCall(principal, o.functionApiAccess, op, labels, query);
-        },
+        verify: (body) => verifySignature(signed, secretAccessKey, received, body),
+        authorize: (op, input) => authorizeFunctionCall(principal, o.functionApiAccess, op, input),
       };
     }
     // Only an environment's own credentials are good from inside one, whatever the mode.
     if (fromSandbox) throw authErrors.unrecognized();
     if (!o.keys) {
       const url = new URL(received.target, 'http://localhost');
-      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked };
+      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked, authorize: anything };
     }
     if (!claim) throw authErrors.missing();
     const key = o.keys.get(claim.accessKeyId);
@@ -195,6 +198,7 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
     return {
       identity: { accountId: key.accountId, region: signed.region, accessKeyId: signed.accessKeyId },
       verify: (body) => verifySignature(signed, key.secretAccessKey, received, body),
+      authorize: anything,
     };
   };
 }
