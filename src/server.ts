@@ -33,6 +33,9 @@ import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
+import { lockDataDir } from './shared/data-dir-lock.js';
+import { LogStore } from './logs/store.js';
+import { LogsService } from './logs/service.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -83,20 +86,26 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     throw new ConfigError(`refusing to listen on ${options.host} without authentication: give --credentials FILE, or --allow-unauthenticated to accept unsigned requests from the network`);
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything in the data dir is opened: a second server on it refuses to start.
+  const lock = lockDataDir(options.dataDir);
   const secret = loadSecret(options.dataDir);
   const store = new SqliteStore(path.join(options.dataDir, 'lambdalite.db'));
   const functionCredentials = new FunctionCredentials(secret, () => clock.now());
   // Set once the server listens: environments started from then on call it.
   let lambdaEndpoint: string | undefined;
-  const code = new CodeStore(options.dataDir);
+  const code = new CodeStore(options.dataDir, () => store.referencedCodeHashes());
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const logs = new LogStore(path.join(options.dataDir, 'logs.db'), { clock, retentionDays: options.logRetentionDays, maxBytes: options.logMaxBytes });
   const invoker: Invoker = deps.invoker ?? createInvoker({
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
-    logDir: path.join(options.dataDir, 'logs'),
+    logs,
     log: (line) => logger.info(line),
+    holdCode: (dirs) => code.hold(dirs),
+    warn: (line) => logger.warn(line),
+    sandbox: options.requireSandbox ? 'bwrap' : 'auto',
     accountConcurrency: options.concurrentExecutions,
     unreservedMinimum: options.unreservedMinimum,
     startsPerSecond: options.startsPerSecond,
@@ -153,7 +162,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   });
   const eventSourceMappings = new EventSourceMappingService(store, clock, esmManager);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
-  const removed = await code.collect(store.referencedCodeHashes());
+  const removed = await code.collect();
   if (removed) logger.info(`removed ${removed} unreferenced code files`);
 
   const scope = (ctx: RequestContext): CallContext => ({ accountId: ctx.identity.accountId, region: ctx.identity.region, baseUrl: ctx.baseUrl });
@@ -212,6 +221,20 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     ListEventSourceMappings: (input, ctx) => eventSourceMappings.list(input, scope(ctx)),
   };
 
+  // After these a package may have lost its last reference (or was stored and then refused): it is
+  // removed from disk once no invocation or environment uses it either.
+  for (const op of ['CreateFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'DeleteFunction', 'PublishLayerVersion', 'DeleteLayerVersion'] as const) {
+    const handler = handlers[op] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
+    if (!handler) continue;
+    (handlers as Record<string, unknown>)[op] = async (input: unknown, ctx: RequestContext) => {
+      try {
+        return await handler(input, ctx);
+      } finally {
+        code.collectSoon();
+      }
+    };
+  }
+
   const extraRoutes: ExtraRoute = (req, url) => {
     if (url.pathname === '/metrics' && req.method === 'GET') {
       return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: invoker.metrics() };
@@ -233,6 +256,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
   };
 
+  const logsApi = new LogsService(logs, clock);
   const server: http.Server = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
@@ -245,6 +269,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       functionApiAccess: options.functionApiAccess,
       now: () => clock.now(),
     }),
+    logs: logsApi,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -252,6 +277,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       server.off('error', reject);
       resolve();
     });
+  }).catch((e: unknown) => {
+    lock.release();
+    throw e;
   });
   const port = (server.address() as AddressInfo).port;
   // Events a previous run accepted (or was running when it died) are delivered from here on.
@@ -274,6 +302,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        logsApi.close();
         server.closeIdleConnections();
         await closed;
         await esmManager.close();
@@ -281,7 +310,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         functions.close();
         await invoker.close();
         s3.close();
+        await code.close();
+        logs.close();
         store.close();
+        lock.release();
       })();
       return closing;
     },

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { OperationName } from './generated/model.js';
+import { LambdaError } from '../shared/errors.js';
 import { checkDate, parseClaim, verifySignature, authErrors, type ReceivedRequest, type SignedClaim } from './sigv4.js';
 import { FunctionCredentials, authorizeFunctionCall, type FunctionPrincipal } from './function-credentials.js';
 import { ConfigError, type FunctionApiAccess } from '../shared/config.js';
@@ -152,7 +153,15 @@ export interface Authentication {
   readonly identity: Identity;
   verify(body: Buffer): Promise<void>;
   authorize(op: OperationName, input: Readonly<Record<string, unknown>>): void;
+  /** The same check for a CloudWatch Logs request (served on the same port), and what functions may do there. */
+  verifyLogs(body: Buffer, operation: string): Promise<void>;
 }
+
+/**
+ * What an environment's credentials may do in CloudWatch Logs short of full access: write its own logs,
+ * as AWS's basic execution role (AWSLambdaBasicExecutionRole) allows, and nothing else.
+ */
+const functionLogsActions: ReadonlySet<string> = new Set(['CreateLogGroup', 'CreateLogStream', 'PutLogEvents']);
 
 const unchecked = async () => {};
 const anything = () => {};
@@ -181,13 +190,19 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
         identity: { accountId: principal.accountId, region: signed.region, accessKeyId: signed.accessKeyId, function: principal },
         verify: (body) => verifySignature(signed, secretAccessKey, received, body),
         authorize: (op, input) => authorizeFunctionCall(principal, o.functionApiAccess, op, input),
+        async verifyLogs(body, operation) {
+          await verifySignature(signed, secretAccessKey, received, body, 'logs');
+          if (o.functionApiAccess !== 'full' && !functionLogsActions.has(operation)) {
+            throw new LambdaError('AccessDeniedException', `User is not authorized to perform: logs:${operation}`, { status: 400 });
+          }
+        },
       };
     }
     // Only an environment's own credentials are good from inside one, whatever the mode.
     if (fromSandbox) throw authErrors.unrecognized();
     if (!o.keys) {
       const url = new URL(received.target, 'http://localhost');
-      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked, authorize: anything };
+      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked, authorize: anything, verifyLogs: unchecked };
     }
     if (!claim) throw authErrors.missing();
     const key = o.keys.get(claim.accessKeyId);
@@ -199,6 +214,7 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
       identity: { accountId: key.accountId, region: signed.region, accessKeyId: signed.accessKeyId },
       verify: (body) => verifySignature(signed, key.secretAccessKey, received, body),
       authorize: anything,
+      verifyLogs: (body) => verifySignature(signed, key.secretAccessKey, received, body, 'logs'),
     };
   };
 }

@@ -1,6 +1,7 @@
 // The `lambdalite` command. One error boundary: user errors print one line without a stack.
 import { parseOptions, optionSpecs, ConfigError } from '../shared/config.js';
 import { startServer } from '../server.js';
+import { SandboxRequiredError } from '../invoke/engine.js';
 
 const usage = `usage: lambdalite start [options]
 
@@ -48,6 +49,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) {
       process.stderr.write(`lambdalite: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof SandboxRequiredError) {
+      process.stderr.write(`lambdalite: ${err.message}\n`);
+      process.exit(1);
     }
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {

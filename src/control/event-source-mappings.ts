@@ -148,6 +148,8 @@ export class EventSourceMappingService {
     const now = this.#clock.now();
     const enabled = input.Enabled ?? true;
     const opt = <K extends keyof CreateEventSourceMappingRequest>(k: K) => (input[k] !== undefined ? { [k]: input[k] } : {});
+    // AWS leaves an empty FilterCriteria ({} or no filters) out of its answers.
+    const filters = input.FilterCriteria?.Filters?.length ? { FilterCriteria: input.FilterCriteria } : {};
     // Members in the order AWS answers them.
     const config = kind === 'sqs'
       ? {
@@ -155,7 +157,7 @@ export class EventSourceMappingService {
         BatchSize: input.BatchSize ?? DEFAULT_BATCH.sqs,
         MaximumBatchingWindowInSeconds: input.MaximumBatchingWindowInSeconds ?? 0,
         EventSourceArn: arn!,
-        ...opt('FilterCriteria'),
+        ...filters,
         FunctionArn: fn.arn,
         LastModified: now,
         State: 'Creating',
@@ -176,7 +178,7 @@ export class EventSourceMappingService {
         MaximumBatchingWindowInSeconds: input.MaximumBatchingWindowInSeconds ?? 0,
         ParallelizationFactor: input.ParallelizationFactor ?? 1,
         EventSourceArn: arn!,
-        ...opt('FilterCriteria'),
+        ...filters,
         FunctionArn: fn.arn,
         LastModified: now,
         LastProcessingResult: 'No records processed',

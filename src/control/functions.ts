@@ -7,6 +7,7 @@ import type {
   UpdateFunctionConfigurationRequest, TEnvironmentVariables,
 } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
+import { shapes } from '../api/generated/model.js';
 import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
 import { awsTimestamp, type Clock, type Timer } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
@@ -19,8 +20,8 @@ import type { AliasService } from './aliases.js';
 import type { LayerService, ResolvedLayers } from './layers.js';
 import type { PolicyService } from './policies.js';
 import { checkTagCount } from './tags.js';
-import { resolveQualified, functionNotFound } from './resolve.js';
-import { presentVersion } from './present.js';
+import { resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
+import { presentListItem, presentVersion } from './present.js';
 
 /** Variables the runtime sets itself; a function may not define them (AWS's reserved keys). */
 const reservedEnvKeys = new Set([
@@ -122,20 +123,15 @@ export class FunctionService {
     if (code.ImageUri !== undefined) {
       throw errors.invalidParameter('lambdalite does not run container images yet: use PackageType Zip.');
     }
-    let zip: Buffer;
-    if (code.ZipFile !== undefined) {
-      zip = code.ZipFile;
-    } else {
-      if (!code.S3Bucket || !code.S3Key) throw errors.invalidParameter('Please provide a source for function code.');
-      zip = await this.#d.s3.fetch(scope.region, code.S3Bucket, code.S3Key, code.S3ObjectVersion);
-    }
-    return this.#d.code.put(zip);
+    if (code.ZipFile !== undefined) return this.#d.code.put(code.ZipFile);
+    if (!code.S3Bucket || !code.S3Key) throw errors.invalidParameter('Please provide a source for function code.');
+    return this.#d.code.put(await this.#d.s3.fetch(scope.region, code.S3Bucket, code.S3Key, code.S3ObjectVersion), { fromS3: true });
   }
 
   async create(input: CreateFunctionRequest, ctx: CallContext): Promise<FunctionConfiguration> {
-    const ref = resolveFunctionName(input.FunctionName, ctx);
+    const ref = resolveFunctionName(input.FunctionName, ctx, undefined, { forCreate: true });
     if (ref.qualifier !== undefined) {
-      throw validationFailure(input.FunctionName, 'functionName', 'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)');
+      throw validationFailure(input.FunctionName, 'functionName', `Member must satisfy regular expression pattern: ${shapes['UnqualifiedFunctionName']?.pattern ?? ''}`);
     }
     const packageType = input.PackageType ?? 'Zip';
     if (packageType === 'Zip' && (!input.Runtime || !input.Handler)) {
@@ -197,12 +193,25 @@ export class FunctionService {
     return response;
   }
 
-  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string): StoredConfig['LoggingConfig'] {
-    const format = given?.LogFormat ?? 'Text';
+  /**
+   * AWS's defaults (Text, /aws/lambda/NAME; INFO levels with JSON), merged over the current settings on
+   * update. Levels belong to the JSON format: asked for with Text they are refused, and switching to
+   * Text drops them.
+   */
+  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string, current?: StoredConfig['LoggingConfig']): StoredConfig['LoggingConfig'] {
+    const format = given?.LogFormat ?? current?.LogFormat ?? 'Text';
+    if (format === 'Text' && (given?.ApplicationLogLevel !== undefined || given?.SystemLogLevel !== undefined)) {
+      throw errors.invalidParameter('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "Json" and try again.');
+    }
     return {
       LogFormat: format,
-      ...(format === 'JSON' ? { ApplicationLogLevel: given?.ApplicationLogLevel ?? 'INFO', SystemLogLevel: given?.SystemLogLevel ?? 'INFO' } : {}),
-      LogGroup: given?.LogGroup ?? `/aws/lambda/${name}`,
+      ...(format === 'JSON'
+        ? {
+            ApplicationLogLevel: given?.ApplicationLogLevel ?? current?.ApplicationLogLevel ?? 'INFO',
+            SystemLogLevel: given?.SystemLogLevel ?? current?.SystemLogLevel ?? 'INFO',
+          }
+        : {}),
+      LogGroup: given?.LogGroup ?? current?.LogGroup ?? `/aws/lambda/${name}`,
     };
   }
 
@@ -263,12 +272,7 @@ export class FunctionService {
     const limit = input.MaxItems ?? limits.listDefault;
     const page = this.#d.store.listFunctions(ctx.accountId, ctx.region, after, limit);
     const all = input.FunctionVersion === 'ALL';
-    // ListFunctions items leave out the lifecycle members, as AWS's do.
-    const item = (fn: FunctionKey, v: StoredVersion, qualifier: string | undefined) => {
-      const { State: _s, StateReason: _sr, StateReasonCode: _src, LastUpdateStatus: _l, LastUpdateStatusReason: _lr, LastUpdateStatusReasonCode: _lrc, RuntimeVersionConfig: _rv, ...c } =
-        this.#present(fn, v, qualifier);
-      return c;
-    };
+    const item = presentListItem;
     // With FunctionVersion=ALL a page holds MaxItems functions, each with all its versions ($LATEST first).
     const Functions = page.items.flatMap((fn) =>
       all ? this.#allVersions(fn).map((v) => item(fn, v, v.version)) : [item(fn, fn.latest, undefined)],
@@ -384,13 +388,15 @@ export class FunctionService {
       ...(runtime ? { RuntimeVersionConfig: { RuntimeVersionArn: runtimeVersionArn(ctx.region, runtime) } } : {}),
       ...(input.Environment !== undefined ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
       ...(input.VpcConfig !== undefined ? { VpcConfig: { SubnetIds: input.VpcConfig.SubnetIds ?? [], SecurityGroupIds: input.VpcConfig.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: input.VpcConfig.Ipv6AllowedForDualStack ?? false, VpcId: '' } } : {}),
-      ...(input.DeadLetterConfig !== undefined ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
+      // DeadLetterConfig={} changes nothing (AWS answers with the previous TargetArn); TargetArn '' removes it.
+      ...(input.DeadLetterConfig?.TargetArn !== undefined ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
       ...(input.KMSKeyArn !== undefined ? { KMSKeyArn: input.KMSKeyArn } : {}),
       ...(input.TracingConfig !== undefined ? { TracingConfig: { Mode: input.TracingConfig.Mode ?? 'PassThrough' } } : {}),
       ...(input.EphemeralStorage !== undefined ? { EphemeralStorage: { Size: input.EphemeralStorage.Size } } : {}),
       ...(input.SnapStart !== undefined ? { SnapStart: { ApplyOn: input.SnapStart.ApplyOn ?? 'None', OptimizationStatus: 'Off' } } : {}),
-      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig({ ...c.LoggingConfig, ...input.LoggingConfig }, fn.name) } : {}),
+      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig(input.LoggingConfig, fn.name, c.LoggingConfig) } : {}),
     };
+    if (config.DeadLetterConfig?.TargetArn === '') delete config.DeadLetterConfig;
     if (layers) {
       if (layers.layers.length) config.Layers = layers.layers;
       else delete config.Layers;
@@ -400,8 +406,11 @@ export class FunctionService {
 
   delete(input: DeleteFunctionRequest, ctx: CallContext): void {
     const ref = resolveFunctionName(input.FunctionName, ctx, input.Qualifier);
-    // AWS refuses $LATEST before it looks the function up.
+    // AWS refuses $LATEST and anything shaped like an alias name before it looks the function up.
     if (ref.qualifier === '$LATEST') throw errors.invalidParameter('$LATEST version cannot be deleted without deleting the function.');
+    if (ref.qualifier !== undefined && isAliasName(ref.qualifier)) {
+      throw errors.invalidParameter('Deletion of aliases is not currently supported.');
+    }
     const key = { accountId: ctx.accountId, region: ctx.region, name: ref.name };
     const fn = this.#d.store.getFunction(key);
     // AWS names the unqualified function when it does not exist, whatever the qualifier.
@@ -413,9 +422,8 @@ export class FunctionService {
       void this.#d.invoker.retire(arn);
       return;
     }
-    if (!/^[0-9]+$/.test(ref.qualifier)) {
-      throw errors.invalidParameter('Deletion of aliases is not supported through DeleteFunction. Please use the DeleteAlias API.');
-    }
+    // A qualifier neither a version nor an alias name (e.g. `$latest`) names no version: nothing to delete.
+    if (!isVersionNumber(ref.qualifier)) throw notFound(ctx, ref.name);
     const referencing = this.#d.aliases.referencing(key, ref.qualifier);
     if (referencing.length) {
       throw errors.conflict(`Unable to delete version because the following aliases reference it: [${referencing.map((a) => a.alias).join(', ')}]`);
@@ -443,7 +451,10 @@ export class FunctionService {
       region: fn.region,
       accountId: fn.accountId,
       logGroup: c.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`,
-      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
+      ...(c.LoggingConfig?.LogFormat === 'JSON'
+        ? { logFormat: 'JSON' as const, applicationLogLevel: c.LoggingConfig.ApplicationLogLevel ?? 'INFO', systemLogLevel: c.LoggingConfig.SystemLogLevel ?? 'INFO' }
+        : {}),
+      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.LoggingConfig]),
     };
   }
 

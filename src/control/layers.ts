@@ -92,11 +92,10 @@ export class LayerService {
     const key = this.#key(input.LayerName, scope);
     if (key.accountId !== scope.accountId) throw new LambdaError('AccessDeniedException', '', { status: 403 });
     const c = input.Content;
-    let zip: Buffer;
-    if (c.ZipFile !== undefined) zip = c.ZipFile;
-    else if (c.S3Bucket && c.S3Key) zip = await this.#d.s3.fetch(scope.region, c.S3Bucket, c.S3Key, c.S3ObjectVersion);
+    let pkg;
+    if (c.ZipFile !== undefined) pkg = await this.#d.code.put(c.ZipFile);
+    else if (c.S3Bucket && c.S3Key) pkg = await this.#d.code.put(await this.#d.s3.fetch(scope.region, c.S3Bucket, c.S3Key, c.S3ObjectVersion), { fromS3: true });
     else throw errors.invalidParameter('Please provide a source for layer content.');
-    const pkg = await this.#d.code.put(zip);
     this.#d.checkCodeStorage(scope, pkg.size);
     const v = this.#d.store.publishLayerVersion(key, (version) => ({
       version,

@@ -23,6 +23,11 @@ export function isVersionNumber(q: string): boolean {
   return /^[0-9]+$/.test(q);
 }
 
+/** The model's Alias pattern: not all digits, letters, digits, `-` and `_` only. */
+export function isAliasName(q: string): boolean {
+  return /^[a-zA-Z0-9-_]+$/.test(q) && !isVersionNumber(q);
+}
+
 /** Loads the function and the version its qualifier names; unknown versions and aliases are not found. */
 export function resolveQualified(
   store: Store, scope: Scope, name: string, qualifierParam: string | undefined,

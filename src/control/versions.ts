@@ -7,7 +7,7 @@ import { errors } from '../shared/errors.js';
 import { awsTimestamp, type Clock } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
 import { functionNotFound } from './resolve.js';
-import { presentVersion } from './present.js';
+import { presentListItem, presentVersion } from './present.js';
 
 /** Members that differ between versions without the code or configuration having changed. */
 const volatile = new Set(['RevisionId', 'LastModified', 'State', 'StateReason', 'StateReasonCode', 'LastUpdateStatus', 'LastUpdateStatusReason', 'LastUpdateStatusReasonCode', 'Description']);
@@ -94,7 +94,7 @@ export class VersionService {
     }
     const page = this.#store.listVersions(key, after, input.MaxItems ?? 50);
     return {
-      Versions: page.items.map((v) => presentVersion(key, v, v.version)),
+      Versions: page.items.map((v) => presentListItem(key, v, v.version)),
       ...(page.nextMarker ? { NextMarker: Buffer.from(page.nextMarker).toString('base64url') } : {}),
     };
   }

@@ -21,19 +21,13 @@ import type { Clock, Timer } from '../shared/clock.js';
 import type { ThrottleReason } from './types.js';
 
 /**
- * AWS's TooManyRequestsException models `Retry-After` (member retryAfterSeconds) but neither the
- * docs nor any recording we found gives the value Lambda sends for concurrency throttles; the SDKs
- * only use it as a hint next to their own backoff. 1 second is the smallest whole value and
- * matches the async path's first retry interval ("from 1 second after the first attempt").
+ * The one shape every throttle takes (TooManyRequestsException, 429, "Rate Exceeded."). AWS's model has a
+ * `Retry-After` header member (retryAfterSeconds), but recorded concurrency throttles carry none.
  */
-export const RETRY_AFTER_SECONDS = '1';
-
-/** The one shape every throttle takes (TooManyRequestsException, 429, "Rate Exceeded."). */
 export function throttled(reason: ThrottleReason): LambdaError {
   return new LambdaError('TooManyRequestsException', 'Rate Exceeded.', {
     status: 429,
     fields: { Reason: reason },
-    headers: { 'Retry-After': RETRY_AFTER_SECONDS },
   });
 }
 

@@ -27,12 +27,13 @@ import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
+import { LogStore } from '../logs/store.js';
 
 export interface InvokerOptions {
   /** Absolute path of the server's data dir; functions never see it. */
   readonly dataDir: string;
-  /** Where log streams are kept; default `<dataDir>/logs`. */
-  readonly logDir?: string;
+  /** The log store environments write to; default one of its own at `<dataDir>/logs.db`. */
+  readonly logs?: LogStore;
   /** Idle environments are stopped after this long; default 10 minutes. */
   readonly idleTimeoutMs?: number;
   /** Also write function logs to the server's stdout. */
@@ -60,6 +61,13 @@ export interface InvokerOptions {
   readonly lambdaEndpoint?: () => string | undefined;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * Marks the unpacked code an invocation or environment uses (code and layer dirs) as in use until
+   * the returned function is called, so deleted code is removed from disk only once nothing runs it.
+   */
+  readonly holdCode?: (dirs: readonly string[]) => () => void;
+  /** Receives warnings an operator must see (functions running unsandboxed); default `log`. */
+  readonly warn?: (line: string) => void;
 }
 
 export interface EnvironmentInfo {
@@ -78,7 +86,6 @@ export interface EnvironmentInfo {
 
 export interface LogStreamContents {
   readonly stream: string;
-  readonly file: string;
   readonly text: string;
 }
 
@@ -141,6 +148,8 @@ interface Meta {
   readonly functionName: string;
   /** Init finished successfully. */
   initialised: boolean;
+  /** Lets go of the environment's code once it is gone. */
+  readonly releaseCode: () => void;
 }
 
 /** Runtime API listeners and cgroup-attached launchers kept ready for cold starts. */
@@ -148,6 +157,9 @@ const SPARES = 2;
 
 /** AWS: provisioned init may take max(130 s, the function's timeout); on-demand init gets 10 s. */
 const PROVISIONED_INIT_MIN_MS = 130_000;
+
+/** The engine was told to sandbox functions and cannot: the server must not start. */
+export class SandboxRequiredError extends Error {}
 
 export function createInvoker(options: InvokerOptions): InvokeEngine {
   return new Engine(options);
@@ -168,7 +180,8 @@ class Engine implements InvokeEngine {
   readonly #names = new Map<string, string>();
   readonly #spares: RuntimeApiServer[] = [];
   readonly #launchers: Launcher[] = [];
-  readonly #logDir: string;
+  readonly #logs: LogStore;
+  readonly #ownsLogs: boolean;
   readonly #scriptDir: string;
   readonly #idleTimeoutMs: number;
   readonly #maxEnvironments: number;
@@ -186,11 +199,14 @@ class Engine implements InvokeEngine {
   readonly #disposing = new Set<Promise<void>>();
   #closed = false;
   #seq = 0;
+  readonly #holdCode: (dirs: readonly string[]) => () => void;
 
   constructor(o: InvokerOptions) {
     if (!path.isAbsolute(o.dataDir)) throw new Error(`dataDir must be absolute: ${o.dataDir}`);
     this.#clock = o.clock ?? systemClock;
-    this.#logDir = o.logDir ?? path.join(o.dataDir, 'logs');
+    this.#holdCode = o.holdCode ?? (() => () => {});
+    this.#ownsLogs = o.logs === undefined;
+    this.#logs = o.logs ?? new LogStore(path.join(o.dataDir, 'logs.db'), { clock: this.#clock, retentionDays: 0, maxBytes: 0 });
     this.#scriptDir = path.join(o.dataDir, 'sandbox', 'launch');
     fs.mkdirSync(this.#scriptDir, { recursive: true, mode: 0o700 });
     this.#idleTimeoutMs = o.idleTimeoutMs ?? 10 * 60 * 1000;
@@ -220,9 +236,14 @@ class Engine implements InvokeEngine {
       prefer: o.sandbox === 'auto' ? undefined : o.sandbox,
       scratchDir: path.join(o.dataDir, 'sandbox'),
     });
-    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') throw new Error(this.#sandbox.description);
+    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') {
+      throw new SandboxRequiredError(`a sandbox is required, and functions cannot be sandboxed here: ${this.#sandbox.description}`);
+    }
     this.#memory = detectMemoryController();
     log(this.#sandbox.description);
+    if (this.#sandbox.kind !== 'bwrap') {
+      (o.warn ?? log)(`WARNING: functions run WITHOUT a sandbox and can read and change everything this user can (${this.#sandbox.description}); start with --require-sandbox to refuse to run like this`);
+    }
     log(this.#memory.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
@@ -268,6 +289,7 @@ class Engine implements InvokeEngine {
       if (e instanceof LambdaError) this.#metrics.throttle(config.functionName, e.fields['Reason'] as ThrottleReason);
       throw e;
     }
+    const releaseCode = this.#holdCode([config.codeDir, ...config.layerDirs]);
     try {
       const pool = this.#pool(config);
       const env = this.#takeProvisioned(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
@@ -284,6 +306,7 @@ class Engine implements InvokeEngine {
       }
     } finally {
       lease.release();
+      releaseCode();
     }
   }
 
@@ -409,14 +432,14 @@ class Engine implements InvokeEngine {
       launcher,
       scriptDir: this.#scriptDir,
       clock: this.#clock,
-      logDir: this.#logDir,
+      logs: this.#logs,
       echo: this.#echo,
       credentials: typeof this.#credentials === 'function' ? this.#credentials(id, config) : this.#credentials,
       lambdaEndpoint: this.#lambdaEndpoint?.(),
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
-    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false };
+    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false, releaseCode: this.#holdCode([config.codeDir, ...config.layerDirs]) };
     this.#meta.set(env, meta);
     pool.all.add(env);
     provisioned?.envs.add(env);
@@ -468,6 +491,7 @@ class Engine implements InvokeEngine {
       }
     }
     const done = env.dispose();
+    if (meta) void done.then(meta.releaseCode, meta.releaseCode);
     this.#disposing.add(done);
     void done.finally(() => this.#disposing.delete(done));
     return done;
@@ -743,6 +767,7 @@ class Engine implements InvokeEngine {
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
     await Promise.all(waits);
     await this.#memory.close();
+    if (this.#ownsLogs) this.#logs.close();
   }
 
   environments(functionArn?: string): EnvironmentInfo[] {
@@ -768,28 +793,7 @@ class Engine implements InvokeEngine {
   async readLogs(logGroup: string): Promise<LogStreamContents[]> {
     await Promise.all([...this.#disposing]);
     await Promise.all([...this.#pools.values()].flatMap((p) => [...p.all].map((e) => e.log.flush())));
-    const root = path.join(this.#logDir, logGroup);
-    const files: { file: string; mtime: number }[] = [];
-    const walk = (dir: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.name.endsWith('.log')) files.push({ file: p, mtime: fs.statSync(p).mtimeMs });
-      }
-    };
-    walk(root);
-    files.sort((a, b) => a.mtime - b.mtime);
-    return files.map(({ file }) => ({
-      stream: path.relative(root, file).slice(0, -'.log'.length),
-      file,
-      text: fs.readFileSync(file, 'utf8'),
-    }));
+    return this.#logs.groupText(logGroup);
   }
 }
 

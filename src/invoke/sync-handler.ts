@@ -1,6 +1,5 @@
 // The Invoke operation over HTTP: checks the payload as AWS does, resolves the function and qualifier,
 // and hands the call to the invoke engine. InvocationType Event belongs to the async path.
-import { randomUUID } from 'node:crypto';
 import type { InvocationRequest, InvocationResponse, InvokeAsyncRequest, InvokeAsyncResponse } from '../api/generated/types.js';
 import type { RequestContext } from '../api/handlers.js';
 import { LambdaError } from '../shared/errors.js';
@@ -47,7 +46,8 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
     const scope = ctx.identity;
     const { fn, version, invokedArn, qualifier } = functions.resolveForInvoke(input.FunctionName, input.Qualifier, scope);
     const type = input.InvocationType ?? 'RequestResponse';
-    if (type === 'DryRun') return { StatusCode: 204, ExecutedVersion: version.version };
+    // AWS's DryRun answer carries no X-Amz-Executed-Version.
+    if (type === 'DryRun') return { StatusCode: 204 };
     if (type === 'Event') {
       if (!queue) throw new LambdaError('ServiceException', 'lambdalite runs no asynchronous (Event) invocations here.', { status: 501, fault: 'Service' });
       checkEventPayload(payload);
@@ -60,7 +60,8 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
       return { StatusCode: 202 };
     }
     const result = await invoker.invoke(functions.runtimeConfig(fn, version), {
-      requestId: randomUUID(),
+      // One id for the whole invocation: the response's x-amzn-RequestId is the function's awsRequestId.
+      requestId: ctx.requestId,
       payload: payload.length ? payload : Buffer.from('{}'),
       invokedFunctionArn: invokedArn,
       tailLog: input.LogType === 'Tail',

@@ -15,7 +15,7 @@ import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invo
 import type { RuntimePlan } from '../runtimes/registry.js';
 import { isEntrypointError } from '../runtimes/registry.js';
 import type { Clock, Timer } from '../shared/clock.js';
-import { LogStream, newLogStreamName } from './logs.js';
+import { LogStream, newLogStreamName, type LogSink } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
 import { Launcher } from './launcher.js';
@@ -36,7 +36,7 @@ export interface EnvironmentOptions {
   /** Where launchers' scripts are written (private to the server). */
   readonly scriptDir: string;
   readonly clock: Clock;
-  readonly logDir: string;
+  readonly logs: LogSink;
   readonly echo: ((chunk: string | Buffer) => void) | undefined;
   readonly credentials: EnvironmentCredentials;
   /** The Lambda API endpoint for the function's SDK (AWS_ENDPOINT_URL_LAMBDA) unless its own variables name one. */
@@ -130,7 +130,7 @@ export class ExecutionEnvironment {
     this.lastUsed = o.clock.now();
     this.#spawnedAt = o.clock.elapsed();
     const { config, plan } = o;
-    this.log = new LogStream(o.logDir, config.logGroup, newLogStreamName(config.version, o.clock.now()), o.echo);
+    this.log = new LogStream({ sink: o.logs, config, name: newLogStreamName(config.version, o.clock.now()), clock: o.clock, echo: o.echo });
     if (o.launcher !== undefined) {
       this.#launcher = o.launcher;
       this.#cgroup = o.launcher.cgroup;
@@ -220,6 +220,9 @@ export class ExecutionEnvironment {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
       AWS_LAMBDA_LOG_GROUP_NAME: config.logGroup,
       AWS_LAMBDA_LOG_STREAM_NAME: this.log.name,
+      // Advanced logging controls: the runtime clients format and filter by these, as AWS's do.
+      AWS_LAMBDA_LOG_FORMAT: config.logFormat ?? 'Text',
+      ...(config.logFormat === 'JSON' ? { AWS_LAMBDA_LOG_LEVEL: config.applicationLogLevel ?? 'INFO' } : {}),
       AWS_LAMBDA_RUNTIME_API: this.#api.address,
       AWS_LAMBDA_INITIALIZATION_TYPE: this.initializationType,
       LAMBDA_TASK_ROOT: view.taskRoot,

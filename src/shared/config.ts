@@ -49,6 +49,12 @@ export interface ServerOptions {
   readonly allowUnauthenticated: boolean;
   /** What functions may do with their environment's credentials. */
   readonly functionApiAccess: FunctionApiAccess;
+  /** Refuse to start when functions cannot be sandboxed (no usable bwrap), rather than run them unconfined. */
+  readonly requireSandbox: boolean;
+  /** Log events older than this are dropped from groups without a retention policy; 0 keeps them. */
+  readonly logRetentionDays: number;
+  /** The log store drops its oldest events beyond this many bytes; 0 means no bound. */
+  readonly logMaxBytes: number;
 }
 
 export const functionApiAccessModes = ['invoke', 'read', 'full'] as const;
@@ -88,6 +94,9 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'credentialsFile', flag: '--credentials', env: 'LAMBDALITE_CREDENTIALS', kind: 'string', help: 'access keys (AWS credentials file with aws_account_id); requests must be signed' },
   { key: 'allowUnauthenticated', flag: '--allow-unauthenticated', env: 'LAMBDALITE_ALLOW_UNAUTHENTICATED', kind: 'bool', help: 'without --credentials, listen on a non-loopback address anyway' },
   { key: 'functionApiAccess', flag: '--function-api-access', env: 'LAMBDALITE_FUNCTION_API_ACCESS', kind: 'string', help: 'what functions may call: invoke, read or full (default invoke)' },
+  { key: 'requireSandbox', flag: '--require-sandbox', env: 'LAMBDALITE_REQUIRE_SANDBOX', kind: 'bool', help: 'refuse to start when functions cannot be sandboxed' },
+  { key: 'logRetentionDays', flag: '--log-retention-days', env: 'LAMBDALITE_LOG_RETENTION_DAYS', kind: 'int', help: 'keep function logs this many days unless a group has a retention policy (default 7)' },
+  { key: 'logMaxBytes', flag: '--log-max-bytes', env: 'LAMBDALITE_LOG_MAX_BYTES', kind: 'int', help: 'drop the oldest log events beyond this many bytes (default 1073741824)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -118,6 +127,9 @@ export const defaults: ServerOptions = Object.freeze({
   credentialsFile: undefined,
   allowUnauthenticated: false,
   functionApiAccess: 'invoke',
+  requireSandbox: false,
+  logRetentionDays: 7,
+  logMaxBytes: 1_073_741_824,
 });
 
 export class ConfigError extends Error {}

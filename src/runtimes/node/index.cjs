@@ -2,7 +2,7 @@
 // (aws/aws-lambda-nodejs-runtime-interface-client): the same handler resolution (nested paths, CJS,
 // ESM, .mjs/.cjs, "type": "module"), async and callback handlers with callbackWaitsForEmptyEventLoop,
 // the same context object, error shapes {errorType, errorMessage, trace}, Runtime.* error types,
-// and console lines as `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
+// and console lines as `<ISO time>\t<request id>\t<LEVEL>\t<message>` (or AWS's JSON records).
 //
 // Standard library only and kept small: this file is on every cold start. It is CommonJS because an
 // ES module entry point costs ~6 ms more to start (the ESM loader is only set up when a handler
@@ -36,11 +36,41 @@ function writeOut(text) {
   }
 }
 
+// Advanced logging controls: with AWS_LAMBDA_LOG_FORMAT=JSON every console call is one JSON record
+// {timestamp, level, requestId, message} (Error arguments as errorType/errorMessage/stackTrace), and
+// levels below AWS_LAMBDA_LOG_LEVEL are dropped, as AWS's runtime client does.
+const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+const jsonFormat = env.AWS_LAMBDA_LOG_FORMAT === 'JSON';
+const minLevel = LEVELS[(env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase()] ?? LEVELS.TRACE;
+
+function errorFields(e) {
+  return { errorType: e?.constructor?.name ?? 'UnknownError', errorMessage: e.message, stackTrace: typeof e.stack === 'string' ? e.stack.split('\n') : [] };
+}
+
+function jsonRecord(level, args) {
+  const record = { timestamp: new Date().toISOString(), level, requestId: currentRequestId };
+  if (args.length === 1) {
+    record.message = args[0];
+    try {
+      return JSON.stringify(record, (_k, v) => (v instanceof Error ? { ...errorFields(v), ...v } : v));
+    } catch {
+      record.message = format(args[0]);
+      return JSON.stringify(record);
+    }
+  }
+  record.message = format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) Object.assign(record, errorFields(err));
+  return JSON.stringify(record);
+}
+
 function patchConsole() {
-  const make = (level) =>
-    function (...args) {
-      writeOut(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${format(...args)}\n`);
-    };
+  const make = (level) => {
+    if (LEVELS[level] < minLevel) return () => {};
+    return jsonFormat
+      ? (...args) => writeOut(`${jsonRecord(level, args)}\n`)
+      : (...args) => writeOut(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${format(...args)}\n`);
+  };
   console.log = make('INFO');
   console.info = make('INFO');
   console.warn = make('WARN');
@@ -95,6 +125,10 @@ function toRapidResponse(error) {
 
 function logError(prefix, error) {
   const r = toRapidResponse(error);
+  if (jsonFormat) {
+    writeOut(`${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', requestId: currentRequestId, message: { errorType: r.errorType, errorMessage: r.errorMessage, stackTrace: r.trace } })}\n`);
+    return;
+  }
   writeOut(
     `${new Date().toISOString()}\t${currentRequestId}\tERROR\t${prefix} \t${JSON.stringify({ errorType: r.errorType, errorMessage: r.errorMessage, stack: r.trace })}\n`,
   );

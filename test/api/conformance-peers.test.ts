@@ -1,0 +1,88 @@
+// Answers compared with responses recorded from AWS, for behaviour that involves an AWS peer (SQS and
+// EC2 on a real moto_server): asynchronous request ids, destination and dead-letter messages, event
+// source mappings.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CreateEventSourceMappingCommand, CreateFunctionCommand, GetEventSourceMappingCommand, InvokeCommand,
+  PutFunctionEventInvokeConfigCommand, UpdateEventSourceMappingCommand, type LambdaClient,
+} from '@aws-sdk/client-lambda';
+import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
+import { awsOptions, createQueue, startMoto, type Moto } from '../helpers/moto.js';
+
+let moto: Moto;
+let t: TestServer;
+let lambda: LambdaClient;
+let sqs: SQSClient;
+
+/** One message with its system attributes, or a failure naming the queue after `timeoutMs`. */
+async function receiveOne(url: string, timeoutMs = 30_000): Promise<Message> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: url, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['AWSTraceHeader'],
+    }));
+    if (r.Messages?.[0]) return r.Messages[0];
+  }
+  assert.fail(`no message arrived at ${url} within ${timeoutMs} ms`);
+}
+
+async function create(name: string, source: string, extra: Record<string, unknown> = {}) {
+  await lambda.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: await nodeHandlerZip(source) }, ...extra }));
+}
+
+const TRACE_HEADER = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;|$)/;
+
+before(async () => {
+  moto = await startMoto();
+  t = await startTestServer({ awsEndpoint: moto.url, asyncRetryScale: 0 });
+  lambda = t.client;
+  sqs = new SQSClient(awsOptions(moto.url));
+});
+after(async () => {
+  sqs.destroy();
+  await t.close();
+  await moto.stop();
+});
+
+describe('asynchronous invocations', () => {
+  it("the 202's request id is the event's: in the function and in the destination record; the message carries AWSTraceHeader", async () => {
+    const q = await createQueue(sqs, 'conf-success');
+    await create('conf-async', 'exports.handler = async (event, context) => ({ rid: context.awsRequestId });');
+    await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'conf-async', DestinationConfig: { OnSuccess: { Destination: q.arn } } }));
+    const accepted = await lambda.send(new InvokeCommand({ FunctionName: 'conf-async', InvocationType: 'Event', Payload: Buffer.from('{"n":1}') }));
+    assert.equal(accepted.StatusCode, 202);
+    const id = accepted.$metadata.requestId;
+    const msg = await receiveOne(q.url);
+    const record = JSON.parse(msg.Body!) as { requestContext: { requestId: string }; responsePayload: { rid: string } };
+    assert.equal(record.requestContext.requestId, id);
+    assert.equal(record.responsePayload.rid, id);
+    assert.match(msg.Attributes?.AWSTraceHeader ?? '', TRACE_HEADER);
+  });
+
+  it('dead-letter messages carry AWSTraceHeader and the request id', async () => {
+    const q = await createQueue(sqs, 'conf-dlq');
+    await create('conf-dead', 'exports.handler = async () => { throw new Error("no"); };', { DeadLetterConfig: { TargetArn: q.arn } });
+    await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'conf-dead', MaximumRetryAttempts: 0 }));
+    const accepted = await lambda.send(new InvokeCommand({ FunctionName: 'conf-dead', InvocationType: 'Event', Payload: Buffer.from('{"n":2}') }));
+    const msg = await receiveOne(q.url);
+    assert.equal(msg.Body, '{"n":2}');
+    assert.equal(msg.MessageAttributes?.['RequestID']?.StringValue, accepted.$metadata.requestId);
+    assert.match(msg.Attributes?.AWSTraceHeader ?? '', TRACE_HEADER);
+  });
+});
+
+describe('event source mappings', () => {
+  it('an empty FilterCriteria is left out of the answers', async () => {
+    const q = await createQueue(sqs, 'conf-esm');
+    await create('conf-esm-fn', 'exports.handler = async () => {};');
+    const created = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'conf-esm-fn', EventSourceArn: q.arn, FilterCriteria: {}, Enabled: false }));
+    assert.equal(created.FilterCriteria, undefined);
+    const withFilters = await lambda.send(new UpdateEventSourceMappingCommand({ UUID: created.UUID, FilterCriteria: { Filters: [{ Pattern: '{"body":{"a":[1]}}' }] } }));
+    assert.deepEqual(withFilters.FilterCriteria, { Filters: [{ Pattern: '{"body":{"a":[1]}}' }] });
+    await lambda.send(new UpdateEventSourceMappingCommand({ UUID: created.UUID, FilterCriteria: { Filters: [] } }));
+    assert.equal((await lambda.send(new GetEventSourceMappingCommand({ UUID: created.UUID }))).FilterCriteria, undefined);
+  });
+});
