@@ -31,6 +31,7 @@ import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
+import { runtimeSettings } from './runtimes/options.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
 import { lockDataDir } from './shared/data-dir-lock.js';
@@ -119,6 +120,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       roleName: roleNameOf(store.getFunction({ accountId: config.accountId, region: config.region, name: config.functionName })?.latest.config.Role),
     }),
     lambdaEndpoint: () => lambdaEndpoint,
+    ...runtimeSettings(options),
   });
 
   const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');

@@ -2,8 +2,10 @@
 import { parseOptions, optionSpecs, ConfigError } from '../shared/config.js';
 import { startServer } from '../server.js';
 import { SandboxRequiredError } from '../invoke/engine.js';
+import { installRuntimes, runtimesCommand } from './runtimes.js';
 
 const usage = `usage: lambdalite start [options]
+       lambdalite runtimes list|install RUNTIME... (see lambdalite runtimes --help)
 
 Runs the AWS Lambda API (2015-03-31) on this machine.
 
@@ -17,6 +19,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'runtimes') return runtimesCommand(rest);
   if (command !== 'start') {
     process.stderr.write(`lambdalite: unknown command '${command}'\n${usage}`);
     return 2;
@@ -26,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parseOptions(rest, process.env);
+  await installRuntimes(options, options.installRuntimes, (line) => process.stderr.write(`lambdalite: ${line}\n`));
   const server = await startServer(options);
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -25,6 +25,7 @@ import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
 import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
+import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 import { LogStore } from '../logs/store.js';
@@ -68,6 +69,10 @@ export interface InvokerOptions {
   readonly holdCode?: (dirs: readonly string[]) => () => void;
   /** Receives warnings an operator must see (functions running unsandboxed); default `log`. */
   readonly warn?: (line: string) => void;
+  /** Runtimes: install dir (default $LAMBDALITE_RUNTIME_DIR, else `<dataDir>/runtimes`), interpreters named by the operator, variables for every function. */
+  readonly runtimeDir?: string;
+  readonly runtimePaths?: Readonly<Record<string, string>>;
+  readonly functionEnv?: Readonly<Record<string, string>>;
 }
 
 export interface EnvironmentInfo {
@@ -110,6 +115,10 @@ export interface InvokeEngine extends Invoker {
   stats(): EngineStats;
   /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
   provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
+  /** X-Ray segments sent for a function's traced invocations (bounded, oldest first). */
+  traceSegments(functionArn: string): readonly TraceSegment[];
+  /** Installs a runtime ahead of its first invoke; resolves to its INIT_START version (e.g. nodejs:22.v22.23.5). */
+  installRuntime(runtime: string): Promise<string>;
 }
 
 interface Waiter {
@@ -169,7 +178,11 @@ class Engine implements InvokeEngine {
   readonly #clock: Clock;
   readonly #sandbox: Sandbox;
   readonly #memory: MemoryController;
-  readonly #registry = new RuntimeRegistry();
+  readonly #registry: RuntimeRegistry;
+  /** Variables every function's environment gets (--function-env, the X-Ray daemon), under the function's own. */
+  #platformEnv: Readonly<Record<string, string>>;
+  #xray: XRayDaemon | undefined;
+  readonly #xrayReady: Promise<void>;
   readonly #pools = new Map<string, Pool>();
   readonly #meta = new Map<ExecutionEnvironment, Meta>();
   readonly #provisioned = new Map<string, Provisioned>();
@@ -240,6 +253,20 @@ class Engine implements InvokeEngine {
       throw new SandboxRequiredError(`a sandbox is required, and functions cannot be sandboxed here: ${this.#sandbox.description}`);
     }
     this.#memory = detectMemoryController();
+    this.#registry = new RuntimeRegistry({
+      runtimeDir: o.runtimeDir ?? process.env['LAMBDALITE_RUNTIME_DIR'] ?? path.join(o.dataDir, 'runtimes'),
+      ...(o.runtimePaths !== undefined ? { runtimePaths: o.runtimePaths } : {}),
+      log,
+    });
+    this.#platformEnv = { ...o.functionEnv };
+    this.#xrayReady = XRayDaemon.start().then(
+      (d) => {
+        if (this.#closed) return void d.close();
+        this.#xray = d;
+        this.#platformEnv = { ...d.env(), ...o.functionEnv };
+      },
+      (e: unknown) => log(`X-Ray daemon not started: ${(e as Error).message}`),
+    );
     log(this.#sandbox.description);
     if (this.#sandbox.kind !== 'bwrap') {
       (o.warn ?? log)(`WARNING: functions run WITHOUT a sandbox and can read and change everything this user can (${this.#sandbox.description}); start with --require-sandbox to refuse to run like this`);
@@ -249,6 +276,14 @@ class Engine implements InvokeEngine {
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
     this.#sweeper.unref();
     void this.#refill();
+  }
+
+  traceSegments(functionArn: string): readonly TraceSegment[] {
+    return this.#xray?.segments(functionArn) ?? [];
+  }
+
+  async installRuntime(runtime: string): Promise<string> {
+    return (await this.#registry.install(runtime)).runtimeVersion;
   }
 
   get sandboxKind(): Sandbox['kind'] {
@@ -280,7 +315,8 @@ class Engine implements InvokeEngine {
 
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
     if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
-    const plan = this.#registry.resolve(config.runtime);
+    const plan = await this.#registry.prepare(config.runtime);
+    if (this.#xray === undefined) await this.#xrayReady;
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
     try {
@@ -436,6 +472,8 @@ class Engine implements InvokeEngine {
       echo: this.#echo,
       credentials: typeof this.#credentials === 'function' ? this.#credentials(id, config) : this.#credentials,
       lambdaEndpoint: this.#lambdaEndpoint?.(),
+      platformEnv: this.#platformEnv,
+      ...(this.#xray !== undefined ? { xray: this.#xray } : {}),
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
@@ -610,7 +648,8 @@ class Engine implements InvokeEngine {
       const { config } = entry;
       let plan: ReturnType<RuntimeRegistry['resolve']>;
       try {
-        plan = this.#registry.resolve(config.runtime);
+        plan = await this.#registry.prepare(config.runtime);
+        await this.#xrayReady;
       } catch (e) {
         return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
       }
@@ -765,6 +804,7 @@ class Engine implements InvokeEngine {
     this.#pools.clear();
     for (const api of this.#spares.splice(0)) waits.push(api.close());
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
+    if (this.#xray !== undefined) waits.push(this.#xray.close());
     await Promise.all(waits);
     await this.#memory.close();
     if (this.#ownsLogs) this.#logs.close();

@@ -36,6 +36,24 @@ function checkJson(payload: Buffer): void {
   }
 }
 
+/**
+ * X-Amz-Client-Context must be base64 of a JSON object; AWS answers 400 before anything is queued or
+ * run (sync and async alike), with this text. Strict base64 (RFC 4648 alphabet, padding), as AWS's
+ * decoder; an empty header is no context.
+ */
+function checkClientContext(value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  const invalid = () => new LambdaError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.', { status: 400 });
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'base64')));
+  } catch {
+    throw invalid();
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid();
+}
+
 export function createInvokeHandler(functions: FunctionService, invoker: Invoker, queue?: AsyncQueue) {
   return async (input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> => {
     const payload = input.Payload ?? Buffer.alloc(0);
@@ -43,6 +61,7 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
       throw tooLarge(`Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
     }
     checkJson(payload);
+    checkClientContext(input.ClientContext);
     const scope = ctx.identity;
     const { fn, version, invokedArn, qualifier } = functions.resolveForInvoke(input.FunctionName, input.Qualifier, scope);
     const type = input.InvocationType ?? 'RequestResponse';

@@ -36,6 +36,8 @@ export interface FunctionRuntimeConfig {
    * started for an older revision are never handed a new request.
    */
   readonly revision: string;
+  /** TracingConfig.Mode; Active samples every invocation and writes REPORT's XRAY line. */
+  readonly tracingMode?: 'Active' | 'PassThrough';
 }
 
 export interface InvokeRequest {

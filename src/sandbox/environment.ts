@@ -13,12 +13,13 @@
 
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import type { RuntimePlan } from '../runtimes/registry.js';
-import { isEntrypointError } from '../runtimes/registry.js';
+import { isEntrypointError, withExecWrapper } from '../runtimes/registry.js';
 import type { Clock, Timer } from '../shared/clock.js';
 import { LogStream, newLogStreamName, type LogSink } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
 import { Launcher } from './launcher.js';
+import type { ActiveTrace, XRayDaemon } from '../runtimes/xray.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
 
 /** AWS's init phase limit. */
@@ -41,6 +42,10 @@ export interface EnvironmentOptions {
   readonly credentials: EnvironmentCredentials;
   /** The Lambda API endpoint for the function's SDK (AWS_ENDPOINT_URL_LAMBDA) unless its own variables name one. */
   readonly lambdaEndpoint?: string | undefined;
+  /** Operator-set variables (--function-env, the X-Ray daemon): over the defaults, under the function's own. */
+  readonly platformEnv?: Readonly<Record<string, string>>;
+  /** Where functions with TracingConfig Active send segments; their invocations are sampled. */
+  readonly xray?: XRayDaemon;
   /** Called once when the environment can no longer serve requests. */
   readonly onDead: (env: ExecutionEnvironment) => void;
   /**
@@ -66,6 +71,8 @@ interface Active {
   /** Monotonic ms when the runtime received the event. */
   deliveredAt: number | undefined;
   done: boolean;
+  /** The sampled trace of an Active function's invocation. */
+  readonly trace: ActiveTrace | undefined;
 }
 
 interface Ending {
@@ -146,6 +153,7 @@ export class ExecutionEnvironment {
       tmpSizeMb: config.ephemeralStorage,
       readOnly: plan.readOnly,
       hidden: plan.hidden,
+      binds: plan.binds,
     });
     this.#api.attach({
       onNext: () => this.#onNext(),
@@ -184,14 +192,15 @@ export class ExecutionEnvironment {
     this.log.platform(
       `INIT_START Runtime Version: ${plan.runtimeVersion}\tRuntime Version ARN: ${plan.runtimeVersionArn(config.region)}`,
     );
-    const command = plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined);
+    const command = withExecWrapper(plan, plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined), config.environment);
     if (isEntrypointError(command)) {
       // AWS fails these at exec time; the invocation gets the error once it arrives.
       this.#initError = this.#runtimeFailure(command.errorType, command.errorMessage, false);
       this.#initEnded({ ok: false, errorType: command.errorType });
       return;
     }
-    const binPath = plan.binDir && !plan.binDir.startsWith('/usr/') ? `${plan.binDir}:` : '';
+    const binDir = plan.binDir(view);
+    const binPath = binDir && !binDir.startsWith('/usr/') ? `${binDir}:` : '';
     const env: Record<string, string> = {
       PATH: `${binPath}/usr/local/bin:/usr/bin/:/bin:${view.optDir}/bin`,
       LD_LIBRARY_PATH: [
@@ -212,6 +221,7 @@ export class ExecutionEnvironment {
       _AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129',
       _AWS_XRAY_DAEMON_PORT: '2000',
       ...plan.env(view),
+      ...this.#o.platformEnv,
       // The function's own variables may replace the defaults above but none of the reserved ones
       // below (the control plane rejects reserved keys at create time; this is the backstop).
       ...config.environment,
@@ -254,7 +264,7 @@ export class ExecutionEnvironment {
     const wasStarting = this.state === 'starting';
     this.state = 'busy';
     return new Promise<InvokeResult>((resolve) => {
-      const active: Active = { request, resolve, timer: undefined, deliveredAt: undefined, done: false };
+      const active: Active = { request, resolve, timer: undefined, deliveredAt: undefined, done: false, trace: this.#beginTrace(request) };
       this.#active = active;
       if (request.tailLog) this.log.beginCapture();
       if (this.#initError !== undefined) {
@@ -268,6 +278,12 @@ export class ExecutionEnvironment {
       this.#arm(active, (wasStarting ? INIT_TIMEOUT_MS : 0) + this.#o.config.timeout * 1000);
       this.#api.deliver({ requestId: request.requestId, payload: request.payload.length ? request.payload : EMPTY_EVENT });
     });
+  }
+
+  #beginTrace(request: InvokeRequest): ActiveTrace | undefined {
+    const { config, xray } = this.#o;
+    if (config.tracingMode !== 'Active' || xray === undefined) return undefined;
+    return xray.begin(config.functionArn, config.functionName, request.traceId, this.#clock.now());
   }
 
   #arm(active: Active, ms: number): void {
@@ -299,7 +315,7 @@ export class ExecutionEnvironment {
       'Lambda-Runtime-Aws-Request-Id': inv.requestId,
       'Lambda-Runtime-Deadline-Ms': String(deadline),
       'Lambda-Runtime-Invoked-Function-Arn': request.invokedFunctionArn,
-      'Lambda-Runtime-Trace-Id': request.traceId ?? newTraceId(this.#clock.now()),
+      'Lambda-Runtime-Trace-Id': active.trace?.header ?? request.traceId ?? newTraceId(this.#clock.now()),
     };
     if (request.clientContext !== undefined && request.clientContext !== '') {
       // X-Amz-Client-Context arrives base64; the runtime gets the decoded JSON.
@@ -455,13 +471,18 @@ export class ExecutionEnvironment {
       this.invocations === 0 && !this.#initReported && this.initializationType === 'on-demand' ? this.#initDuration : undefined;
     // Custom runtimes are billed for their init phase, managed runtimes are not.
     const billed = Math.max(1, Math.ceil(duration + (this.#o.plan.family === 'provided' ? (initDuration ?? 0) : 0)));
-    const peak = this.#cgroup.peakBytes() ?? (this.#proc ? procTreePeakBytes(this.#proc.pid) : undefined) ?? 0;
+    const peak = maxMemoryUsedBytes(this.#cgroup, this.#proc);
     let report =
       `REPORT RequestId: ${id}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${billed} ms\t` +
       `Memory Size: ${config.memorySize} MB\tMax Memory Used: ${Math.max(1, Math.round(peak / 1048576))} MB\t`;
     if (initDuration !== undefined) report += `Init Duration: ${initDuration.toFixed(2)} ms\t`;
     if (ending.status === 'timeout') report += 'Status: timeout';
     else if (ending.status === 'error') report += `Status: error${ending.errorType ? `\tError Type: ${ending.errorType}` : ''}`;
+    if (active.trace !== undefined) {
+      // AWS's second line of the REPORT event for traced invocations.
+      report += `\nXRAY TraceId: ${active.trace.root}\tSegmentId: ${active.trace.segmentId}\tSampled: true\t`;
+      active.trace.finish(this.#clock.now(), ending.functionError !== undefined);
+    }
     this.log.platform(`END RequestId: ${id}`);
     this.log.platform(report);
     const logResult = request.tailLog ? this.log.endCapture() : undefined;
@@ -513,6 +534,17 @@ export class ExecutionEnvironment {
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
+
+/**
+ * REPORT's Max Memory Used: the environment's peak as AWS's microVM sees it. The cgroup's peak
+ * leaves out file pages another cgroup brought into the page cache first (the interpreter's own
+ * binary, shared by every environment here, private to each microVM on AWS), so the peak resident
+ * set of the process tree counts too: whichever is larger, never less than what the runtime itself
+ * reports as its RSS.
+ */
+function maxMemoryUsedBytes(cgroup: MemoryCgroup, proc: SandboxProcess | undefined): number {
+  return Math.max(cgroup.peakBytes() ?? 0, (proc ? procTreePeakBytes(proc.pid) : undefined) ?? 0);
+}
 
 /** Go's os.ProcessState.String(), which AWS puts in "Runtime exited with error: ...". */
 function describeExit(status: ExitStatus): string {

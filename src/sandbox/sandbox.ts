@@ -26,6 +26,14 @@ export interface SandboxView {
   readonly runtimeDir: string;
   readonly optDir: string;
   readonly tmpDir: string;
+  /** Whether `binds` are shown at their inside paths (bwrap); the process backend shows host paths. */
+  readonly mapsPaths: boolean;
+}
+
+/** A host path shown read-only at another path inside the sandbox (/var/lang, /var/runtime/node_modules). */
+export interface RuntimeBind {
+  readonly host: string;
+  readonly inside: string;
 }
 
 export interface SandboxMounts {
@@ -38,6 +46,8 @@ export interface SandboxMounts {
   readonly readOnly: readonly string[];
   /** Paths inside `readOnly` covered by an empty directory (the host's site-packages). */
   readonly hidden: readonly string[];
+  /** Runtime pieces at AWS's paths (under /var/lang or /var/runtime; with runtimeDir undefined for the latter). */
+  readonly binds?: readonly RuntimeBind[];
 }
 
 export interface SandboxLaunch {
@@ -83,6 +93,7 @@ const AWS_VIEW: SandboxView = Object.freeze({
   runtimeDir: '/var/runtime',
   optDir: '/opt',
   tmpDir: '/tmp',
+  mapsPaths: true,
 });
 
 export interface DetectOptions {
@@ -113,7 +124,7 @@ export function detectSandbox(options: DetectOptions): Sandbox {
       `sandbox: bwrap cannot create namespaces here (${why}); functions run as plain child processes without isolation`,
     );
   }
-  return new BwrapSandbox(bwrap, findExecutable('setpriv'));
+  return new BwrapSandbox(bwrap, findExecutable('setpriv'), options.scratchDir);
 }
 
 function findExecutable(name: string): string | undefined {
@@ -186,7 +197,7 @@ export class BwrapSandbox implements Sandbox {
   readonly #systemArgs: readonly string[];
   readonly #optPlans = new Map<string, string[]>();
 
-  constructor(bwrap: string, setpriv: string | undefined) {
+  constructor(bwrap: string, setpriv: string | undefined, scratchDir?: string) {
     this.#bwrap = bwrap;
     this.#setpriv = setpriv;
     this.description =
@@ -206,6 +217,7 @@ export class BwrapSandbox implements Sandbox {
       else if (st.isDirectory()) args.push('--ro-bind', p, p);
     }
     args.push('--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev');
+    args.push(...amazonLinuxArgs(scratchDir));
     args.push('--unshare-pid', '--unshare-ipc', '--die-with-parent');
     this.#systemArgs = args;
   }
@@ -237,6 +249,12 @@ export class BwrapSandbox implements Sandbox {
     made.add('/var/task');
     if (mounts.runtimeDir !== undefined) args.push('--ro-bind', mounts.runtimeDir, '/var/runtime');
     else args.push('--perms', '0755', '--dir', '/var/runtime');
+    made.add('/var/runtime');
+    for (const b of mounts.binds ?? []) {
+      parents(b.inside);
+      args.push('--ro-bind', b.host, b.inside);
+      made.add(b.inside);
+    }
     args.push(...this.#optArgs(mounts.layerDirs));
     args.push('--chdir', '/var/task');
     const bwrap = this.#bwrap;
@@ -269,6 +287,35 @@ export class BwrapSandbox implements Sandbox {
     this.#optPlans.set(key, out);
     return out;
   }
+}
+
+// ---- an Amazon Linux-like root ----------------------------------------------------------------
+
+/** AWS's sandbox user, and the /etc/passwd and /etc/group lines its runtimes see. */
+const SANDBOX_PASSWD = `root:x:0:0:root:/root:/bin/bash\nsbx_user1051:x:${SANDBOX_UID}:${SANDBOX_UID}::/home/sbx_user1051:/sbin/nologin\nnobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin\n`;
+const SANDBOX_GROUP = `root:x:0:\nsbx_user1051:x:${SANDBOX_UID}:\nnobody:x:65534:\n`;
+
+/**
+ * What makes the host's system look like Amazon Linux to a function: `/bin/sh` is bash (AL2023 has
+ * no dash; shell bootstraps from AWS's docs use bash features under `#!/bin/sh`), and the sandbox
+ * user exists in /etc/passwd, so `os.homedir()`, `getpwuid` and `id` answer as on AWS (the AWS SDKs
+ * look up the home directory for their config files).
+ */
+function amazonLinuxArgs(scratchDir: string | undefined): string[] {
+  const args: string[] = [];
+  const bash = ['/usr/bin/bash', '/bin/bash'].find((p) => fs.existsSync(p));
+  // Bound over the file /bin/sh resolves to (dash on Debian): both names run bash.
+  if (bash !== undefined && fs.existsSync('/bin/sh') && fs.realpathSync('/bin/sh') !== fs.realpathSync(bash)) args.push('--ro-bind', bash, '/bin/sh');
+  if (scratchDir !== undefined) {
+    const dir = path.join(scratchDir, 'etc');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const [name, text] of [['passwd', SANDBOX_PASSWD], ['group', SANDBOX_GROUP]] as const) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, text, { mode: 0o644 });
+      args.push('--ro-bind', file, `/etc/${name}`);
+    }
+  }
+  return args;
 }
 
 /** Binds each entry of the merged tree; a directory present in several sources is merged recursively. */
@@ -332,7 +379,7 @@ export class ProcessSandbox implements Sandbox {
       runtimeDir = path.join(root, 'runtime');
       fs.mkdirSync(runtimeDir, { recursive: true });
     }
-    const view: SandboxView = { taskRoot: mounts.codeDir, runtimeDir, optDir, tmpDir };
+    const view: SandboxView = { taskRoot: mounts.codeDir, runtimeDir, optDir, tmpDir, mapsPaths: false };
     return {
       view,
       spawn: (l) => launch(l.argv, { ...l.env, TMPDIR: tmpDir }, mounts.codeDir, l.launcher, false),

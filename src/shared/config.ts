@@ -55,6 +55,14 @@ export interface ServerOptions {
   readonly logRetentionDays: number;
   /** The log store drops its oldest events beyond this many bytes; 0 means no bound. */
   readonly logMaxBytes: number;
+  /** Where Node.js builds and the AWS SDKs for the runtimes are installed; default `<dataDir>/runtimes`. */
+  readonly runtimeDir: string | undefined;
+  /** `runtime=interpreter` pairs (python3.13=/usr/bin/python3.13). */
+  readonly runtimePaths: readonly string[];
+  /** Runtimes installed at start-up (nodejs22.x, ...). */
+  readonly installRuntimes: readonly string[];
+  /** `NAME=value` variables put into every function's environment (under the function's own). */
+  readonly functionEnv: readonly string[];
 }
 
 export const functionApiAccessModes = ['invoke', 'read', 'full'] as const;
@@ -64,7 +72,9 @@ interface OptionSpec {
   readonly key: keyof ServerOptions;
   readonly flag: string;
   readonly env: string;
-  readonly kind: 'string' | 'port' | 'int' | 'bool' | 'number';
+  /** `list`: the flag may repeat; env values (and flag values unless `whole`) are comma-separated. */
+  readonly kind: 'string' | 'port' | 'int' | 'bool' | 'number' | 'list';
+  readonly whole?: boolean;
   readonly help: string;
 }
 
@@ -97,6 +107,10 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'requireSandbox', flag: '--require-sandbox', env: 'LAMBDALITE_REQUIRE_SANDBOX', kind: 'bool', help: 'refuse to start when functions cannot be sandboxed' },
   { key: 'logRetentionDays', flag: '--log-retention-days', env: 'LAMBDALITE_LOG_RETENTION_DAYS', kind: 'int', help: 'keep function logs this many days unless a group has a retention policy (default 7)' },
   { key: 'logMaxBytes', flag: '--log-max-bytes', env: 'LAMBDALITE_LOG_MAX_BYTES', kind: 'int', help: 'drop the oldest log events beyond this many bytes (default 1073741824)' },
+  { key: 'runtimeDir', flag: '--runtime-dir', env: 'LAMBDALITE_RUNTIME_DIR', kind: 'string', help: 'where Node.js builds and runtime SDKs are installed (default DATA_DIR/runtimes)' },
+  { key: 'runtimePaths', flag: '--runtime-path', env: 'LAMBDALITE_RUNTIME_PATHS', kind: 'list', help: 'RUNTIME=INTERPRETER, e.g. python3.13=/usr/bin/python3.13 (repeatable)' },
+  { key: 'installRuntimes', flag: '--install-runtimes', env: 'LAMBDALITE_INSTALL_RUNTIMES', kind: 'list', help: 'install these runtimes at start-up, e.g. nodejs22.x,nodejs24.x' },
+  { key: 'functionEnv', flag: '--function-env', env: 'LAMBDALITE_FUNCTION_ENV', kind: 'list', whole: true, help: 'NAME=VALUE in every function\'s environment (repeatable)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -130,12 +144,21 @@ export const defaults: ServerOptions = Object.freeze({
   requireSandbox: false,
   logRetentionDays: 7,
   logMaxBytes: 1_073_741_824,
+  runtimeDir: undefined,
+  runtimePaths: [],
+  installRuntimes: [],
+  functionEnv: [],
 });
 
 export class ConfigError extends Error {}
 
-function convert(spec: OptionSpec, raw: string, source: string): string | number | boolean {
+function convert(spec: OptionSpec, raw: string, source: string): string | number | boolean | string[] {
   switch (spec.kind) {
+    case 'list': {
+      const items = (spec.whole && source.startsWith('--') ? [raw] : raw.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+      if (spec.key !== 'installRuntimes' && items.some((x) => !/^[^=]+=/.test(x))) throw new ConfigError(`${source} takes NAME=VALUE, not '${raw}'`);
+      return items;
+    }
     case 'string':
       if (raw === '') throw new ConfigError(`${source} needs a value`);
       return raw;
@@ -168,6 +191,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ov
     const v = env[spec.env];
     if (v !== undefined && v !== '') out[spec.key] = convert(spec, v, spec.env);
   }
+  const seenLists = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -181,7 +205,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ov
         if (raw === undefined) throw new ConfigError(`${flag} needs a value`);
       }
     }
-    out[spec.key] = convert(spec, raw, flag);
+    const value = convert(spec, raw, flag);
+    // A repeated list flag adds to the flags before it (and replaces the environment variable's list).
+    if (Array.isArray(value) && seenLists.has(spec.key)) out[spec.key] = [...(out[spec.key] as string[]), ...value];
+    else out[spec.key] = value;
+    if (Array.isArray(value)) seenLists.add(spec.key);
   }
   Object.assign(out, overrides);
   if (!/^\d{12}$/.test(String(out['accountId']))) throw new ConfigError(`account id must be 12 digits, not '${String(out['accountId'])}'`);
@@ -191,5 +219,6 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ov
   }
   if (out['credentialsFile'] !== undefined) out['credentialsFile'] = path.resolve(String(out['credentialsFile']));
   out['dataDir'] = path.resolve(String(out['dataDir']));
+  if (typeof out['runtimeDir'] === 'string') out['runtimeDir'] = path.resolve(out['runtimeDir']);
   return Object.freeze(out) as unknown as ServerOptions;
 }

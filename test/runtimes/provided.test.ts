@@ -95,9 +95,10 @@ describe('provided runtimes', () => {
     }
   });
 
-  // AWS's own runtime interface client for Node.js (native, libcurl-based), installed as a
-  // devDependency and shipped in the function's code as a real deployment package would carry it.
-  const ricDir = path.resolve('node_modules/aws-lambda-ric');
+  // AWS's own runtime interface client for Node.js (native, libcurl-based), installed into .test-deps/ by
+  // `npm test` (scripts/ensure-test-deps.mjs) and shipped in the function's code as a real deployment
+  // package would carry it.
+  const ricDir = path.resolve('.test-deps/node_modules/aws-lambda-ric');
   const ricBuilt = fs.existsSync(path.join(ricDir, 'dist', 'rapid-client.node'));
   // CI builds the package (.ci/run) and sets LAMBDALITE_REQUIRE_RIC, so there a missing build fails.
   it('runs the official aws-lambda-ric npm package as a provided bootstrap', { skip: skipUnless(ricBuilt, 'RIC', 'aws-lambda-ric is not installed and built') }, async () => {

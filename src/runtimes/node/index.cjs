@@ -365,10 +365,74 @@ function importEsm(file) {
       // A module exporting 'module.exports' makes require() return that instead: ask import().
       if (require('node:util').types.isModuleNamespaceObject(ns)) return ns;
     } catch (e) {
-      if (e?.code !== 'ERR_REQUIRE_ASYNC_MODULE' && e?.code !== 'ERR_REQUIRE_ESM') throw e;
+      // Without in-thread hooks (Node.js 20), NODE_PATH reaches ES modules only through the
+      // asynchronous loader's hooks, set up here, when a package is not found the usual way.
+      const retry = e?.code === 'ERR_MODULE_NOT_FOUND' && esmNodePath === 'async-pending' && registerAsyncNodePathHook();
+      if (!retry && e?.code !== 'ERR_REQUIRE_ASYNC_MODULE' && e?.code !== 'ERR_REQUIRE_ESM') throw e;
     }
   }
   return import(require('node:url').pathToFileURL(file).href);
+}
+
+// ---- NODE_PATH for ES modules ------------------------------------------------------------------
+
+// Node.js ignores NODE_PATH when resolving `import` specifiers; AWS's runtimes (Node.js 18 and
+// later) search its directories for ES modules too, which is how handlers import the SDK shipped in
+// the runtime and packages from layers (/opt/nodejs/node_modules, /opt/nodejs/nodeNN/node_modules).
+// A resolve hook falls back, for a bare specifier the usual lookup did not find, to resolving it as
+// if imported from beside each NODE_PATH directory named node_modules: the function's own copies
+// (found first by the usual lookup) keep precedence, as on AWS.
+
+const nodePathDirs = (env.NODE_PATH ?? '').split(':').filter((d) => d !== '' && path.basename(d) === 'node_modules');
+let esmNodePath = 'off';
+
+function isBareSpecifier(s) {
+  return !/^(\.|\/|#|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);
+}
+
+function installEsmNodePath() {
+  if (nodePathDirs.length === 0) return;
+  const mod = require('node:module');
+  if (typeof mod.registerHooks === 'function') {
+    // Node.js 22.15+, 23.5+: synchronous, in-thread hooks, which cover require(esm) and import() alike.
+    const parents = nodePathDirs.map((d) => `file://${encodeURI(path.dirname(d))}/[lambdalite-node-path].mjs`);
+    mod.registerHooks({
+      resolve(specifier, context, nextResolve) {
+        try {
+          return nextResolve(specifier, context);
+        } catch (e) {
+          if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !isBareSpecifier(specifier)) throw e;
+          for (const parentURL of parents) {
+            try {
+              return nextResolve(specifier, { ...context, parentURL });
+            } catch {
+              // next directory
+            }
+          }
+          throw e;
+        }
+      },
+    });
+    esmNodePath = 'sync';
+  } else if (typeof mod.register === 'function') {
+    // Node.js 20: hooks run on a loader thread whose start costs milliseconds; set up on demand.
+    esmNodePath = 'async-pending';
+  }
+}
+
+function registerAsyncNodePathHook() {
+  esmNodePath = 'async';
+  const parents = JSON.stringify(nodePathDirs.map((d) => `file://${encodeURI(path.dirname(d))}/[lambdalite-node-path].mjs`));
+  const source =
+    `const parents = ${parents};\n` +
+    `const bare = (s) => !/^(\\.|\\/|#|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);\n` +
+    `export async function resolve(specifier, context, nextResolve) {\n` +
+    `  try { return await nextResolve(specifier, context); } catch (e) {\n` +
+    `    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw e;\n` +
+    `    for (const parentURL of parents) { try { return await nextResolve(specifier, { ...context, parentURL }); } catch {} }\n` +
+    `    throw e;\n  }\n}\n`;
+  require('node:module').register(`data:text/javascript,${encodeURIComponent(source)}`);
+  return true;
 }
 
 async function loadModule(appRoot, moduleRoot, moduleName) {
@@ -384,6 +448,8 @@ async function loadModule(appRoot, moduleRoot, moduleName) {
 }
 
 async function loadHandler(fullHandler) {
+  installEsmNodePath();
+  if (esmNodePath === 'async-pending' && !esmByRequire) registerAsyncNodePathHook();
   if (fullHandler.includes('..')) {
     throw new RuntimeError(
       'Runtime.MalformedHandlerName',

@@ -366,9 +366,10 @@ def get_handler(handler):
             raise FaultException(
                 FaultException.BUILT_IN_MODULE_CONFLICT, "Cannot use built-in module %s as a handler module" % modname
             )
-        name = modname.replace("/", ".")
-        __import__(name)
-        module = sys.modules[name]
+        # importlib.import_module, as AWS's client: an exception raised while the module runs
+        # carries importlib's frames in its stackTrace, as on AWS.
+        import importlib
+        module = importlib.import_module(modname.replace("/", "."))
     except ImportError as e:
         raise FaultException(FaultException.IMPORT_MODULE_ERROR, "Unable to import module '%s': %s" % (modname, e))
     except SyntaxError as e:
