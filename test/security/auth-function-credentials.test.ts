@@ -160,9 +160,7 @@ async function setup(access: 'invoke' | 'read' | 'full', layers: { node: Buffer;
   await operator.send(new CreateFunctionCommand({ FunctionName: 'target', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: await nodeHandlerZip('exports.handler = async (e) => ({ hello: e });') } }));
   await operator.send(new CreateFunctionCommand({
     FunctionName: 'node-caller', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Timeout: 30, MemorySize: 256,
-    // HOME: where the sandbox user has no /etc/passwd entry, os.homedir() throws and the SDK, which
-    // looks for its config files there, fails; AWS's sandbox user has a home directory.
-    Code: { ZipFile: await nodeHandlerZip(NODE_CALLER) }, Layers: [await layer('node-sdk', layers.node)], Environment: { Variables: { ROLE, HOME: '/tmp' } },
+    Code: { ZipFile: await nodeHandlerZip(NODE_CALLER) }, Layers: [await layer('node-sdk', layers.node)], Environment: { Variables: { ROLE } },
   }));
   if (python) {
     await operator.send(new CreateFunctionCommand({
