@@ -175,7 +175,8 @@ const anything = () => {};
 export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMessage) => Authentication {
   return (req) => {
     const received: ReceivedRequest = { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders };
-    const fromSandbox = sandboxOriginOf(req.socket) !== undefined;
+    const origin = sandboxOriginOf(req.socket);
+    const fromSandbox = origin !== undefined;
     let claim: SignedClaim | undefined;
     try {
       claim = parseClaim(received);
@@ -184,6 +185,8 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
     }
     if (claim && FunctionCredentials.isMinted(claim.sessionToken)) {
       const { principal, secretAccessKey } = o.functionCredentials.open(claim.sessionToken, claim.accessKeyId);
+      // From inside an environment, only that environment's own credentials: another's, leaked to it, are not.
+      if (origin && origin.environmentId !== principal.environmentId) throw authErrors.unrecognized();
       checkDate(claim, received, o.now());
       const signed = claim;
       return {

@@ -298,6 +298,7 @@ describe('connections from inside an environment', () => {
   let server: http.Server;
   let url: string;
   let minted: MintedCredentials;
+  let another: MintedCredentials;
   const clients: LambdaClient[] = [];
   const client = (creds: Parameters<typeof sdk>[1]) => {
     const c = sdk(url, creds);
@@ -309,6 +310,7 @@ describe('connections from inside an environment', () => {
     const functionCredentials = new FunctionCredentials(randomBytes(32), () => Date.now());
     const arn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:inside`;
     minted = functionCredentials.mint({ accountId: ACCOUNT, region: 'us-east-1', functionArn: arn, environmentId: 'env-1', roleName: 'r' });
+    another = functionCredentials.mint({ accountId: ACCOUNT, region: 'us-east-1', functionArn: arn, environmentId: 'env-2', roleName: 'r' });
     const handlers = { ListFunctions: (_input: unknown, ctx: { identity: { accountId: string } }) => ({ Functions: [{ FunctionName: `seen-by-${ctx.identity.accountId}` }] }) } as unknown as Handlers;
     // The open developer mode: nothing is checked for connections from the host.
     server = createApiServer({
@@ -340,8 +342,11 @@ describe('connections from inside an environment', () => {
     });
   });
 
-  it("serves the environment's own credentials, in the function's account", async () => {
+  it("serves the environment's own credentials, in the function's account, and not another environment's", async () => {
     const r = await client(minted).send(new ListFunctionsCommand({}));
     assert.deepEqual(r.Functions, [{ FunctionName: `seen-by-${ACCOUNT}` }]);
+    await expectAwsError(client(another).send(new ListFunctionsCommand({})), {
+      name: 'UnrecognizedClientException', status: 403, message: 'The security token included in the request is invalid.',
+    });
   });
 });
