@@ -135,6 +135,7 @@ export function parseClaim(req: ReceivedRequest): SignedClaim | undefined {
       if (eq < 0) throw authErrors.incomplete(`'${c}' not a valid key=value pair (missing equal-sign) in Authorization header: '${authorization}'.`);
       components.set(c.slice(0, eq), c.slice(eq + 1));
     }
+    // Every SDK sends X-Amz-Date; signing over the HTTP Date header instead is not supported (strict).
     const longDate = header(req.headers, 'x-amz-date');
     const missing = [
       components.has('Credential') ? '' : `Authorization header requires 'Credential' parameter. `,
