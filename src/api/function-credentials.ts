@@ -148,37 +148,35 @@ const iamActions: Partial<Record<OperationName, string>> = {
 };
 
 /** The resource AWS names in the denial: the function or layer the request is about, else `*`. */
-function resourceOf(principal: FunctionPrincipal, labels: Readonly<Record<string, string>>, query: URLSearchParams): string {
-  const fn = labels['FunctionName'];
+function resourceOf(principal: FunctionPrincipal, input: Readonly<Record<string, unknown>>): string {
+  const text = (k: string) => (typeof input[k] === 'string' ? (input[k] as string) : undefined);
+  const fn = text('FunctionName');
   if (fn !== undefined) {
     const ref = parseFunctionRef(fn);
-    if (ref) return functionArn(ref.region ?? principal.region, ref.accountId ?? principal.accountId, ref.name, ref.qualifier ?? query.get('Qualifier') ?? undefined);
+    if (ref) return functionArn(ref.region ?? principal.region, ref.accountId ?? principal.accountId, ref.name, ref.qualifier ?? text('Qualifier'));
     return fn;
   }
-  const layer = labels['LayerName'];
+  const layer = text('LayerName') ?? text('Arn');
   if (layer !== undefined) {
     if (layer.startsWith('arn:')) return layer;
-    const version = labels['VersionNumber'];
-    return `arn:aws:lambda:${principal.region}:${principal.accountId}:layer:${layer}${version ? `:${version}` : ''}`;
+    const version = input['VersionNumber'];
+    return `arn:aws:lambda:${principal.region}:${principal.accountId}:layer:${layer}${version !== undefined ? `:${String(version)}` : ''}`;
   }
   return '*';
 }
 
-/** Throws AWS's AccessDeniedException when the environment's access mode does not allow `op`. */
-export function authorizeFunctionCall(
-  principal: FunctionPrincipal,
-  mode: FunctionApiAccess,
-  op: OperationName,
-  labels: Readonly<Record<string, string>>,
-  query: URLSearchParams,
-): void {
+/**
+ * Throws AWS's AccessDeniedException when the environment's access mode does not allow `op`; `input`
+ * is the request's bound input, which names the resource.
+ */
+export function authorizeFunctionCall(principal: FunctionPrincipal, mode: FunctionApiAccess, op: OperationName, input: Readonly<Record<string, unknown>>): void {
   if (functionMayCall(mode, op)) return;
   const action = `lambda:${iamActions[op] ?? op}`;
   const functionName = principal.functionArn.slice(principal.functionArn.lastIndexOf(':') + 1);
   const user = `arn:aws:sts::${principal.accountId}:assumed-role/${principal.roleName}/${functionName}`;
   throw new LambdaError(
     'AccessDeniedException',
-    `User: ${user} is not authorized to perform: ${action} on resource: ${resourceOf(principal, labels, query)} because no identity-based policy allows the ${action} action`,
+    `User: ${user} is not authorized to perform: ${action} on resource: ${resourceOf(principal, input)} because no identity-based policy allows the ${action} action`,
     { status: 403, untyped: true },
   );
 }

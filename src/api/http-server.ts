@@ -166,12 +166,13 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     }
     const op = match.op;
     const body = await readBody(req, bodyLimits[op.name] ?? BODY_LIMITS.other, op.name === 'Invoke' ? 'InvokeFunction' : op.name);
-    await auth?.verify(body, op.name, match.labels, url.searchParams);
+    await auth?.verify(body);
     const handler = handlers[op.name] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
     if (!handler) {
       throw new LambdaError('ServiceException', `lambdalite does not implement the ${op.name} operation yet.`, { status: 501, fault: 'Service' });
     }
     const input = deserializeInput(op, match.labels, { method: req.method ?? 'GET', query: url.searchParams, headers: req.headers, body });
+    auth?.authorize(op.name, input as Record<string, unknown>);
     if (op.input) validateInput(op.input, input);
     const host = req.headers.host ?? 'localhost';
     const ctx: RequestContext = {

@@ -145,11 +145,15 @@ export interface AuthenticatorOptions {
   readonly now: () => number;
 }
 
-/** The caller, known before the body is read; `verify` finishes the check once it is. */
+/**
+ * The caller, known before the body is read; `verify` finishes the check once it is, and `authorize`
+ * holds function credentials to their access mode once the input is bound.
+ */
 export interface Authentication {
   readonly identity: Identity;
-  verify(body: Buffer, op: OperationName, labels: Readonly<Record<string, string>>, query: URLSearchParams): Promise<void>;
-  /** The same check for a CloudWatch Logs request (served on the same port). */
+  verify(body: Buffer): Promise<void>;
+  authorize(op: OperationName, input: Readonly<Record<string, unknown>>): void;
+  /** The same check for a CloudWatch Logs request (served on the same port), and what functions may do there. */
   verifyLogs(body: Buffer, operation: string): Promise<void>;
 }
 
@@ -160,6 +164,7 @@ export interface Authentication {
 const functionLogsActions: ReadonlySet<string> = new Set(['CreateLogGroup', 'CreateLogStream', 'PutLogEvents']);
 
 const unchecked = async () => {};
+const anything = () => {};
 
 /**
  * Who is calling. With access keys configured every request must be signed by one of them; in the
@@ -170,7 +175,8 @@ const unchecked = async () => {};
 export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMessage) => Authentication {
   return (req) => {
     const received: ReceivedRequest = { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders };
-    const fromSandbox = sandboxOriginOf(req.socket) !== undefined;
+    const origin = sandboxOriginOf(req.socket);
+    const fromSandbox = origin !== undefined;
     let claim: SignedClaim | undefined;
     try {
       claim = parseClaim(received);
@@ -179,16 +185,16 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
     }
     if (claim && FunctionCredentials.isMinted(claim.sessionToken)) {
       const { principal, secretAccessKey } = o.functionCredentials.open(claim.sessionToken, claim.accessKeyId);
+      // From inside an environment, only that environment's own credentials: another's, leaked to it, are not.
+      if (origin && origin.environmentId !== principal.environmentId) throw authErrors.unrecognized();
       checkDate(claim, received, o.now());
       const signed = claim;
       return {
         identity: { accountId: principal.accountId, region: signed.region, accessKeyId: signed.accessKeyId, function: principal },
-        async verify(body, op, labels, query) {
-          await verifySignature(signed, secretAccessKey, received, body);
-          authorizeFunctionCall(principal, o.functionApiAccess, op, labels, query);
-        },
+        verify: (body) => verifySignature(signed, secretAccessKey, received, body),
+        authorize: (op, input) => authorizeFunctionCall(principal, o.functionApiAccess, op, input),
         async verifyLogs(body, operation) {
-          await verifySignature(signed, secretAccessKey, received, body);
+          await verifySignature(signed, secretAccessKey, received, body, 'logs');
           if (o.functionApiAccess !== 'full' && !functionLogsActions.has(operation)) {
             throw new LambdaError('AccessDeniedException', `User is not authorized to perform: logs:${operation}`, { status: 400 });
           }
@@ -199,7 +205,7 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
     if (fromSandbox) throw authErrors.unrecognized();
     if (!o.keys) {
       const url = new URL(received.target, 'http://localhost');
-      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked, verifyLogs: unchecked };
+      return { identity: identify(req.headers, url.searchParams, o.defaults), verify: unchecked, authorize: anything, verifyLogs: unchecked };
     }
     if (!claim) throw authErrors.missing();
     const key = o.keys.get(claim.accessKeyId);
@@ -210,7 +216,8 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
     return {
       identity: { accountId: key.accountId, region: signed.region, accessKeyId: signed.accessKeyId },
       verify: (body) => verifySignature(signed, key.secretAccessKey, received, body),
-      verifyLogs: (body) => verifySignature(signed, key.secretAccessKey, received, body),
+      authorize: anything,
+      verifyLogs: (body) => verifySignature(signed, key.secretAccessKey, received, body, 'logs'),
     };
   };
 }

@@ -10,7 +10,8 @@ import type { HttpRequest, SourceData } from '@smithy/types';
 import { LambdaError } from '../shared/errors.js';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
-const SERVICE = 'lambda';
+/** The services this endpoint answers for: Lambda, and CloudWatch Logs on the same port. */
+export type SigningService = 'lambda' | 'logs';
 /** AWS accepts a request signed up to 15 minutes before or after its own clock. */
 const SKEW_MS = 15 * 60 * 1000;
 /** SigV4's limit on X-Amz-Expires. */
@@ -31,7 +32,8 @@ export interface SignedClaim {
   readonly form: 'header' | 'query';
   readonly accessKeyId: string;
   readonly region: string;
-  /** The credential scope, `DATE/REGION/lambda/aws4_request`. */
+  readonly service: string;
+  /** The credential scope, `DATE/REGION/SERVICE/aws4_request`. */
   readonly scope: string;
   /** X-Amz-Date, `YYYYMMDDTHHMMSSZ`. */
   readonly longDate: string;
@@ -95,7 +97,6 @@ function checkScope(credential: string, signedHeaders: string, signature: string
   }
   const [accessKeyId, shortDate, region, service, terminator] = parts as [string, string, string, string, string];
   if (terminator !== 'aws4_request') throw authErrors.invalid(`Credential should be scoped with a valid terminator: 'aws4_request', not '${terminator}'. `);
-  if (service !== SERVICE) throw authErrors.invalid(`Credential should be scoped to correct service: '${SERVICE}'. `);
   if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(region)) throw authErrors.invalid('Credential should be scoped to a valid region. ');
   if (longDate === undefined || parseLongDate(longDate) === undefined) {
     throw authErrors.incomplete(`Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.`);
@@ -107,6 +108,7 @@ function checkScope(credential: string, signedHeaders: string, signature: string
     form,
     accessKeyId,
     region,
+    service,
     scope: `${shortDate}/${region}/${service}/${terminator}`,
     longDate,
     signedHeaders: signedHeaders.split(';'),
@@ -133,6 +135,7 @@ export function parseClaim(req: ReceivedRequest): SignedClaim | undefined {
       if (eq < 0) throw authErrors.incomplete(`'${c}' not a valid key=value pair (missing equal-sign) in Authorization header: '${authorization}'.`);
       components.set(c.slice(0, eq), c.slice(eq + 1));
     }
+    // Every SDK sends X-Amz-Date; signing over the HTTP Date header instead is not supported (strict).
     const longDate = header(req.headers, 'x-amz-date');
     const missing = [
       components.has('Credential') ? '' : `Authorization header requires 'Credential' parameter. `,
@@ -199,7 +202,7 @@ function toBytes(data: SourceData): string | Uint8Array {
 /** The signer's canonical request and string to sign, reused as they are; only the inputs are ours. */
 class Canonicaliser extends SignatureV4Base {
   constructor() {
-    super({ service: SERVICE, region: 'us-east-1', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: NodeSha256 });
+    super({ service: 'lambda', region: 'us-east-1', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: NodeSha256 });
   }
   stringToSign(request: HttpRequest, headers: Record<string, string>, payloadHash: string, claim: SignedClaim): Promise<string> {
     return this.createStringToSign(claim.longDate, claim.scope, this.createCanonicalRequest(request, headers, payloadHash), ALGORITHM);
@@ -211,9 +214,10 @@ const canonicaliser = new Canonicaliser();
 /**
  * Recomputes the signature with `secretAccessKey` and compares it with the claim's, in constant time.
  * The payload hash is the body's own; a signed x-amz-content-sha256 must be that hash or
- * UNSIGNED-PAYLOAD.
+ * UNSIGNED-PAYLOAD. The claim must be scoped to `service`, the one the request is for.
  */
-export async function verifySignature(claim: SignedClaim, secretAccessKey: string, req: ReceivedRequest, body: Buffer): Promise<void> {
+export async function verifySignature(claim: SignedClaim, secretAccessKey: string, req: ReceivedRequest, body: Buffer, service: SigningService = 'lambda'): Promise<void> {
+  if (claim.service !== service) throw authErrors.invalid(`Credential should be scoped to correct service: '${service}'. `);
   const signed = new Set(claim.signedHeaders);
   // AWS requires host among the signed headers: without it a signature could be replayed elsewhere.
   if (!signed.has('host')) throw authErrors.invalid();
@@ -252,7 +256,7 @@ export async function verifySignature(claim: SignedClaim, secretAccessKey: strin
     headers: canonicalHeaders,
   } as HttpRequest;
   const stringToSign = await canonicaliser.stringToSign(request, canonicalHeaders, payloadHash, claim);
-  const key = await getSigningKey(NodeSha256, { accessKeyId: claim.accessKeyId, secretAccessKey }, claim.scope.slice(0, 8), claim.region, SERVICE);
+  const key = await getSigningKey(NodeSha256, { accessKeyId: claim.accessKeyId, secretAccessKey }, claim.scope.slice(0, 8), claim.region, service);
   const expected = createHmac('sha256', key).update(stringToSign).digest();
   const given = Buffer.from(claim.signature, 'hex');
   if (given.length !== expected.length || !/^[0-9a-f]{64}$/.test(claim.signature) || !timingSafeEqual(given, expected)) throw authErrors.invalid();

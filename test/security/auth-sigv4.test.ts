@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { expectAwsError } from '../helpers/aws-error.js';
@@ -241,6 +242,24 @@ describe('SigV4 with --credentials', () => {
     assert.match(JSON.parse(expired.body).message, /^Signature expired: /);
     const wrongKey = await signed(t.url, 'GET', '/2015-03-31/functions/', { presign: true, credentials: { accessKeyId: 'AKIANOBODY0000000000', secretAccessKey: 'x' } });
     assert.equal((await send(t.url, 'GET', wrongKey.target, wrongKey.headers)).headers['x-amzn-errortype'], 'UnrecognizedClientException');
+  });
+
+  it('holds CloudWatch Logs requests on the same port to the same keys, scoped to logs', async () => {
+    const logs = (creds: typeof ALICE) => new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
+    const ok = logs(ALICE);
+    const wrong = logs({ ...ALICE, secretAccessKey: 'wrong' });
+    try {
+      const groups = await ok.send(new DescribeLogGroupsCommand({}));
+      assert.ok(Array.isArray(groups.logGroups));
+      await expectAwsError(wrong.send(new DescribeLogGroupsCommand({})), { name: 'InvalidSignatureException', status: 403, message: SIGNATURE_MISMATCH });
+    } finally {
+      ok.destroy();
+      wrong.destroy();
+    }
+    // A Lambda request signed for another service's scope is refused.
+    const good = await signed(t.url, 'GET', '/2015-03-31/functions/');
+    const r = await send(t.url, 'GET', good.target, { ...good.headers, authorization: good.headers['authorization']!.replace('/lambda/', '/logs/') });
+    assert.equal(r.headers['x-amzn-errortype'], 'InvalidSignatureException');
   });
 
   it('works with the AWS CLI and fails with its keys wrong', async () => {
