@@ -20,9 +20,12 @@ import { LayerService } from './control/layers.js';
 import { PolicyService } from './control/policies.js';
 import { TagService } from './control/tags.js';
 import { ConcurrencyService } from './control/concurrency.js';
+import { CodeSigningService } from './control/code-signing.js';
+import { FunctionSettingsService } from './control/function-settings.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
+import type { GetFunctionCodeSigningConfigResponse } from './api/generated/types.js';
 import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
 import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
@@ -37,6 +40,8 @@ export interface RunningServer {
   readonly options: ServerOptions;
   readonly store: Store;
   readonly invoker: Invoker;
+  /** The model operations this server has a handler for. */
+  readonly implemented: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
@@ -96,8 +101,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const checkCodeStorage = (s: Scope, bytes: number) => account.checkCodeStorage(s, bytes);
   const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
   const policies = new PolicyService(store);
-  const tags = new TagService(store);
-  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl });
+  const codeSigning = new CodeSigningService({ store, clock, logger, profilesFile: options.signingProfiles });
+  const functionSettings = new FunctionSettingsService(store);
+  const tags = new TagService(store, codeSigning);
+  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl, codeSigning });
   functions.settleAll();
   const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
   unreserved = (s) => concurrency.unreserved(s);
@@ -180,6 +187,19 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateEventSourceMapping: (input, ctx) => eventSourceMappings.update(input, scope(ctx)),
     DeleteEventSourceMapping: (input, ctx) => eventSourceMappings.delete(input, scope(ctx)),
     ListEventSourceMappings: (input, ctx) => eventSourceMappings.list(input, scope(ctx)),
+    CreateCodeSigningConfig: (input, ctx) => codeSigning.create(input, scope(ctx)),
+    GetCodeSigningConfig: (input, ctx) => codeSigning.get(input, scope(ctx)),
+    UpdateCodeSigningConfig: (input, ctx) => codeSigning.update(input, scope(ctx)),
+    DeleteCodeSigningConfig: (input, ctx) => codeSigning.delete(input, scope(ctx)),
+    ListCodeSigningConfigs: (input, ctx) => codeSigning.list(input, scope(ctx)),
+    ListFunctionsByCodeSigningConfig: (input, ctx) => codeSigning.listFunctions(input, scope(ctx)),
+    PutFunctionCodeSigningConfig: (input, ctx) => codeSigning.putForFunction(input, scope(ctx)),
+    GetFunctionCodeSigningConfig: (input, ctx) => codeSigning.getForFunction(input, scope(ctx)) as GetFunctionCodeSigningConfigResponse,
+    DeleteFunctionCodeSigningConfig: (input, ctx) => codeSigning.deleteForFunction(input, scope(ctx)),
+    PutFunctionRecursionConfig: (input, ctx) => functionSettings.putRecursion(input, scope(ctx)),
+    GetFunctionRecursionConfig: (input, ctx) => functionSettings.getRecursion(input, scope(ctx)),
+    PutRuntimeManagementConfig: (input, ctx) => functionSettings.putRuntimeManagement(input, scope(ctx)),
+    GetRuntimeManagementConfig: (input, ctx) => functionSettings.getRuntimeManagement(input, scope(ctx)),
   };
 
   const extraRoutes: ExtraRoute = (req, url) => {
@@ -229,6 +249,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     options,
     store,
     invoker,
+    implemented: new Set(Object.keys(handlers)),
     close() {
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.

@@ -43,6 +43,11 @@ export interface ServerOptions {
   readonly maxConcurrentStarts: number;
   /** Environment starts per second across the node. */
   readonly startsPerSecond: number;
+  /**
+   * A JSON file mapping AWS Signer signing profile version ARNs to PEM public keys: the publishers whose
+   * signatures code signing configs can trust (README: code signing).
+   */
+  readonly signingProfiles: string | undefined;
 }
 
 interface OptionSpec {
@@ -77,6 +82,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'maxConcurrentStarts', flag: '--max-concurrent-starts', env: 'LAMBDALITE_MAX_CONCURRENT_STARTS', kind: 'int', help: 'environments starting at once (default 2 x CPUs)' },
   { key: 'startsPerSecond', flag: '--starts-per-second', env: 'LAMBDALITE_STARTS_PER_SECOND', kind: 'int', help: 'environment starts per second (default 100)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
+  { key: 'signingProfiles', flag: '--signing-profiles', env: 'LAMBDALITE_SIGNING_PROFILES', kind: 'string', help: 'JSON file: signing profile version ARN -> PEM public key' },
 ];
 
 export const defaults: ServerOptions = Object.freeze({
@@ -103,6 +109,7 @@ export const defaults: ServerOptions = Object.freeze({
   memoryBudgetMb: 0,
   maxConcurrentStarts: 0,
   startsPerSecond: 100,
+  signingProfiles: undefined,
 });
 
 export class ConfigError extends Error {}

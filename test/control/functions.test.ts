@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   CreateFunctionCommand, DeleteFunctionCommand, GetFunctionCommand, GetFunctionConfigurationCommand, ListFunctionsCommand,
-  ListCodeSigningConfigsCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, paginateListFunctions,
+  GetFunctionUrlConfigCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, paginateListFunctions,
   waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2, type CreateFunctionCommandInput, type LambdaClient,
   type FunctionConfiguration,
 } from '@aws-sdk/client-lambda';
@@ -596,8 +596,8 @@ describe('functions: create, read, update, delete', () => {
     });
 
     it('an operation in the model that is not implemented yet names itself', async () => {
-      await assert.rejects(client.send(new ListCodeSigningConfigsCommand({})), (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
-        assert.match(e.message, /ListCodeSigningConfigs/);
+      await assert.rejects(client.send(new GetFunctionUrlConfigCommand({ FunctionName: 'f' })), (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
+        assert.match(e.message, /GetFunctionUrlConfig/);
         assert.ok((e.$metadata?.httpStatusCode ?? 0) >= 400);
         return true;
       });
@@ -764,13 +764,13 @@ describe('functions: the raw wire (fetch, unsigned: default account and region)'
   });
 
   it('an operation of the model that is not implemented answers a JSON error naming it', async () => {
-    // Code signing is not on lambdalite's road map yet, so ListCodeSigningConfigs stays unimplemented.
-    const r = await call('GET', '/2020-04-22/code-signing-configs/');
-    assert.ok(r.status >= 400 && r.status < 600, `ListCodeSigningConfigs: ${r.status}`);
+    // Function URLs are not implemented yet.
+    const r = await call('GET', '/2021-10-31/functions/f/url');
+    assert.ok(r.status >= 400 && r.status < 600, `GetFunctionUrlConfig: ${r.status}`);
     assert.ok(r.headers.get('x-amzn-ErrorType'), 'x-amzn-ErrorType');
     assert.equal(r.headers.get('content-type'), 'application/json');
     const body = r.json() as Record<string, unknown>;
-    assert.match(String(body['Message'] ?? body['message']), /\bListCodeSigningConfigs\b/, r.text);
+    assert.match(String(body['Message'] ?? body['message']), /\bGetFunctionUrlConfig\b/, r.text);
   });
 
   it('every operation of the model is routed, and answers a JSON error naming it while it has no handler', async () => {
