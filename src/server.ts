@@ -22,6 +22,7 @@ import { TagService } from './control/tags.js';
 import { ConcurrencyService } from './control/concurrency.js';
 import { CodeSigningService } from './control/code-signing.js';
 import { FunctionSettingsService } from './control/function-settings.js';
+import { VpcResolver } from './control/vpc.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
@@ -101,10 +102,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const checkCodeStorage = (s: Scope, bytes: number) => account.checkCodeStorage(s, bytes);
   const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
   const policies = new PolicyService(store);
+  const vpc = new VpcResolver({ endpoint: options.awsEndpoint });
   const codeSigning = new CodeSigningService({ store, clock, logger, profilesFile: options.signingProfiles });
   const functionSettings = new FunctionSettingsService(store);
   const tags = new TagService(store, codeSigning);
-  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl, codeSigning });
+  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl, codeSigning, vpc });
   functions.settleAll();
   const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
   unreserved = (s) => concurrency.unreserved(s);
@@ -261,6 +263,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         functions.close();
         await invoker.close();
         s3.close();
+        vpc.close();
         store.close();
       })();
       return closing;

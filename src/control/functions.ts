@@ -20,6 +20,7 @@ import type { AliasService } from './aliases.js';
 import type { LayerService, ResolvedLayers } from './layers.js';
 import type { PolicyService } from './policies.js';
 import type { CodeSigningService, SignatureInfo } from './code-signing.js';
+import type { VpcResolver } from './vpc.js';
 import { checkTagCount } from './tags.js';
 import { resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
 import { presentListItem, presentVersion } from './present.js';
@@ -51,6 +52,8 @@ export interface FunctionServiceDeps {
   /** Refuses a change that would take the account past its code storage limit. */
   readonly checkCodeStorage: (scope: Scope, extraBytes: number) => void;
   readonly aliases: AliasService;
+  /** Completes VpcConfig through EC2. */
+  readonly vpc?: VpcResolver;
   /** Verifies packages of functions that have a code signing config. */
   readonly codeSigning?: CodeSigningService;
   readonly settleDelayMs: number;
@@ -164,6 +167,7 @@ export class FunctionService {
     if (this.#d.store.getFunction(key)) throw errors.conflict(`Function already exist: ${ref.name}`);
     const csc = input.CodeSigningConfigArn !== undefined && this.#d.codeSigning ? this.#d.codeSigning.configForCreate(input.CodeSigningConfigArn, ctx) : undefined;
 
+    const vpc = input.VpcConfig ? await this.#vpc(input.VpcConfig, ctx) : undefined;
     const pkg = await this.#loadCode(input.Code, ctx, csc && { csc, functionName: ref.name });
     const layers = this.#d.layers.resolveForFunction(input.Layers ?? [], ctx, pkg.unzippedSize);
     this.#d.checkCodeStorage(ctx, pkg.size);
@@ -178,7 +182,7 @@ export class FunctionService {
       MemorySize: input.MemorySize ?? 128,
       LastModified: awsTimestamp(this.#d.clock.now()),
       CodeSha256: pkg.sha256,
-      ...(input.VpcConfig ? { VpcConfig: { SubnetIds: input.VpcConfig.SubnetIds ?? [], SecurityGroupIds: input.VpcConfig.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: input.VpcConfig.Ipv6AllowedForDualStack ?? false, VpcId: '' } } : {}),
+      ...(vpc ? { VpcConfig: vpc } : {}),
       ...(input.DeadLetterConfig ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
       ...(input.Environment ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
       ...(input.KMSKeyArn ? { KMSKeyArn: input.KMSKeyArn } : {}),
@@ -240,6 +244,12 @@ export class FunctionService {
       this.#d.store.replaceLatest(fn, revision, { ...current.latest, config: settled });
     };
     this.#later(run);
+  }
+
+  /** A VpcConfig as AWS stores it, with the VpcId looked up in EC2 (no lookup without a resolver). */
+  async #vpc(config: NonNullable<CreateFunctionRequest['VpcConfig']>, scope: Scope): Promise<NonNullable<StoredConfig['VpcConfig']>> {
+    if (this.#d.vpc) return this.#d.vpc.resolve(scope.region, config);
+    return { SubnetIds: config.SubnetIds ?? [], SecurityGroupIds: config.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: config.Ipv6AllowedForDualStack ?? false, VpcId: '' };
   }
 
   /** Pending -> Active of a version published with a deployment, with a new RevisionId as on AWS. */
@@ -399,9 +409,15 @@ export class FunctionService {
     return { ...v, State: 'Pending', StateReason: 'The function is being created.', StateReasonCode: 'Creating' };
   }
 
-  updateConfiguration(input: UpdateFunctionConfigurationRequest, ctx: CallContext): FunctionConfiguration {
-    const fn = this.#unqualified(input.FunctionName, ctx);
+  async updateConfiguration(input: UpdateFunctionConfigurationRequest, ctx: CallContext): Promise<FunctionConfiguration> {
+    let fn = this.#unqualified(input.FunctionName, ctx);
     this.#checkUpdatable(fn, input.RevisionId);
+    const vpc = input.VpcConfig !== undefined ? await this.#vpc(input.VpcConfig, ctx) : undefined;
+    if (vpc) {
+      // Re-read after the EC2 lookup: the precondition must hold at write time.
+      fn = this.#unqualified(input.FunctionName, ctx);
+      this.#checkUpdatable(fn, input.RevisionId);
+    }
     if (input.Runtime !== undefined) checkRuntime(input.Runtime);
     checkLimits(input);
     checkEnvironment(input.Environment?.Variables);
@@ -419,7 +435,7 @@ export class FunctionService {
       ...(input.Runtime !== undefined ? { Runtime: input.Runtime } : {}),
       ...(runtime ? { RuntimeVersionConfig: { RuntimeVersionArn: runtimeVersionArn(ctx.region, runtime) } } : {}),
       ...(input.Environment !== undefined ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
-      ...(input.VpcConfig !== undefined ? { VpcConfig: { SubnetIds: input.VpcConfig.SubnetIds ?? [], SecurityGroupIds: input.VpcConfig.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: input.VpcConfig.Ipv6AllowedForDualStack ?? false, VpcId: '' } } : {}),
+      ...(vpc ? { VpcConfig: vpc } : {}),
       // DeadLetterConfig={} changes nothing (AWS answers with the previous TargetArn); TargetArn '' removes it.
       ...(input.DeadLetterConfig?.TargetArn !== undefined ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
       ...(input.KMSKeyArn !== undefined ? { KMSKeyArn: input.KMSKeyArn } : {}),
