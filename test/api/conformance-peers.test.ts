@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateEventSourceMappingCommand, CreateFunctionCommand, GetEventSourceMappingCommand, GetFunctionConfigurationCommand, InvokeCommand,
-  UpdateFunctionConfigurationCommand,
+  UpdateFunctionConfigurationCommand, ListTagsCommand, TagResourceCommand, UntagResourceCommand,
   PutFunctionEventInvokeConfigCommand, UpdateEventSourceMappingCommand, type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
@@ -107,6 +107,21 @@ describe('VpcConfig through EC2', () => {
 });
 
 describe('event source mappings', () => {
+  it('are taggable: Tags at create, TagResource, UntagResource, ListTags; a missing one is named', async () => {
+    const q = await createQueue(sqs, 'conf-esm-tags');
+    await create('conf-esm-tags-fn', 'exports.handler = async () => {};');
+    const m = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'conf-esm-tags-fn', EventSourceArn: q.arn, Enabled: false, Tags: { testtag: 'v' } }));
+    const arn = m.EventSourceMappingArn!;
+    assert.deepEqual((await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags, { testtag: 'v' });
+    await lambda.send(new TagResourceCommand({ Resource: arn, Tags: { A: 'tag-a', B: 'tag-b' } }));
+    await lambda.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['testtag', 'B', 'nonexisting'] }));
+    assert.deepEqual((await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags, { A: 'tag-a' });
+    const missing = arn.replace(/[0-9a-f]{12}$/, '000000000000');
+    await expectAwsError(lambda.send(new TagResourceCommand({ Resource: missing, Tags: { A: 'a' } })), {
+      name: 'ResourceNotFoundException', status: 404, type: 'User', message: `Event source mapping not found: ${missing}`,
+    });
+  });
+
   it('an empty FilterCriteria is left out of the answers', async () => {
     const q = await createQueue(sqs, 'conf-esm');
     await create('conf-esm-fn', 'exports.handler = async () => {};');

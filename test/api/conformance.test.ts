@@ -206,6 +206,14 @@ describe('shapes of answers', () => {
     assert.notEqual(v2.RevisionId, updated.RevisionId);
   });
 
+  it('tags on a version or alias ARN are refused', async () => {
+    for (const q of ['1', '$LATEST']) {
+      await expectAwsError(lambda.send(new TagResourceCommand({ Resource: `${FN}:conf:${q}`, Tags: { a: 'b' } })), {
+        name: 'InvalidParameterValueException', status: 400, type: 'User', message: 'Tags on function aliases and versions are not supported. Please specify a function ARN.',
+      });
+    }
+  });
+
   it('UpdateFunctionConfiguration(DeadLetterConfig={}) keeps the previous TargetArn', async () => {
     const target = `arn:aws:sqs:us-east-1:${ACCOUNT}:dlq`;
     await create('conf-dlq', undefined, { DeadLetterConfig: { TargetArn: target } });
