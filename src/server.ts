@@ -20,12 +20,16 @@ import { LayerService } from './control/layers.js';
 import { PolicyService } from './control/policies.js';
 import { TagService } from './control/tags.js';
 import { ConcurrencyService } from './control/concurrency.js';
+import { CodeSigningService } from './control/code-signing.js';
+import { FunctionSettingsService } from './control/function-settings.js';
+import { VpcResolver } from './control/vpc.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import { createAuthenticator, loadCredentialsFile } from './api/identity.js';
 import { FunctionCredentials } from './api/function-credentials.js';
 import { ConfigError } from './shared/config.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
+import type { GetFunctionCodeSigningConfigResponse } from './api/generated/types.js';
 import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
 import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
@@ -44,6 +48,8 @@ export interface RunningServer {
   readonly options: ServerOptions;
   readonly store: Store;
   readonly invoker: Invoker;
+  /** The model operations this server has a handler for. */
+  readonly implemented: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
@@ -137,8 +143,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const checkCodeStorage = (s: Scope, bytes: number) => account.checkCodeStorage(s, bytes);
   const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
   const policies = new PolicyService(store);
-  const tags = new TagService(store);
-  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl });
+  const vpc = new VpcResolver({ endpoint: options.awsEndpoint });
+  const codeSigning = new CodeSigningService({ store, clock, logger, profilesFile: options.signingProfiles });
+  const functionSettings = new FunctionSettingsService(store);
+  const tags = new TagService(store, codeSigning);
+  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl, codeSigning, vpc });
   functions.settleAll();
   const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
   unreserved = (s) => concurrency.unreserved(s);
@@ -221,6 +230,19 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateEventSourceMapping: (input, ctx) => eventSourceMappings.update(input, scope(ctx)),
     DeleteEventSourceMapping: (input, ctx) => eventSourceMappings.delete(input, scope(ctx)),
     ListEventSourceMappings: (input, ctx) => eventSourceMappings.list(input, scope(ctx)),
+    CreateCodeSigningConfig: (input, ctx) => codeSigning.create(input, scope(ctx)),
+    GetCodeSigningConfig: (input, ctx) => codeSigning.get(input, scope(ctx)),
+    UpdateCodeSigningConfig: (input, ctx) => codeSigning.update(input, scope(ctx)),
+    DeleteCodeSigningConfig: (input, ctx) => codeSigning.delete(input, scope(ctx)),
+    ListCodeSigningConfigs: (input, ctx) => codeSigning.list(input, scope(ctx)),
+    ListFunctionsByCodeSigningConfig: (input, ctx) => codeSigning.listFunctions(input, scope(ctx)),
+    PutFunctionCodeSigningConfig: (input, ctx) => codeSigning.putForFunction(input, scope(ctx)),
+    GetFunctionCodeSigningConfig: (input, ctx) => codeSigning.getForFunction(input, scope(ctx)) as GetFunctionCodeSigningConfigResponse,
+    DeleteFunctionCodeSigningConfig: (input, ctx) => codeSigning.deleteForFunction(input, scope(ctx)),
+    PutFunctionRecursionConfig: (input, ctx) => functionSettings.putRecursion(input, scope(ctx)),
+    GetFunctionRecursionConfig: (input, ctx) => functionSettings.getRecursion(input, scope(ctx)),
+    PutRuntimeManagementConfig: (input, ctx) => functionSettings.putRuntimeManagement(input, scope(ctx)),
+    GetRuntimeManagementConfig: (input, ctx) => functionSettings.getRuntimeManagement(input, scope(ctx)),
   };
 
   // After these a package may have lost its last reference (or was stored and then refused): it is
@@ -300,6 +322,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     options,
     store,
     invoker,
+    implemented: new Set(Object.keys(handlers)),
     close() {
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.
@@ -314,6 +337,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         s3.close();
         await code.close();
         logs.close();
+        vpc.close();
         store.close();
         lock.release();
       })();

@@ -6,6 +6,7 @@
 /** Enum shapes whose quoted order differs from the model's. */
 export const awsEnumOrder: Readonly<Record<string, readonly string[]>> = {
   EventSourcePosition: ['LATEST', 'AT_TIMESTAMP', 'TRIM_HORIZON'],
+  RecursiveLoop: ['Terminate', 'Allow'],
   // Every identifier AWS knows, as quoted for a single runtime member (e.g. ListLayers' CompatibleRuntime).
   Runtime: [
     'ruby3.5', 'ruby2.6', 'dotnetcore1.0', 'python3.7', 'nodejs8.10', 'nasa', 'ruby2.7', 'python2.7-greengrass',

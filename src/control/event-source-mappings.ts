@@ -15,6 +15,7 @@ import { FilterPatternError, INVALID_PATTERN, validateFilterCriteria } from '../
 import { sourceKind, type SourceKind } from '../events/registry.js';
 import { resolveQualified } from './resolve.js';
 import { pageOf } from './paging.js';
+import { checkTagCount } from './tags.js';
 
 const LIST_DEFAULT = 100;
 
@@ -65,7 +66,7 @@ export function mappingArn(region: string, accountId: string, uuid: string): str
 
 /** The API's view of a stored mapping. */
 export function presentMapping(m: StoredEventSourceMapping): EventSourceMappingConfiguration {
-  const { Enabled: _enabled, LastModified, ...rest } = m.config as StoredMappingConfig & { LastModified: number };
+  const { Enabled: _enabled, LastModified, Tags: _tags, ...rest } = m.config as StoredMappingConfig & { LastModified: number; Tags?: unknown };
   return { ...(rest as EventSourceMappingConfiguration), LastModified: new Date(LastModified) };
 }
 
@@ -196,7 +197,8 @@ export class EventSourceMappingService {
         ...opt('LoggingConfig'),
         Enabled: enabled,
       };
-    const stored: StoredEventSourceMapping = { uuid, accountId: scope.accountId, region: scope.region, createdAt: now, config };
+    checkTagCount(input.Tags);
+    const stored: StoredEventSourceMapping = { uuid, accountId: scope.accountId, region: scope.region, createdAt: now, config: { ...config, ...(input.Tags ? { Tags: { ...input.Tags } } : {}) } };
     this.#store.putEventSourceMapping(stored);
     this.#lifecycle.changed(uuid);
     return presentMapping(stored);

@@ -136,7 +136,7 @@ export class LayerService {
     const m = LAYER_VERSION_ARN.exec(input.Arn);
     if (!m || m[1] !== scope.region) throw missing();
     const key = { accountId: m[2]!, region: m[1]!, name: m[3]! };
-    return this.#present(key, this.#readable(key, Number(m[4])), scope.baseUrl);
+    return this.#present(key, this.#readable(key, Number(m[4]), scope), scope.baseUrl);
   }
 
   /** A layer version the caller may use: its own, or one whose policy grants its account. */

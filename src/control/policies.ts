@@ -25,14 +25,6 @@ function renderPrincipal(principal: string): PolicyStatement['Principal'] {
   throw errors.invalidParameter('The provided principal was invalid. Please check the principal and try again.');
 }
 
-/** Whether a statement's principal covers the given account. */
-function principalCovers(principal: unknown, accountId: string): boolean {
-  if (principal === '*') return true;
-  const aws = (principal as { AWS?: string | string[] } | undefined)?.AWS;
-  const list = Array.isArray(aws) ? aws : aws === undefined ? [] : [aws];
-  return list.some((p) => p === '*' || p === accountId || p.startsWith(`arn:aws:iam::${accountId}:`));
-}
-
 /** Where a policy lives: the function's RevisionId (or the alias's) moves with every policy change. */
 interface Target {
   readonly fn: StoredFunction;
@@ -157,19 +149,5 @@ export class PolicyService {
     target.bump();
     if (statements.length === 0) this.#store.deletePolicy(key, target.qualifier);
     else this.#store.putPolicy(key, target.qualifier, { revisionId: target.revision() ?? '', statements }, policy.revisionId);
-  }
-
-  /**
-   * Whether `callerAccount` may invoke the function through `qualifier` (undefined: unqualified):
-   * some statement of that qualifier's policy must allow lambda:InvokeFunction to it.
-   */
-  allowsInvoke(key: FunctionKey, qualifier: string | undefined, callerAccount: string): boolean {
-    const policy = this.#store.getPolicy(key, qualifier === undefined || qualifier === '$LATEST' ? '' : qualifier);
-    return (policy?.statements ?? []).some((s) => {
-      const action = s['Action'];
-      const actions = Array.isArray(action) ? action : [action];
-      const allowsAction = actions.some((a) => a === 'lambda:InvokeFunction' || a === 'lambda:*' || a === '*');
-      return s['Effect'] === 'Allow' && allowsAction && principalCovers(s['Principal'], callerAccount);
-    });
   }
 }

@@ -57,9 +57,13 @@ export class VersionService {
         Description: description ?? c.Description ?? '',
         LastModified: awsTimestamp(this.#clock.now()),
         RevisionId: randomUUID(),
-        State: 'Active',
-        LastUpdateStatus: 'Successful',
+        // Published along with a deployment, the version is Pending until the deployment settles
+        // (FunctionService settles it, with a new RevisionId, as AWS does).
+        ...(duringUpdate
+          ? { State: 'Pending' as const, StateReason: 'The function is being created.', StateReasonCode: 'Creating' as const, LastUpdateStatus: undefined }
+          : { State: 'Active' as const, LastUpdateStatus: 'Successful' as const }),
       };
+      if (config.LastUpdateStatus === undefined) delete config.LastUpdateStatus;
       return { version, codeHash: fn.latest.codeHash, config, ...(fn.latest.layerHashes ? { layerHashes: fn.latest.layerHashes } : {}) };
     });
     if (!published) throw functionNotFound(fn, fn.name);

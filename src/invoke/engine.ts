@@ -320,7 +320,7 @@ class Engine implements InvokeEngine {
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
     try {
-      lease = this.#governor.acquire(config.functionArn);
+      lease = this.#governor.acquire(config.functionArn, this.#provisionedEntries(config, request).length > 0);
     } catch (e) {
       if (e instanceof LambdaError) this.#metrics.throttle(config.functionName, e.fields['Reason'] as ThrottleReason);
       throw e;
@@ -352,16 +352,28 @@ class Engine implements InvokeEngine {
    * per version; an alias and its version cannot both carry a configuration).
    */
   #takeProvisioned(config: FunctionRuntimeConfig, request: InvokeRequest): ExecutionEnvironment | undefined {
-    if (this.#provisioned.size === 0) return undefined;
-    for (const q of request.qualifier !== undefined && request.qualifier !== config.version ? [request.qualifier, config.version] : [config.version]) {
-      const entry = this.#provisioned.get(provisionedKey(config.functionArn, q));
-      if (!entry || entry.config.version !== config.version || entry.config.revision !== config.revision) continue;
+    for (const entry of this.#provisionedEntries(config, request)) {
       let env: ExecutionEnvironment | undefined;
       while ((env = entry.idle.pop()) !== undefined) {
         if (env.canServe(config.revision)) return env;
       }
     }
     return undefined;
+  }
+
+  /**
+   * The provisioned configurations that may serve this invocation: the one on the invoked qualifier
+   * first, then any other on the same version (a version invoked directly uses the environments of an
+   * alias that points to it, as on AWS).
+   */
+  #provisionedEntries(config: FunctionRuntimeConfig, request: InvokeRequest): Provisioned[] {
+    if (this.#provisioned.size === 0) return [];
+    const fits = (e: Provisioned | undefined): e is Provisioned =>
+      e !== undefined && e.config.functionArn === config.functionArn && e.config.version === config.version && e.config.revision === config.revision;
+    const first = request.qualifier !== undefined ? this.#provisioned.get(provisionedKey(config.functionArn, request.qualifier)) : undefined;
+    const out = fits(first) ? [first] : [];
+    for (const e of this.#provisioned.values()) if (e !== first && fits(e)) out.push(e);
+    return out;
   }
 
   #takeIdle(pool: Pool, revision: string): ExecutionEnvironment | undefined {

@@ -3,6 +3,7 @@
 import type { InvocationRequest, InvocationResponse, InvokeAsyncRequest, InvokeAsyncResponse } from '../api/generated/types.js';
 import type { RequestContext } from '../api/handlers.js';
 import { LambdaError } from '../shared/errors.js';
+import { jsonSyntaxError } from '../api/json-syntax.js';
 import type { FunctionService } from '../control/functions.js';
 import type { Invoker } from './types.js';
 import type { AsyncQueue } from '../queue/async-queue.js';
@@ -29,10 +30,9 @@ function checkEventPayload(payload: Buffer): void {
 
 function checkJson(payload: Buffer): void {
   if (payload.length === 0) return;
-  try {
-    JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: Could not parse payload into json: ${(e as Error).message}`, { status: 400 });
+  const problem = jsonSyntaxError(payload);
+  if (problem !== undefined) {
+    throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: Could not parse payload into json: ${problem}`, { status: 400 });
   }
 }
 

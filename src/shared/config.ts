@@ -63,6 +63,11 @@ export interface ServerOptions {
   readonly installRuntimes: readonly string[];
   /** `NAME=value` variables put into every function's environment (under the function's own). */
   readonly functionEnv: readonly string[];
+  /**
+   * A JSON file mapping AWS Signer signing profile version ARNs to PEM public keys: the publishers whose
+   * signatures code signing configs can trust (README: code signing).
+   */
+  readonly signingProfiles: string | undefined;
 }
 
 export const functionApiAccessModes = ['invoke', 'read', 'full'] as const;
@@ -112,6 +117,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'installRuntimes', flag: '--install-runtimes', env: 'LAMBDALITE_INSTALL_RUNTIMES', kind: 'list', help: 'install these runtimes at start-up, e.g. nodejs22.x,nodejs24.x' },
   { key: 'functionEnv', flag: '--function-env', env: 'LAMBDALITE_FUNCTION_ENV', kind: 'list', whole: true, help: 'NAME=VALUE in every function\'s environment (repeatable)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
+  { key: 'signingProfiles', flag: '--signing-profiles', env: 'LAMBDALITE_SIGNING_PROFILES', kind: 'string', help: 'JSON file: signing profile version ARN -> PEM public key' },
 ];
 
 export const defaults: ServerOptions = Object.freeze({
@@ -148,6 +154,7 @@ export const defaults: ServerOptions = Object.freeze({
   runtimePaths: [],
   installRuntimes: [],
   functionEnv: [],
+  signingProfiles: undefined,
 });
 
 export class ConfigError extends Error {}

@@ -8,6 +8,7 @@ import {
   DeleteFunctionCommand, GetFunctionCommand, GetFunctionConfigurationCommand, GetPolicyCommand, InvokeCommand, ListLayersCommand,
   ListLayerVersionsCommand, ListVersionsByFunctionCommand, PublishLayerVersionCommand, PublishVersionCommand,
   PutProvisionedConcurrencyConfigCommand, PutFunctionConcurrencyCommand, UpdateFunctionConfigurationCommand, type LambdaClient,
+  AddLayerVersionPermissionCommand, UpdateFunctionCodeCommand, GetLayerVersionByArnCommand, GetLayerVersionCommand, ListTagsCommand, TagResourceCommand,
 } from '@aws-sdk/client-lambda';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeZip, nodeHandlerZip, ROLE } from '../helpers/zip.js';
@@ -63,6 +64,25 @@ describe('Invoke: one request id for the whole invocation', () => {
     assert.equal(out.StatusCode, 204);
     assert.equal(out.ExecutedVersion, undefined);
   });
+});
+
+describe("payloads that are not JSON: the texts of AWS's JSON parser", () => {
+  const REDACTED = '[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled)';
+  const cases: Array<[string, Buffer, string]> = [
+    ['not UTF-8 inside a token (recorded)', Buffer.from('6e87729ee9b5d749ee9b6d74', 'hex'), `Invalid UTF-8 start byte 0x87\n at ${REDACTED}; line: 1, column: 3]`],
+    ['a control byte first (recorded)', Buffer.from('99eb2c6a07a17a5968', 'hex'), `Unexpected character ((CTRL-CHAR, code 153)): expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')\n at ${REDACTED}; line: 1, column: 1]`],
+    ['a bare word', Buffer.from('hello'), `Unrecognized token 'hello': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')\n at ${REDACTED}; line: 1, column: 6]`],
+    ['an unfinished object', Buffer.from('{"a":1'), `Unexpected end-of-input: expected close marker for Object (start marker at ${REDACTED}; line: 1, column: 1])\n at ${REDACTED}; line: 1, column: 7]`],
+    ['a missing comma on line 2', Buffer.from('{"a":1\n "b":2}'), `Unexpected character ('"' (code 34)): was expecting comma to separate Object entries\n at ${REDACTED}; line: 2, column: 2]`],
+  ];
+  for (const [what, payload, problem] of cases) {
+    it(what, async () => {
+      await expectAwsError(lambda.send(new InvokeCommand({ FunctionName: 'conf', Payload: payload })), {
+        name: 'InvalidRequestContentException', status: 400, type: 'User',
+        message: `Could not parse request body into json: Could not parse payload into json: ${problem}`,
+      });
+    });
+  }
 });
 
 describe('function names and qualifiers (GetFunction, DeleteFunction, Invoke)', () => {
@@ -170,11 +190,88 @@ describe('shapes of answers', () => {
     assert.ok(config.RuntimeVersionConfig?.RuntimeVersionArn);
   });
 
+  it('a new RevisionId with every state change: Pending -> Active of $LATEST and of versions published with a deployment', async () => {
+    const created = await create('conf-rev', undefined, { Publish: true });
+    assert.equal(created.Version, '1');
+    assert.equal(created.State, 'Pending');
+    const latest = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'conf-rev' }));
+    const v1 = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'conf-rev', Qualifier: '1' }));
+    assert.equal(latest.State, 'Active');
+    assert.equal(v1.State, 'Active');
+    assert.equal(new Set([created.RevisionId, latest.RevisionId, v1.RevisionId]).size, 3);
+    const updated = await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'conf-rev', ZipFile: await nodeHandlerZip('exports.handler = async () => 2;'), Publish: true }));
+    assert.deepEqual({ version: updated.Version, state: updated.State }, { version: '2', state: 'Pending' });
+    const v2 = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'conf-rev', Qualifier: '2' }));
+    assert.deepEqual({ state: v2.State, update: v2.LastUpdateStatus }, { state: 'Active', update: 'Successful' });
+    assert.notEqual(v2.RevisionId, updated.RevisionId);
+  });
+
+  it('tags on a version or alias ARN are refused', async () => {
+    for (const q of ['1', '$LATEST']) {
+      await expectAwsError(lambda.send(new TagResourceCommand({ Resource: `${FN}:conf:${q}`, Tags: { a: 'b' } })), {
+        name: 'InvalidParameterValueException', status: 400, type: 'User', message: 'Tags on function aliases and versions are not supported. Please specify a function ARN.',
+      });
+    }
+  });
+
   it('UpdateFunctionConfiguration(DeadLetterConfig={}) keeps the previous TargetArn', async () => {
     const target = `arn:aws:sqs:us-east-1:${ACCOUNT}:dlq`;
     await create('conf-dlq', undefined, { DeadLetterConfig: { TargetArn: target } });
     const updated = await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'conf-dlq', DeadLetterConfig: {} }));
     assert.deepEqual(updated.DeadLetterConfig, { TargetArn: target });
+  });
+});
+
+describe('resource policies grant what their actions name, wildcards included', () => {
+  const OTHER = '111111111111';
+  it('lambda:* lets another account invoke, read and tag the function; nothing else is granted without a statement', async () => {
+    await create('conf-shared');
+    const other = t.clientFor({ accessKeyId: OTHER });
+    const arn = `${FN}:conf-shared`;
+    await expectAwsError(other.send(new GetFunctionCommand({ FunctionName: arn })), {
+      name: 'AccessDeniedException', status: 403,
+      message: `User: arn:aws:iam::${OTHER}:root is not authorized to perform: lambda:GetFunction on resource: ${arn} because no resource-based policy allows the lambda:GetFunction action`,
+    });
+    await lambda.send(new AddPermissionCommand({ FunctionName: 'conf-shared', StatementId: 'all', Action: 'lambda:*', Principal: OTHER }));
+    assert.equal((await other.send(new GetFunctionCommand({ FunctionName: arn }))).Configuration?.FunctionArn, arn);
+    assert.equal((await other.send(new GetFunctionConfigurationCommand({ FunctionName: arn }))).FunctionName, 'conf-shared');
+    const out = await other.send(new InvokeCommand({ FunctionName: arn }));
+    assert.equal(out.StatusCode, 200);
+    await other.send(new TagResourceCommand({ Resource: arn, Tags: { by: 'other' } }));
+    assert.deepEqual((await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags, { by: 'other' });
+    // A third account is still refused.
+    await expectAwsError(t.clientFor({ accessKeyId: '222222222222' }).send(new InvokeCommand({ FunctionName: arn })), {
+      name: 'AccessDeniedException', status: 403,
+      message: `User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:InvokeFunction on resource: ${arn} because no resource-based policy allows the lambda:InvokeFunction action`,
+    });
+  });
+
+  it('lambda:GetFunction grants GetFunction but not InvokeFunction; * grants everything', async () => {
+    await create('conf-get-only');
+    const other = t.clientFor({ accessKeyId: OTHER });
+    const arn = `${FN}:conf-get-only`;
+    await lambda.send(new AddPermissionCommand({ FunctionName: 'conf-get-only', StatementId: 'get', Action: 'lambda:GetFunction', Principal: `arn:aws:iam::${OTHER}:root` }));
+    assert.equal((await other.send(new GetFunctionCommand({ FunctionName: arn }))).Configuration?.FunctionName, 'conf-get-only');
+    await expectAwsError(other.send(new InvokeCommand({ FunctionName: arn })), {
+      name: 'AccessDeniedException', status: 403,
+      message: `User: arn:aws:iam::${OTHER}:root is not authorized to perform: lambda:InvokeFunction on resource: ${arn} because no resource-based policy allows the lambda:InvokeFunction action`,
+    });
+    await lambda.send(new AddPermissionCommand({ FunctionName: 'conf-get-only', StatementId: 'any', Action: '*', Principal: OTHER }));
+    assert.equal((await other.send(new InvokeCommand({ FunctionName: arn }))).StatusCode, 200);
+  });
+
+  it('GetLayerVersion and GetLayerVersionByArn from another account after AddLayerVersionPermission', async () => {
+    const other = t.clientFor({ accessKeyId: OTHER });
+    const layer = await lambda.send(new PublishLayerVersionCommand({ LayerName: 'conf-shared-layer', Content: { ZipFile: await makeZip([{ name: 'a.txt', content: 'a' }]) } }));
+    const denied = {
+      name: 'AccessDeniedException', status: 403,
+      message: `User: arn:aws:iam::${OTHER}:root is not authorized to perform: lambda:GetLayerVersion on resource: ${layer.LayerVersionArn}`,
+    };
+    await expectAwsError(other.send(new GetLayerVersionCommand({ LayerName: layer.LayerArn, VersionNumber: 1 })), denied);
+    await expectAwsError(other.send(new GetLayerVersionByArnCommand({ Arn: layer.LayerVersionArn })), denied);
+    await lambda.send(new AddLayerVersionPermissionCommand({ LayerName: 'conf-shared-layer', VersionNumber: 1, StatementId: 'share', Action: 'lambda:GetLayerVersion', Principal: OTHER }));
+    assert.equal((await other.send(new GetLayerVersionCommand({ LayerName: layer.LayerArn, VersionNumber: 1 }))).LayerVersionArn, layer.LayerVersionArn);
+    assert.equal((await other.send(new GetLayerVersionByArnCommand({ Arn: layer.LayerVersionArn }))).Version, 1);
   });
 });
 

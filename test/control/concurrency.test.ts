@@ -154,3 +154,31 @@ test('the server exposes Prometheus metrics per function', async () => {
   assert.ok(line, `no invocations_total series for metered in:\n${body.slice(0, 2000)}`);
   assert.ok(Number(line.trim().split(/\s+/).pop()) >= 3, line);
 });
+
+test('reserved and provisioned together: provisioned environments take the reservation; versions use an alias\'s provisioned environments', async () => {
+  await createFn('resprov', "exports.handler = async () => process.env.AWS_LAMBDA_INITIALIZATION_TYPE;");
+  await lambda.send(new PublishVersionCommand({ FunctionName: 'resprov' }));
+  await lambda.send(new CreateAliasCommand({ FunctionName: 'resprov', Name: 'live', FunctionVersion: '1' }));
+  await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'resprov', ReservedConcurrentExecutions: 1 }));
+  await lambda.send(new PutProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live', ProvisionedConcurrentExecutions: 1 }));
+  await waitFor(async () => {
+    const got = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live' }));
+    return got.Status === 'READY' ? got : undefined;
+  }, { message: 'provisioned concurrency READY' });
+  // Nothing is running, yet the one reserved slot belongs to the provisioned environment.
+  await expectAwsError(lambda.send(new InvokeCommand({ FunctionName: 'resprov' })), {
+    name: 'TooManyRequestsException', status: 429, type: 'User', message: 'Rate Exceeded.',
+  });
+  for (const qualifier of ['live', '1']) {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'resprov', Qualifier: qualifier }));
+    assert.equal(text(out.Payload), '"provisioned-concurrency"', `invoke through ${qualifier}`);
+  }
+  // reserved = provisioned = 2: the same.
+  await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'resprov', ReservedConcurrentExecutions: 2 }));
+  await lambda.send(new PutProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live', ProvisionedConcurrentExecutions: 2 }));
+  await expectAwsError(lambda.send(new InvokeCommand({ FunctionName: 'resprov' })), {
+    name: 'TooManyRequestsException', status: 429, type: 'User', message: 'Rate Exceeded.',
+  });
+  await lambda.send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live' }));
+  assert.equal(text((await lambda.send(new InvokeCommand({ FunctionName: 'resprov' }))).Payload), '"on-demand"');
+});

@@ -149,9 +149,9 @@ describe('provisioned concurrency', () => {
       const report = text.split('\n').find((l) => l.startsWith(`REPORT RequestId: ${r.result.requestId}`)) ?? assert.fail('no REPORT');
       assert.equal(report.includes('Init Duration'), r.body.initType === 'on-demand', report);
     }
-    // Configured on the alias: invoking version 1 directly, or the alias once it resolves to
-    // another version, runs on demand.
-    assert.equal((await invokeJson(invoker, cfg, {}, { qualifier: '1' })).body.initType, 'on-demand');
+    // Configured on the alias: invoking version 1 directly uses them too, as on AWS; the alias once it
+    // resolves to another version runs on demand.
+    assert.equal((await invokeJson(invoker, cfg, {}, { qualifier: '1' })).body.initType, 'provisioned-concurrency');
     assert.equal((await invokeJson(invoker, { ...cfg, version: '2' }, {}, { qualifier: 'live' })).body.initType, 'on-demand');
 
     // Removing the configuration retires them.
