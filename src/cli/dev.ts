@@ -1,0 +1,2 @@
+// `lambdalite dev`: registered with the client commands (see commands.ts).
+export {};
