@@ -7,7 +7,7 @@
 //   to build it are on PATH; its test is skipped without it, except where LAMBDALITE_REQUIRE_RIC=1.
 // Prints one line saying what it installed; exits 1 with the missing piece named when it cannot.
 //   node scripts/ensure-test-deps.mjs [--require-ric]
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,8 @@ function run(file, args, env = process.env, timeoutMs = 600_000) {
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
 }
 
-const lastLine = (text) => text.trim().split('\n').filter((l) => l.trim()).pop() ?? '';
+/** The last line that says something (npm's pointer to its debug log says nothing). */
+const lastLine = (text) => text.trim().split('\n').filter((l) => l.trim() && !/complete log of this run/.test(l)).pop() ?? '';
 
 function fail(message) {
   process.stderr.write(`npm test: ${message}\n`);
@@ -85,6 +86,9 @@ function ensureRic(required) {
   }
   const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).testDependencies['aws-lambda-ric'];
   process.stdout.write(`npm test: building aws-lambda-ric@${version} into .test-deps (takes minutes, once)\n`);
+  // Its own project, so npm runs the package's build script (npm's allowScripts).
+  mkdirSync(testDepsDir, { recursive: true });
+  writeFileSync(path.join(testDepsDir, 'package.json'), `${JSON.stringify({ name: 'lambdalite-test-deps', private: true, allowScripts: { 'aws-lambda-ric': true } }, null, 2)}\n`);
   const r = run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', testDepsDir, `aws-lambda-ric@${version}`], process.env, 1_800_000);
   if (!r.ok || !ricBuilt()) {
     const why = `aws-lambda-ric could not be built: ${lastLine(r.out)}`;

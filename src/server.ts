@@ -32,6 +32,7 @@ import type { Handlers, RequestContext } from './api/handlers.js';
 import type { GetFunctionCodeSigningConfigResponse } from './api/generated/types.js';
 import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
 import { AsyncQueue } from './queue/async-queue.js';
+import { consoleRoutes } from './console/routes.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
@@ -259,7 +260,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     };
   }
 
+  const consoleRoute = consoleRoutes({ queuedEvents: () => store.countEvents() });
   const extraRoutes: ExtraRoute = (req, url) => {
+    const fromConsole = consoleRoute(req, url);
+    if (fromConsole) return fromConsole;
     if (url.pathname === '/metrics' && req.method === 'GET') {
       return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: invoker.metrics() };
     }

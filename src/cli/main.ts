@@ -3,13 +3,15 @@ import { parseOptions, optionSpecs, ConfigError } from '../shared/config.js';
 import { startServer } from '../server.js';
 import { SandboxRequiredError } from '../invoke/engine.js';
 import { installRuntimes, runtimesCommand } from './runtimes.js';
+import { clientUsage, isClientCommand, runClientCommand } from './commands.js';
+import './dev.js';
 
 const usage = `usage: lambdalite start [options]
        lambdalite runtimes list|install RUNTIME... (see lambdalite runtimes --help)
+${clientUsage}
+\`start\` runs the AWS Lambda API (2015-03-31) on this machine; the other commands talk to it.
 
-Runs the AWS Lambda API (2015-03-31) on this machine.
-
-options (each also an environment variable):
+options of start (each also an environment variable):
 ${optionSpecs.map((s) => `  ${`${s.flag}${s.kind === 'bool' ? '' : ' VALUE'}`.padEnd(26)} ${s.env.padEnd(28)} ${s.help}`).join('\n')}
 `;
 
@@ -20,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'runtimes') return runtimesCommand(rest);
+  if (isClientCommand(command)) return runClientCommand(command, rest);
   if (command !== 'start') {
     process.stderr.write(`lambdalite: unknown command '${command}'\n${usage}`);
     return 2;

@@ -1,6 +1,7 @@
 // Functions: create, read, list, update and delete, with AWS's defaults, lifecycle (Pending -> Active,
 // InProgress -> Successful), RevisionId preconditions and error texts.
 import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type {
   CreateFunctionRequest, DeleteFunctionRequest, FunctionCode, FunctionConfiguration, GetFunctionConfigurationRequest,
   GetFunctionRequest, GetFunctionResponse, ListFunctionsRequest, ListFunctionsResponse, UpdateFunctionCodeRequest,
@@ -24,6 +25,7 @@ import type { VpcResolver } from './vpc.js';
 import { checkTagCount } from './tags.js';
 import { resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
 import { presentListItem, presentVersion } from './present.js';
+import { HOT_RELOAD_BUCKET, HotReloadWatcher, checkHotReloadFolder, hotReloadDir, hotReloadPackage } from './hot-reload.js';
 
 /** Variables the runtime sets itself; a function may not define them (AWS's reserved keys). */
 const reservedEnvKeys = new Set([
@@ -107,6 +109,7 @@ export class FunctionService {
   readonly #d: FunctionServiceDeps;
   /** Pending lifecycle transitions, so shutdown does not leave timers behind. */
   readonly #settling = new Set<Timer>();
+  readonly #hotReload = new HotReloadWatcher();
 
   constructor(deps: FunctionServiceDeps) {
     this.#d = deps;
@@ -125,6 +128,7 @@ export class FunctionService {
   close(): void {
     for (const t of this.#settling) this.#d.clock.clearTimeout(t);
     this.#settling.clear();
+    this.#hotReload.close();
   }
 
   /**
@@ -137,6 +141,12 @@ export class FunctionService {
     if (sources > 1) throw errors.invalidParameter('Please provide only one source for function code.');
     if (code.ImageUri !== undefined) {
       throw errors.invalidParameter('lambdalite does not run container images yet: use PackageType Zip.');
+    }
+    if (code.S3Bucket === HOT_RELOAD_BUCKET) {
+      // The code store keeps packages at <data dir>/code/<hash>.
+      const dir = checkHotReloadFolder(code.S3Key, path.dirname(path.dirname(this.#d.code.unpackedDir('x'))));
+      this.#hotReload.generation(dir);
+      return hotReloadPackage(dir);
     }
     let zip = code.ZipFile;
     if (zip === undefined) {
@@ -435,7 +445,7 @@ export class FunctionService {
     checkLimits(input);
     checkEnvironment(input.Environment?.Variables);
     let layers: ResolvedLayers | undefined;
-    if (input.Layers !== undefined) layers = this.#d.layers.resolveForFunction(input.Layers, ctx, this.#d.code.unzippedSize(fn.latest.codeHash));
+    if (input.Layers !== undefined) layers = this.#d.layers.resolveForFunction(input.Layers, ctx, hotReloadDir(fn.latest.codeHash) !== undefined ? 0 : this.#d.code.unzippedSize(fn.latest.codeHash));
     const c = fn.latest.config;
     const runtime = input.Runtime ?? c.Runtime;
     const config: StoredConfig = {
@@ -493,6 +503,12 @@ export class FunctionService {
     if (this.#d.store.deleteVersion(key, ref.qualifier)) void this.#d.invoker.retire(arn, ref.qualifier);
   }
 
+  /** For a hot-reload folder, its change count: a saved file makes the next invoke start new environments. */
+  #hotReloadRevision(codeHash: string): string {
+    const dir = hotReloadDir(codeHash);
+    return dir === undefined ? '' : `#${this.#hotReload.generation(dir)}`;
+  }
+
   /** Everything an execution environment needs for this function's $LATEST, resolved ahead of the invoke. */
   runtimeConfig(fn: StoredFunction, version: StoredVersion): FunctionRuntimeConfig {
     const c = version.config;
@@ -506,7 +522,7 @@ export class FunctionService {
       timeout: c.Timeout ?? 3,
       ephemeralStorage: c.EphemeralStorage?.Size ?? 512,
       architectures: c.Architectures ?? ['x86_64'],
-      codeDir: this.#d.code.unpackedDir(version.codeHash),
+      codeDir: hotReloadDir(version.codeHash) ?? this.#d.code.unpackedDir(version.codeHash),
       layerDirs: (version.layerHashes ?? []).map((h) => this.#d.code.unpackedDir(h)),
       environment: c.Environment?.Variables ?? {},
       region: fn.region,
@@ -515,7 +531,7 @@ export class FunctionService {
       ...(c.LoggingConfig?.LogFormat === 'JSON'
         ? { logFormat: 'JSON' as const, applicationLogLevel: c.LoggingConfig.ApplicationLogLevel ?? 'INFO', systemLogLevel: c.LoggingConfig.SystemLogLevel ?? 'INFO' }
         : {}),
-      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.LoggingConfig, c.TracingConfig]),
+      revision: version.codeHash + this.#hotReloadRevision(version.codeHash) + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.LoggingConfig, c.TracingConfig]),
       ...(c.TracingConfig?.Mode !== undefined ? { tracingMode: c.TracingConfig.Mode } : {}),
     };
   }
