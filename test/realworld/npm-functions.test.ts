@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ROLE } from '../helpers/zip.js';
 import { functionLogLines } from '../helpers/logs.js';
 import { npmFunctionZip } from './npm-package.js';
+import { until } from '../runtimes/until.js';
 
 let t: TestServer;
 before(async () => {
@@ -39,7 +40,6 @@ describe('functions from npm', () => {
         'index.mjs': `import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { until } from '../runtimes/until.js';
 const logger = new Logger({ serviceName: 'orders' });
 const metrics = new Metrics({ namespace: 'shop', serviceName: 'orders' });
 const tracer = new Tracer({ serviceName: 'orders' });
