@@ -13,7 +13,7 @@
 
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import type { RuntimePlan } from '../runtimes/registry.js';
-import { isEntrypointError, withExecWrapper } from '../runtimes/registry.js';
+import { externalExtensions, isEntrypointError, withExecWrapper, withExtensions } from '../runtimes/registry.js';
 import type { Clock, Timer } from '../shared/clock.js';
 import { LogStream, newLogStreamName } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
@@ -118,6 +118,8 @@ export class ExecutionEnvironment {
   #exit: Promise<ExitStatus> | undefined;
   #disposed: Promise<void> | undefined;
   #retired = false;
+  /** How many external extensions (/opt/extensions/*) start with the runtime. */
+  readonly #externalExtensions: number;
 
   constructor(o: EnvironmentOptions) {
     this.#o = o;
@@ -151,6 +153,12 @@ export class ExecutionEnvironment {
       hidden: plan.hidden,
       binds: plan.binds,
     });
+    this.#externalExtensions = externalExtensions(config.layerDirs).length;
+    this.#api.attachExtensions(
+      { functionName: config.functionName, functionVersion: config.version, handler: config.handler, accountId: config.accountId },
+      this.#externalExtensions,
+      { onInitError: (type, body) => this.#onInitError(type, body), onLog: (line) => this.log.platform(line) },
+    );
     this.#api.attach({
       onNext: () => this.#onNext(),
       onDeliver: (inv) => this.#onDeliver(inv),
@@ -188,7 +196,11 @@ export class ExecutionEnvironment {
     this.log.platform(
       `INIT_START Runtime Version: ${plan.runtimeVersion}\tRuntime Version ARN: ${plan.runtimeVersionArn(config.region)}`,
     );
-    const command = withExecWrapper(plan, plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined), config.environment);
+    const command = withExtensions(
+      withExecWrapper(plan, plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined), config.environment),
+      view.optDir,
+      this.#externalExtensions,
+    );
     if (isEntrypointError(command)) {
       // AWS fails these at exec time; the invocation gets the error once it arrives.
       this.#initError = this.#runtimeFailure(command.errorType, command.errorMessage, false);
@@ -509,6 +521,10 @@ export class ExecutionEnvironment {
   /** Stops the runtime and releases everything. Safe to call more than once. */
   dispose(): Promise<void> {
     this.#disposed ??= (async () => {
+      // Extensions registered for SHUTDOWN get it, with AWS's budget, before the environment stops.
+      if (this.#api.extensions.count > 0 && this.#proc !== undefined && this.state !== 'dead') {
+        await this.#api.extensions.shutdown('spindown', this.#clock.now());
+      }
       this.#kill();
       if (this.#proc === undefined) await this.#launcher?.dispose();
       if (this.#exit) {
