@@ -20,6 +20,7 @@ import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './m
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
 import { Launcher } from './launcher.js';
 import type { ActiveTrace, XRayDaemon } from '../runtimes/xray.js';
+import { SHUTDOWN_BUDGET_MS } from './extensions-api.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
 
 /** AWS's init phase limit. */
@@ -255,8 +256,15 @@ export class ExecutionEnvironment {
 
     const proc = this.#prepared.spawn({ argv: command, env, launcher: this.#launcher });
     this.#proc = proc;
-    proc.stdout.on('data', (chunk: Buffer) => this.log.write(chunk));
-    proc.stderr.on('data', (chunk: Buffer) => this.log.write(chunk));
+    const telemetry = this.#api.telemetry;
+    proc.stdout.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      telemetry.output(chunk);
+    });
+    proc.stderr.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      telemetry.output(chunk);
+    });
     this.#exit = proc.exit;
     void proc.exit.then((status) => this.#onExit(status));
   }
@@ -314,6 +322,7 @@ export class ExecutionEnvironment {
     active.deliveredAt = this.#clock.elapsed();
     this.#arm(active, timeoutMs);
     this.log.platform(`START RequestId: ${inv.requestId} Version: ${this.version}`);
+    this.#api.telemetry.emit('platform', 'platform.start', { requestId: inv.requestId, version: this.version });
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'Lambda-Runtime-Aws-Request-Id': inv.requestId,
@@ -489,6 +498,7 @@ export class ExecutionEnvironment {
     }
     this.log.platform(`END RequestId: ${id}`);
     this.log.platform(report);
+    if (this.#api.telemetry.active) this.#reportTelemetry(id, ending, duration, billed, peak, initDuration);
     const logResult = request.tailLog ? this.log.endCapture() : undefined;
 
     this.lastDurationMs = duration;
@@ -509,6 +519,25 @@ export class ExecutionEnvironment {
     active.resolve(result);
   }
 
+  /** platform.runtimeDone and platform.report for Telemetry API subscribers (AWS's record schemas). */
+  #reportTelemetry(requestId: string, ending: Ending, durationMs: number, billedDurationMs: number, peakBytes: number, initDurationMs: number | undefined): void {
+    const status = ending.status === 'timeout' ? 'timeout' : ending.functionError !== undefined ? (ending.status === 'error' ? 'failure' : 'error') : 'success';
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    const t = this.#api.telemetry;
+    t.emit('platform', 'platform.runtimeDone', { requestId, status, metrics: { durationMs: round(durationMs), producedBytes: ending.payload.length } });
+    t.emit('platform', 'platform.report', {
+      requestId,
+      status,
+      metrics: {
+        durationMs: round(durationMs),
+        billedDurationMs,
+        memorySizeMB: this.memorySize,
+        maxMemoryUsedMB: Math.max(1, Math.round(peakBytes / 1048576)),
+        ...(initDurationMs !== undefined ? { initDurationMs: round(initDurationMs) } : {}),
+      },
+    });
+  }
+
   #kill(): void {
     this.#initEnded({ ok: false, errorType: 'Runtime.ExitError' });
     if (this.state !== 'dead') {
@@ -523,6 +552,7 @@ export class ExecutionEnvironment {
     this.#disposed ??= (async () => {
       // Extensions registered for SHUTDOWN get it, with AWS's budget, before the environment stops.
       if (this.#api.extensions.count > 0 && this.#proc !== undefined && this.state !== 'dead') {
+        await this.#api.telemetry.flushAll(SHUTDOWN_BUDGET_MS);
         await this.#api.extensions.shutdown('spindown', this.#clock.now());
       }
       this.#kill();

@@ -74,6 +74,10 @@ export class ExtensionsApi {
     return this.#exts.size;
   }
 
+  has(id: string): boolean {
+    return this.#exts.has(id);
+  }
+
   /** The runtime got an invocation: registration is over, INVOKE goes to those registered for it. */
   invoke(event: { requestId: string; deadlineMs: number; invokedFunctionArn: string; traceId: string | undefined }): void {
     this.#registrationOpen = false;
@@ -231,8 +235,8 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Registration and error bodies are small; anything past 64 KiB is dropped. */
-function readSmallBody(req: http.IncomingMessage, done: (body: Buffer) => void): void {
+/** Registration, subscription and error bodies are small; anything past 64 KiB is dropped. */
+export function readSmallBody(req: http.IncomingMessage, done: (body: Buffer) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (c: Buffer) => {
@@ -242,7 +246,7 @@ function readSmallBody(req: http.IncomingMessage, done: (body: Buffer) => void):
   req.on('end', () => done(Buffer.concat(chunks)));
 }
 
-function fail(res: http.ServerResponse, status: number, errorType: string, errorMessage: string): void {
+export function fail(res: http.ServerResponse, status: number, errorType: string, errorMessage: string): void {
   const text = JSON.stringify({ errorMessage, errorType }) + '\n';
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);

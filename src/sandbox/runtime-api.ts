@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EXTENSIONS_PREFIX, ExtensionsApi, type ExtensionsHooks, type FunctionInfo } from './extensions-api.js';
+import { TELEMETRY_PREFIX, TelemetryApi } from './telemetry-api.js';
 
 /** AWS's LAMBDA_EVENT_BODY_SIZE: 6 MiB plus 100 bytes (RIE interop.MaxPayloadSize). */
 export const MAX_PAYLOAD_SIZE = 6 * 1024 * 1024 + 100;
@@ -46,6 +47,8 @@ export interface RuntimeApiHooks {
 export class RuntimeApiServer {
   /** The Extensions API (2020-01-01) on the same port; invocations wait for its extensions. */
   readonly extensions = new ExtensionsApi();
+  /** The Telemetry API (2022-07-01): subscriptions of this environment's extensions. */
+  readonly telemetry = new TelemetryApi((id) => this.extensions.has(id));
   readonly #server: http.Server;
   #hooks: RuntimeApiHooks | undefined;
   #state: State = State.Started;
@@ -113,6 +116,7 @@ export class RuntimeApiServer {
   async close(): Promise<void> {
     this.#hooks = undefined;
     this.extensions.close();
+    this.telemetry.close();
     this.#waiting?.destroy();
     this.#waiting = undefined;
     this.#server.closeAllConnections();
@@ -141,6 +145,7 @@ export class RuntimeApiServer {
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '';
     if (url.startsWith(EXTENSIONS_PREFIX)) return this.extensions.route(req, res, url.slice(EXTENSIONS_PREFIX.length));
+    if (url === TELEMETRY_PREFIX || url === `${TELEMETRY_PREFIX}/`) return this.telemetry.route(req, res);
     if (!url.startsWith(PREFIX)) return notFound(req, res);
     const rest = url.slice(PREFIX.length);
     if (rest === 'invocation/next') {
