@@ -1,5 +1,5 @@
 // `lambdalite runtimes list|install`, and the start-up installs of `--install-runtimes`.
-import { parseOptions, ConfigError, type ServerOptions } from '../shared/config.js';
+import { parseOptions, optionSpecs, ConfigError, type ServerOptions } from '../shared/config.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { runtimeSettings } from '../runtimes/options.js';
 import { LambdaError } from '../shared/errors.js';
@@ -36,14 +36,31 @@ export async function installRuntimes(options: ServerOptions, runtimes: readonly
   }
 }
 
+/** Runtime identifiers (positional) apart from options and their values. */
+function splitArgs(args: readonly string[]): { runtimes: string[]; flags: string[] } {
+  const runtimes: string[] = [];
+  const flags: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (!a.startsWith('-')) {
+      runtimes.push(a);
+      continue;
+    }
+    flags.push(a);
+    const spec = optionSpecs.find((s) => s.flag === a);
+    if (spec !== undefined && spec.kind !== 'bool' && i + 1 < args.length) flags.push(args[++i] as string);
+  }
+  return { runtimes, flags };
+}
+
 export async function runtimesCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || (sub !== 'list' && sub !== 'install')) {
     (sub === undefined || sub.startsWith('-') ? process.stdout : process.stderr).write(runtimesUsage);
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }
-  const runtimes = rest.filter((a) => /^(nodejs|python|provided|java|dotnet|ruby)/.test(a));
-  const options = parseOptions(rest.filter((a) => !runtimes.includes(a)), process.env);
+  const { runtimes, flags } = splitArgs(rest);
+  const options = parseOptions(flags, process.env);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   if (sub === 'install') {
     if (runtimes.length === 0) throw new ConfigError('runtimes install needs at least one runtime, e.g. nodejs22.x');

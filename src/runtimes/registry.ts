@@ -65,6 +65,36 @@ export function withExecWrapper(plan: RuntimePlan, command: string[] | Entrypoin
   return [wrapper, ...command];
 }
 
+/** Names of the external extensions the layers bring: executables in /opt/extensions/ (later layers win). */
+export function externalExtensions(layerDirs: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const dir of layerDirs) {
+    const ext = path.join(dir, 'extensions');
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(ext);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      const st = fs.statSync(path.join(ext, name), { throwIfNoEntry: false });
+      if (st?.isFile() && (st.mode & 0o111) !== 0) names.add(name);
+      else names.delete(name);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Starts every external extension (each executable in /opt/extensions/) before the runtime, in the
+ * same sandbox, as AWS does; they live as long as the environment.
+ */
+export function withExtensions(command: string[] | EntrypointError, optDir: string, count: number): string[] | EntrypointError {
+  if (count === 0 || isEntrypointError(command)) return command;
+  const script = 'd=$1; shift; for f in "$d"/*; do if [ -f "$f" ] && [ -x "$f" ]; then "$f" & fi; done; exec "$@"';
+  return ['/bin/sh', '-c', script, 'lambdalite-extensions', `${optDir}/extensions`, ...command];
+}
+
 export function isEntrypointError(x: string[] | EntrypointError): x is EntrypointError {
   return !Array.isArray(x);
 }

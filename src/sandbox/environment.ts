@@ -13,13 +13,14 @@
 
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import type { RuntimePlan } from '../runtimes/registry.js';
-import { isEntrypointError, withExecWrapper } from '../runtimes/registry.js';
+import { externalExtensions, isEntrypointError, withExecWrapper, withExtensions } from '../runtimes/registry.js';
 import type { Clock, Timer } from '../shared/clock.js';
 import { LogStream, newLogStreamName, type LogSink } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
 import { Launcher } from './launcher.js';
 import type { ActiveTrace, XRayDaemon } from '../runtimes/xray.js';
+import { SHUTDOWN_BUDGET_MS } from './extensions-api.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
 
 /** AWS's init phase limit. */
@@ -122,6 +123,8 @@ export class ExecutionEnvironment {
   #exit: Promise<ExitStatus> | undefined;
   #disposed: Promise<void> | undefined;
   #retired = false;
+  /** How many external extensions (/opt/extensions/*) start with the runtime. */
+  readonly #externalExtensions: number;
 
   constructor(o: EnvironmentOptions) {
     this.#o = o;
@@ -155,6 +158,12 @@ export class ExecutionEnvironment {
       hidden: plan.hidden,
       binds: plan.binds,
     });
+    this.#externalExtensions = externalExtensions(config.layerDirs).length;
+    this.#api.attachExtensions(
+      { functionName: config.functionName, functionVersion: config.version, handler: config.handler, accountId: config.accountId },
+      this.#externalExtensions,
+      { onInitError: (type, body) => this.#onInitError(type, body), onLog: (line) => this.log.platform(line) },
+    );
     this.#api.attach({
       onNext: () => this.#onNext(),
       onDeliver: (inv) => this.#onDeliver(inv),
@@ -192,7 +201,11 @@ export class ExecutionEnvironment {
     this.log.platform(
       `INIT_START Runtime Version: ${plan.runtimeVersion}\tRuntime Version ARN: ${plan.runtimeVersionArn(config.region)}`,
     );
-    const command = withExecWrapper(plan, plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined), config.environment);
+    const command = withExtensions(
+      withExecWrapper(plan, plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined), config.environment),
+      view.optDir,
+      this.#externalExtensions,
+    );
     if (isEntrypointError(command)) {
       // AWS fails these at exec time; the invocation gets the error once it arrives.
       this.#initError = this.#runtimeFailure(command.errorType, command.errorMessage, false);
@@ -251,8 +264,15 @@ export class ExecutionEnvironment {
 
     const proc = this.#prepared.spawn({ argv: command, env, launcher: this.#launcher });
     this.#proc = proc;
-    proc.stdout.on('data', (chunk: Buffer) => this.log.write(chunk));
-    proc.stderr.on('data', (chunk: Buffer) => this.log.write(chunk));
+    const telemetry = this.#api.telemetry;
+    proc.stdout.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      telemetry.output(chunk);
+    });
+    proc.stderr.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      telemetry.output(chunk);
+    });
     this.#exit = proc.exit;
     void proc.exit.then((status) => this.#onExit(status));
   }
@@ -310,6 +330,7 @@ export class ExecutionEnvironment {
     active.deliveredAt = this.#clock.elapsed();
     this.#arm(active, timeoutMs);
     this.log.platform(`START RequestId: ${inv.requestId} Version: ${this.version}`);
+    this.#api.telemetry.emit('platform', 'platform.start', { requestId: inv.requestId, version: this.version });
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'Lambda-Runtime-Aws-Request-Id': inv.requestId,
@@ -485,6 +506,7 @@ export class ExecutionEnvironment {
     }
     this.log.platform(`END RequestId: ${id}`);
     this.log.platform(report);
+    if (this.#api.telemetry.active) this.#reportTelemetry(id, ending, duration, billed, peak, initDuration);
     const logResult = request.tailLog ? this.log.endCapture() : undefined;
 
     this.lastDurationMs = duration;
@@ -505,6 +527,25 @@ export class ExecutionEnvironment {
     active.resolve(result);
   }
 
+  /** platform.runtimeDone and platform.report for Telemetry API subscribers (AWS's record schemas). */
+  #reportTelemetry(requestId: string, ending: Ending, durationMs: number, billedDurationMs: number, peakBytes: number, initDurationMs: number | undefined): void {
+    const status = ending.status === 'timeout' ? 'timeout' : ending.functionError !== undefined ? (ending.status === 'error' ? 'failure' : 'error') : 'success';
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    const t = this.#api.telemetry;
+    t.emit('platform', 'platform.runtimeDone', { requestId, status, metrics: { durationMs: round(durationMs), producedBytes: ending.payload.length } });
+    t.emit('platform', 'platform.report', {
+      requestId,
+      status,
+      metrics: {
+        durationMs: round(durationMs),
+        billedDurationMs,
+        memorySizeMB: this.memorySize,
+        maxMemoryUsedMB: Math.max(1, Math.round(peakBytes / 1048576)),
+        ...(initDurationMs !== undefined ? { initDurationMs: round(initDurationMs) } : {}),
+      },
+    });
+  }
+
   #kill(): void {
     this.#initEnded({ ok: false, errorType: 'Runtime.ExitError' });
     if (this.state !== 'dead') {
@@ -517,6 +558,11 @@ export class ExecutionEnvironment {
   /** Stops the runtime and releases everything. Safe to call more than once. */
   dispose(): Promise<void> {
     this.#disposed ??= (async () => {
+      // Extensions registered for SHUTDOWN get it, with AWS's budget, before the environment stops.
+      if (this.#api.extensions.count > 0 && this.#proc !== undefined && this.state !== 'dead') {
+        await this.#api.telemetry.flushAll(SHUTDOWN_BUDGET_MS);
+        await this.#api.extensions.shutdown('spindown', this.#clock.now());
+      }
       this.#kill();
       if (this.#proc === undefined) await this.#launcher?.dispose();
       if (this.#exit) {

@@ -299,7 +299,7 @@ const SANDBOX_GROUP = `root:x:0:\nsbx_user1051:x:${SANDBOX_UID}:\nnobody:x:65534
  * What makes the host's system look like Amazon Linux to a function: `/bin/sh` is bash (AL2023 has
  * no dash; shell bootstraps from AWS's docs use bash features under `#!/bin/sh`), and the sandbox
  * user exists in /etc/passwd, so `os.homedir()`, `getpwuid` and `id` answer as on AWS (the AWS SDKs
- * look up the home directory for their config files).
+ * look up the home directory for their config files); `sandbox.localdomain` resolves, as on AWS.
  */
 function amazonLinuxArgs(scratchDir: string | undefined): string[] {
   const args: string[] = [];
@@ -309,7 +309,15 @@ function amazonLinuxArgs(scratchDir: string | undefined): string[] {
   if (scratchDir !== undefined) {
     const dir = path.join(scratchDir, 'etc');
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-    for (const [name, text] of [['passwd', SANDBOX_PASSWD], ['group', SANDBOX_GROUP]] as const) {
+    // sandbox.localdomain names the sandbox itself (Telemetry API destinations use it).
+    let hosts = '127.0.0.1\tlocalhost\n';
+    try {
+      hosts = fs.readFileSync('/etc/hosts', 'utf8');
+    } catch {
+      // no hosts file on the host
+    }
+    hosts = `${hosts.replace(/\n?$/, '\n')}127.0.0.1\tsandbox.localdomain\n`;
+    for (const [name, text] of [['passwd', SANDBOX_PASSWD], ['group', SANDBOX_GROUP], ['hosts', hosts]] as const) {
       const file = path.join(dir, name);
       fs.writeFileSync(file, text, { mode: 0o644 });
       args.push('--ro-bind', file, `/etc/${name}`);

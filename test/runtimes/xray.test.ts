@@ -4,6 +4,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
+import { until } from './until.js';
 
 const invoker = testInvoker();
 after(async () => {
@@ -25,16 +26,6 @@ exports.handler = async () => {
   sock.close();
   return { header, daemon: process.env.AWS_XRAY_DAEMON_ADDRESS, host: process.env._AWS_XRAY_DAEMON_ADDRESS, port: process.env._AWS_XRAY_DAEMON_PORT };
 };`;
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('X-Ray', () => {
   it('samples Active functions, keeps the segments they send, and writes REPORT\'s XRAY line', async () => {
