@@ -1,8 +1,10 @@
 // The `lambdalite` command. One error boundary: user errors print one line without a stack.
 import { parseOptions, optionSpecs, ConfigError } from '../shared/config.js';
 import { startServer } from '../server.js';
+import { runLogs } from './logs.js';
 
 const usage = `usage: lambdalite start [options]
+       lambdalite logs NAME [--follow] [--since 10m] [--filter PATTERN] [--endpoint URL]
 
 Runs the AWS Lambda API (2015-03-31) on this machine.
 
@@ -16,6 +18,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'logs') return runLogs(rest);
   if (command !== 'start') {
     process.stderr.write(`lambdalite: unknown command '${command}'\n${usage}`);
     return 2;
