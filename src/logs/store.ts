@@ -215,14 +215,23 @@ export class LogStore {
     try {
       this.#db.transaction(() => {
         const bytesByGroup = new Map<number, number>();
+        const spans = new Map<number, { first: number; last: number }>();
+        const insert = this.#stmt('insertEvent');
         for (const e of batch) {
           const ids = this.#ensure(e.key, ingest);
-          const info = this.#stmt('insertEvent').run(ids.groupId, ids.streamId, e.ts, ingest, e.message);
-          this.#stmt('touchStream').run(e.ts, e.ts, e.ts, e.ts, ingest, ids.streamId);
+          const info = insert.run(ids.groupId, ids.streamId, e.ts, ingest, e.message);
+          const span = spans.get(ids.streamId);
+          if (span === undefined) spans.set(ids.streamId, { first: e.ts, last: e.ts });
+          else {
+            if (e.ts < span.first) span.first = e.ts;
+            if (e.ts > span.last) span.last = e.ts;
+          }
           const bytes = Buffer.byteLength(e.message) + EVENT_OVERHEAD;
           bytesByGroup.set(ids.groupId, (bytesByGroup.get(ids.groupId) ?? 0) + bytes);
           appended.push({ key: e.key, row: { id: Number(info.lastInsertRowid), stream: e.key.stream, ts: e.ts, ingest, message: e.message } });
         }
+        // One update per stream and group per batch, not per event.
+        for (const [streamId, span] of spans) this.#stmt('touchStream').run(span.first, span.first, span.last, span.last, ingest, streamId);
         for (const [groupId, bytes] of bytesByGroup) {
           this.#stmt('addGroupBytes').run(bytes, groupId);
           this.#totalBytes += bytes;
