@@ -284,3 +284,25 @@ print(json.dumps(out))
   expectFunctionLines(out.events);
   assert.deepEqual(out.error, ['ResourceNotFoundException', 'The specified log group does not exist.']);
 });
+
+test('PutRetentionPolicy is enforced: events older than the period are gone at once', async () => {
+  const now = Date.now();
+  await logs.send(new CreateLogGroupCommand({ logGroupName: 'kept/briefly' }));
+  await logs.send(new CreateLogStreamCommand({ logGroupName: 'kept/briefly', logStreamName: 's' }));
+  await logs.send(new PutLogEventsCommand({ logGroupName: 'kept/briefly', logStreamName: 's', logEvents: [{ timestamp: now - 3 * 86_400_000, message: 'three days old' }] }));
+  await logs.send(new PutLogEventsCommand({ logGroupName: 'kept/briefly', logStreamName: 's', logEvents: [{ timestamp: now, message: 'fresh' }] }));
+  const before = await logs.send(new FilterLogEventsCommand({ logGroupName: 'kept/briefly' }));
+  assert.deepEqual(before.events?.map((e) => e.message), ['three days old', 'fresh']);
+  await logs.send(new PutRetentionPolicyCommand({ logGroupName: 'kept/briefly', retentionInDays: 1 }));
+  const afterPolicy = await logs.send(new FilterLogEventsCommand({ logGroupName: 'kept/briefly' }));
+  assert.deepEqual(afterPolicy.events?.map((e) => e.message), ['fresh']);
+  // And events already older than the period are refused as expired.
+  const put = await logs.send(new PutLogEventsCommand({ logGroupName: 'kept/briefly', logStreamName: 's', logEvents: [{ timestamp: now - 2 * 86_400_000, message: 'late' }] }));
+  assert.deepEqual(put.rejectedLogEventsInfo, { expiredLogEventEndIndex: 1 });
+});
+
+test('logs survive a restart of the server', async () => {
+  await t.restart();
+  const filtered = await logs.send(new FilterLogEventsCommand({ logGroupName: GROUP, filterPattern: 'ERROR' }));
+  assert.equal(filtered.events?.length, 2);
+});
