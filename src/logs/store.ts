@@ -135,6 +135,8 @@ export class LogStore {
   readonly #s: Record<string, Statement>;
   /** Stream ids by account, region, group and stream, so a log write costs no lookup query. */
   readonly #ids = new Map<string, Ids>();
+  /** Event queries by their SQL, prepared once. */
+  readonly #queries = new Map<string, Statement>();
   #pending: Pending[] = [];
   #scheduled = false;
   readonly #listeners = new Set<(events: readonly AppendedEvent[]) => void>();
@@ -369,7 +371,13 @@ export class LogStore {
     const sql =
       `SELECT e.id, s.name AS stream, e.ts, e.ingest, e.message FROM log_events e JOIN log_streams s ON s.id = e.stream_id ` +
       `WHERE ${where.join(' AND ')} ORDER BY e.ts ${dir}, e.id ${dir} LIMIT ?`;
-    const rows = this.#db.prepare(sql).all(...args, q.limit) as LogEventRow[];
+    let stmt = this.#queries.get(sql);
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(sql);
+      // A handful of shapes (stream list lengths vary): bounded so hostile lists cannot grow it.
+      if (this.#queries.size < 256) this.#queries.set(sql, stmt);
+    }
+    const rows = stmt.all(...args, q.limit) as LogEventRow[];
     return q.backward ? rows.reverse() : rows;
   }
 

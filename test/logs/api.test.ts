@@ -236,6 +236,21 @@ test('the SDK: DescribeLogGroups pages with nextToken', async () => {
   assert.deepEqual(names, ['paged/0', 'paged/1', 'paged/2', 'paged/3', 'paged/4']);
 });
 
+test('another account sees none of these groups', async () => {
+  const other = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: '111122223333', secretAccessKey: 'test' }, maxAttempts: 1 });
+  try {
+    assert.deepEqual((await other.send(new DescribeLogGroupsCommand({}))).logGroups, []);
+    await expectAwsError(other.send(new FilterLogEventsCommand({ logGroupName: GROUP })), { name: 'ResourceNotFoundException', status: 400, message: 'The specified log group does not exist.' });
+    await expectAwsError(other.send(new FilterLogEventsCommand({ logGroupIdentifier: `arn:aws:logs:us-east-1:000000000000:log-group:${GROUP}` })), {
+      name: 'ResourceNotFoundException',
+      status: 400,
+      message: 'The specified log group does not exist.',
+    });
+  } finally {
+    other.destroy();
+  }
+});
+
 test('a request without a known X-Amz-Target answers UnknownOperationException', async () => {
   const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Logs_20140328.NoSuchThing' }, body: '{}' });
   assert.equal(res.status, 400);
