@@ -10,7 +10,7 @@ import type { OperationTypes } from './generated/types.js';
 import type { LogsOperationName } from './generated/model.js';
 import { LogStore, type GroupScope, type LogEventRow, type LogGroupRow, type LogStreamRow, type Position } from './store.js';
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.js';
-import { LogsError, logsErrors, operationOf, readInput, jsonResponse, errorResponse, groupArn } from './protocol.js';
+import { CONTENT_TYPE, LogsError, logsErrors, operationOf, readInput, jsonResponse, errorResponse, groupArn } from './protocol.js';
 export { isStreamingResponse, isLogsRequest } from './protocol.js';
 import { startLiveTail } from './live-tail.js';
 
@@ -102,6 +102,8 @@ export class LogsService {
       const input = readInput(op, req.body);
       const out = handler(input, { accountId: req.identity.accountId, region: req.identity.region }, req);
       if (out !== undefined && typeof (out as WireResponse).status === 'number' && 'headers' in (out as object)) return out as WireResponse;
+      // Operations without an output shape answer an empty body, as AWS's JSON services do.
+      if (op.output === null) return { status: 200, headers: { 'content-type': CONTENT_TYPE }, body: undefined };
       return jsonResponse(out);
     } catch (e) {
       if (e instanceof LogsError) return errorResponse(e);
