@@ -4,9 +4,11 @@
 //   - raw SQLite: the same rows inserted with one prepared statement in one transaction per batch;
 //   - the file-per-stream approach it replaced: one writeSync per event-loop turn;
 //   - appendFileSync per line.
-// Also the part an invoke waits for: the synchronous cost of LogStream.write (queueing only).
+// Also the part an invoke waits for: the synchronous cost of LogStream.write (queueing only), and the
+// warm invoke latency (p50, through the server) of a function printing 100 lines beside the same
+// function printing none.
 //
-//   node bench/logs.mjs [--lines N] [--batch B]
+//   node bench/logs.mjs [--lines N] [--batch B] [--invokes N]
 import { appendFileSync, closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,12 +16,18 @@ import Database from 'better-sqlite3';
 import { LogStore } from '../dist/src/logs/store.js';
 import { LogStream } from '../dist/src/sandbox/logs.js';
 import { systemClock } from '../dist/src/shared/clock.js';
+import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { makeZip } from '../dist/test/helpers/zip.js';
+import { startServer } from '../dist/src/server.js';
+import { parseOptions } from '../dist/src/shared/config.js';
+import { createLogger } from '../dist/src/shared/logger.js';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const N = arg('--lines', 200_000);
 /** Lines written per event-loop turn (a chatty function's stdout chunk). */
 const B = arg('--batch', 50);
+const INVOKES = arg('--invokes', 300);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'lambdalite-bench-logs-'));
 const line = (i) => `2026-01-01T00:00:00.000Z\t0f6c1d2e-1111-2222-3333-444455556666\tINFO\tprocessed record ${i} of the batch with some payload text\n`;
@@ -94,6 +102,32 @@ try {
 
   console.log(`log write cost, ${N} lines of ${line(0).length} bytes, ${B} lines per event-loop turn`);
   for (const [name, ms] of results) console.log(`  ${name.padEnd(62)} ${nsPerLine(ms)} ns/line  (${((N / ms) * 1000).toFixed(0)} lines/s)`);
+
+  // Warm invokes through the server: what printing costs the caller.
+  const server = await startServer(parseOptions([], {}, { port: 0, dataDir: path.join(dir, 'server') }), { logger: createLogger(process.stderr, true) });
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const client = new LambdaClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  try {
+    const p50 = async (name, source) => {
+      await client.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Role: 'arn:aws:iam::000000000000:role/r', Handler: 'index.handler', Code: { ZipFile: await makeZip([{ name: 'index.js', content: source }]) } }));
+      const times = [];
+      for (let i = 0; i < INVOKES + 10; i++) {
+        const t0 = performance.now();
+        await client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from('{}') }));
+        if (i >= 10) times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      return times[Math.floor(times.length / 2)];
+    };
+    const quiet = await p50('quiet', 'exports.handler = async () => 1;');
+    const chatty = await p50('chatty', 'exports.handler = async () => { for (let i = 0; i < 100; i++) console.log("line", i, "of a chatty function"); return 1; };');
+    console.log(`warm invoke p50 over ${INVOKES} invokes (server, keep-alive HTTP)`);
+    console.log(`  ${'floor: a function that prints nothing'.padEnd(62)} ${quiet.toFixed(2).padStart(6)} ms`);
+    console.log(`  ${'a function that prints 100 lines'.padEnd(62)} ${chatty.toFixed(2).padStart(6)} ms  (${(((chatty - quiet) * 1e3) / 100).toFixed(1)} us/line)`);
+  } finally {
+    client.destroy();
+    await server.close();
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
