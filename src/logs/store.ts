@@ -247,6 +247,11 @@ export class LogStore {
     for (const l of this.#listeners) l(appended);
   }
 
+  /** Forgets a stream's cached ids once nothing writes to it any more (its environment is gone). */
+  release(key: StreamKey): void {
+    this.#ids.delete(`${scopeKey(key, key.group)}\0${key.stream}`);
+  }
+
   /** Called after each commit with the events it added (live tail, followers, tests). */
   onAppend(listener: (events: readonly AppendedEvent[]) => void): () => void {
     this.#listeners.add(listener);

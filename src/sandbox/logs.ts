@@ -35,6 +35,8 @@ function pad(n: number): string {
 export interface LogSink {
   append(key: StreamKey, ts: number, message: string): void;
   flush(): void;
+  /** The stream will not be written again. */
+  release(key: StreamKey): void;
 }
 
 /** AWS's application log levels, least severe first. */
@@ -170,6 +172,7 @@ export class LogStream {
     this.#partial = '';
     if (rest !== '') this.#application(rest);
     this.#sink.flush();
+    this.#sink.release(this.#key);
     return Promise.resolve();
   }
 }
