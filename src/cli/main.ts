@@ -5,8 +5,10 @@ import { SandboxRequiredError } from '../invoke/engine.js';
 import { installRuntimes, runtimesCommand } from './runtimes.js';
 import { clientUsage, isClientCommand, runClientCommand } from './commands.js';
 import './dev.js';
+import { runLogs } from './logs.js';
 
 const usage = `usage: lambdalite start [options]
+       lambdalite logs NAME [--follow] [--since 10m] [--filter PATTERN] [--endpoint URL]
        lambdalite runtimes list|install RUNTIME... (see lambdalite runtimes --help)
 ${clientUsage}
 \`start\` runs the AWS Lambda API (2015-03-31) on this machine; the other commands talk to it.
@@ -21,6 +23,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'logs') return runLogs(rest);
   if (command === 'runtimes') return runtimesCommand(rest);
   if (isClientCommand(command)) return runClientCommand(command, rest);
   if (command !== 'start') {

@@ -22,12 +22,7 @@ export function compileFilterPattern(pattern: string | undefined): Matcher {
   if (p.startsWith('{')) return compileJson(p);
   if (p.startsWith('[')) return compileDelimited(p);
   if (p.length > 1 && p.startsWith('%') && p.endsWith('%')) {
-    let re: RegExp;
-    try {
-      re = new RegExp(p.slice(1, -1));
-    } catch {
-      throw new FilterPatternError('Invalid regex in filter pattern');
-    }
+    const re = safeRegex(p.slice(1, -1));
     return (m) => re.test(m);
   }
   return compileTerms(p);
@@ -118,8 +113,43 @@ function select(value: unknown, path: Path): unknown {
   return v;
 }
 
-function wildcard(text: string): RegExp {
-  return new RegExp(`^${text.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+/**
+ * A `*` glob matched without a regular expression: prefix, suffix, then each middle part at its
+ * leftmost place, which is linear in the value however many stars a hostile pattern holds.
+ */
+function wildcard(text: string): (value: string) => boolean {
+  const parts = text.split('*');
+  if (parts.length === 1) return (v) => v === text;
+  const first = parts[0] as string;
+  const last = parts[parts.length - 1] as string;
+  const middle = parts.slice(1, -1).filter((p) => p !== '');
+  return (v) => {
+    if (v.length < first.length + last.length || !v.startsWith(first) || !v.endsWith(last)) return false;
+    let at = first.length;
+    const end = v.length - last.length;
+    for (const m of middle) {
+      const i = v.indexOf(m, at);
+      if (i < 0 || i + m.length > end) return false;
+      at = i + m.length;
+    }
+    return true;
+  };
+}
+
+/**
+ * Regular expressions run against every event in the server's own thread, so only the features AWS
+ * documents are taken, and none that backtrack without bound: no lookaround, no backreferences, no
+ * quantified groups that contain quantifiers.
+ */
+function safeRegex(source: string): RegExp {
+  if (source.length > 256 || /\(\?[=!<]|\\[1-9k]/.test(source) || /\([^)]*[+*?}][^)]*\)\s*[+*?{]/.test(source)) {
+    throw new FilterPatternError('Invalid regex in filter pattern');
+  }
+  try {
+    return new RegExp(source);
+  } catch {
+    throw new FilterPatternError('Invalid regex in filter pattern');
+  }
 }
 
 type JsonPredicate = (doc: unknown) => boolean;
@@ -135,8 +165,8 @@ function compareValue(op: string, rawValue: Token): (v: unknown) => boolean {
     return (v) => typeof v === 'number' && test(v);
   }
   if (op !== '=' && op !== '!=') throw new FilterPatternError(`Operator '${op}' needs a number`);
-  const re = wildcard(rawValue.text);
-  return op === '=' ? (v) => typeof v === 'string' && re.test(v) : (v) => typeof v !== 'string' || !re.test(v);
+  const glob = wildcard(rawValue.text);
+  return op === '=' ? (v) => typeof v === 'string' && glob(v) : (v) => typeof v !== 'string' || !glob(v);
 }
 
 function compileJson(p: string): Matcher {

@@ -71,6 +71,9 @@ export function startLiveTail(o: LiveTailOptions): StreamingResponse {
       if (o.input.logStreamNames) start['logStreamNames'] = o.input.logStreamNames;
       if (o.input.logStreamNamePrefixes) start['logStreamNamePrefixes'] = o.input.logStreamNamePrefixes;
       start['logEventFilterPattern'] = o.input.logEventFilterPattern ?? '';
+      // JSON-protocol event streams open with the output's other members as an `initial-response`
+      // event (StartLiveTailResponse has none): botocore requires it, the JavaScript SDK skips it.
+      res.write(event('initial-response', {}));
       res.write(event('sessionStart', start));
       let pending: AppendedEvent[] = [];
       let flushTimer: NodeJS.Timeout | undefined;

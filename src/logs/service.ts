@@ -10,7 +10,7 @@ import type { OperationTypes } from './generated/types.js';
 import type { LogsOperationName } from './generated/model.js';
 import { LogStore, type GroupScope, type LogEventRow, type LogGroupRow, type LogStreamRow, type Position } from './store.js';
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.js';
-import { LogsError, logsErrors, operationOf, readInput, jsonResponse, errorResponse, groupArn } from './protocol.js';
+import { CONTENT_TYPE, LogsError, logsErrors, operationOf, readInput, jsonResponse, errorResponse, groupArn } from './protocol.js';
 export { isStreamingResponse, isLogsRequest } from './protocol.js';
 import { startLiveTail } from './live-tail.js';
 
@@ -28,6 +28,7 @@ type Handlers = { readonly [N in LogsOperationName]?: Handler<N> };
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 const DEFAULT_EVENTS_LIMIT = 10_000;
+const MAX_LIVE_TAILS = 15;
 /** GetLogEvents and FilterLogEvents answer at most 1 MB of events. */
 const MAX_RESPONSE_BYTES = 1_048_576;
 /** FilterLogEvents examines at most this many events per call and answers a nextToken for the rest. */
@@ -102,6 +103,8 @@ export class LogsService {
       const input = readInput(op, req.body);
       const out = handler(input, { accountId: req.identity.accountId, region: req.identity.region }, req);
       if (out !== undefined && typeof (out as WireResponse).status === 'number' && 'headers' in (out as object)) return out as WireResponse;
+      // Operations without an output shape answer an empty body, as AWS's JSON services do.
+      if (op.output === null) return { status: 200, headers: { 'content-type': CONTENT_TYPE }, body: undefined };
       return jsonResponse(out);
     } catch (e) {
       if (e instanceof LogsError) return errorResponse(e);
@@ -340,6 +343,10 @@ export class LogsService {
 
   #liveTail(i: OperationTypes['StartLiveTail']['input'], scope: GroupScope, req: LogsRequest): WireResponse {
     const groups = i.logGroupIdentifiers.map((id) => this.#group(scope, undefined, id));
+    if (this.#sessions.size >= MAX_LIVE_TAILS) {
+      // AWS's quota is 15 concurrent sessions per account; lambdalite bounds them per server.
+      throw new LogsError('LimitExceededException', `You have reached the maximum number of concurrent Live Tail sessions (${MAX_LIVE_TAILS}).`);
+    }
     const matcher = compile(i.logEventFilterPattern);
     return startLiveTail({ store: this.#store, clock: this.#clock, scope, groups, input: i, matcher, requestId: req.requestId, sessions: this.#sessions });
   }

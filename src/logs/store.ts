@@ -135,6 +135,8 @@ export class LogStore {
   readonly #s: Record<string, Statement>;
   /** Stream ids by account, region, group and stream, so a log write costs no lookup query. */
   readonly #ids = new Map<string, Ids>();
+  /** Event queries by their SQL, prepared once. */
+  readonly #queries = new Map<string, Statement>();
   #pending: Pending[] = [];
   #scheduled = false;
   readonly #listeners = new Set<(events: readonly AppendedEvent[]) => void>();
@@ -215,14 +217,23 @@ export class LogStore {
     try {
       this.#db.transaction(() => {
         const bytesByGroup = new Map<number, number>();
+        const spans = new Map<number, { first: number; last: number }>();
+        const insert = this.#stmt('insertEvent');
         for (const e of batch) {
           const ids = this.#ensure(e.key, ingest);
-          const info = this.#stmt('insertEvent').run(ids.groupId, ids.streamId, e.ts, ingest, e.message);
-          this.#stmt('touchStream').run(e.ts, e.ts, e.ts, e.ts, ingest, ids.streamId);
+          const info = insert.run(ids.groupId, ids.streamId, e.ts, ingest, e.message);
+          const span = spans.get(ids.streamId);
+          if (span === undefined) spans.set(ids.streamId, { first: e.ts, last: e.ts });
+          else {
+            if (e.ts < span.first) span.first = e.ts;
+            if (e.ts > span.last) span.last = e.ts;
+          }
           const bytes = Buffer.byteLength(e.message) + EVENT_OVERHEAD;
           bytesByGroup.set(ids.groupId, (bytesByGroup.get(ids.groupId) ?? 0) + bytes);
           appended.push({ key: e.key, row: { id: Number(info.lastInsertRowid), stream: e.key.stream, ts: e.ts, ingest, message: e.message } });
         }
+        // One update per stream and group per batch, not per event.
+        for (const [streamId, span] of spans) this.#stmt('touchStream').run(span.first, span.first, span.last, span.last, ingest, streamId);
         for (const [groupId, bytes] of bytesByGroup) {
           this.#stmt('addGroupBytes').run(bytes, groupId);
           this.#totalBytes += bytes;
@@ -234,6 +245,11 @@ export class LogStore {
     }
     if (this.#maxBytes > 0 && this.#totalBytes > this.#maxBytes) this.#trimToSize();
     for (const l of this.#listeners) l(appended);
+  }
+
+  /** Forgets a stream's cached ids once nothing writes to it any more (its environment is gone). */
+  release(key: StreamKey): void {
+    this.#ids.delete(`${scopeKey(key, key.group)}\0${key.stream}`);
   }
 
   /** Called after each commit with the events it added (live tail, followers, tests). */
@@ -360,7 +376,13 @@ export class LogStore {
     const sql =
       `SELECT e.id, s.name AS stream, e.ts, e.ingest, e.message FROM log_events e JOIN log_streams s ON s.id = e.stream_id ` +
       `WHERE ${where.join(' AND ')} ORDER BY e.ts ${dir}, e.id ${dir} LIMIT ?`;
-    const rows = this.#db.prepare(sql).all(...args, q.limit) as LogEventRow[];
+    let stmt = this.#queries.get(sql);
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(sql);
+      // A handful of shapes (stream list lengths vary): bounded so hostile lists cannot grow it.
+      if (this.#queries.size < 256) this.#queries.set(sql, stmt);
+    }
+    const rows = stmt.all(...args, q.limit) as LogEventRow[];
     return q.backward ? rows.reverse() : rows;
   }
 

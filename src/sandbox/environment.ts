@@ -140,7 +140,7 @@ export class ExecutionEnvironment {
     this.lastUsed = o.clock.now();
     this.#spawnedAt = o.clock.elapsed();
     const { config, plan } = o;
-    this.log = new LogStream({ sink: o.logs, config, name: newLogStreamName(config.version, o.clock.now()), clock: o.clock, echo: o.echo });
+    this.log = new LogStream({ sink: o.logs, config, name: newLogStreamName(config.version, o.clock.now()), clock: o.clock, echo: o.echo, initializationType: this.initializationType });
     if (o.launcher !== undefined) {
       this.#launcher = o.launcher;
       this.#cgroup = o.launcher.cgroup;

@@ -35,6 +35,8 @@ function pad(n: number): string {
 export interface LogSink {
   append(key: StreamKey, ts: number, message: string): void;
   flush(): void;
+  /** The stream will not be written again. */
+  release(key: StreamKey): void;
 }
 
 /** AWS's application log levels, least severe first. */
@@ -55,6 +57,8 @@ export interface LogStreamOptions {
   readonly name: string;
   readonly clock: Clock;
   readonly echo?: ((chunk: string | Buffer) => void) | undefined;
+  /** For the JSON platform records: `on-demand` (default) or `provisioned-concurrency`. */
+  readonly initializationType?: string;
 }
 
 export class LogStream {
@@ -63,6 +67,7 @@ export class LogStream {
   readonly #key: StreamKey;
   readonly #clock: Clock;
   readonly #config: FunctionRuntimeConfig;
+  readonly #initializationType: string;
   readonly #json: boolean;
   /** Lowest application level kept, and lowest system level kept (JSON format only). */
   readonly #appMin: number;
@@ -80,6 +85,7 @@ export class LogStream {
     this.#sink = o.sink;
     this.#clock = o.clock;
     this.#config = o.config;
+    this.#initializationType = o.initializationType ?? 'on-demand';
     this.#key = { accountId: o.config.accountId, region: o.config.region, group: o.config.logGroup, stream: o.name };
     this.#json = o.config.logFormat === 'JSON';
     this.#appMin = levelRank(o.config.applicationLogLevel ?? 'INFO');
@@ -114,7 +120,7 @@ export class LogStream {
       this.#emit(line);
       return;
     }
-    const rec = platformRecord(line, this.#config, this.#clock.now());
+    const rec = platformRecord(line, this.#config, this.#clock.now(), this.#initializationType);
     if (rec === undefined) return;
     if ((SYSTEM_LEVELS as readonly string[]).indexOf(rec.level) < this.#systemMin) return;
     this.#emit(rec.message);
@@ -166,6 +172,7 @@ export class LogStream {
     this.#partial = '';
     if (rest !== '') this.#application(rest);
     this.#sink.flush();
+    this.#sink.release(this.#key);
     return Promise.resolve();
   }
 }
@@ -186,7 +193,12 @@ function jsonLevel(line: string): string | undefined {
  * have no record type (the timeout notice, a runtime's exit error) keep their text at WARN. END has
  * no record of its own at AWS (its runtimeDone record is DEBUG telemetry we do not produce).
  */
-export function platformRecord(line: string, config: FunctionRuntimeConfig, now: number): { level: string; message: string } | undefined {
+export function platformRecord(
+  line: string,
+  config: FunctionRuntimeConfig,
+  now: number,
+  initializationType = 'on-demand',
+): { level: string; message: string } | undefined {
   const record = (type: string, rec: Record<string, unknown>, level = 'INFO') => ({
     level,
     message: JSON.stringify({ time: new Date(now).toISOString(), type, record: rec }),
@@ -204,7 +216,7 @@ export function platformRecord(line: string, config: FunctionRuntimeConfig, now:
   if (line.startsWith('INIT_START ')) {
     const f = fields(line.slice('INIT_START '.length));
     return record('platform.initStart', {
-      initializationType: 'on-demand',
+      initializationType,
       phase: 'init',
       runtimeVersion: f.get('Runtime Version'),
       runtimeVersionArn: f.get('Runtime Version ARN'),
@@ -229,7 +241,7 @@ export function platformRecord(line: string, config: FunctionRuntimeConfig, now:
   }
   if (line.startsWith('INIT_REPORT ')) {
     const f = fields(line.slice('INIT_REPORT '.length));
-    const rec: Record<string, unknown> = { initializationType: 'on-demand', phase: f.get('Phase') ?? 'init', status: f.get('Status') ?? 'success' };
+    const rec: Record<string, unknown> = { initializationType, phase: f.get('Phase') ?? 'init', status: f.get('Status') ?? 'success' };
     if (f.has('Error Type')) rec['errorType'] = f.get('Error Type');
     rec['metrics'] = { durationMs: ms(f.get('Init Duration')) };
     return record('platform.initReport', rec);

@@ -236,6 +236,21 @@ test('the SDK: DescribeLogGroups pages with nextToken', async () => {
   assert.deepEqual(names, ['paged/0', 'paged/1', 'paged/2', 'paged/3', 'paged/4']);
 });
 
+test('another account sees none of these groups', async () => {
+  const other = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: '111122223333', secretAccessKey: 'test' }, maxAttempts: 1 });
+  try {
+    assert.deepEqual((await other.send(new DescribeLogGroupsCommand({}))).logGroups, []);
+    await expectAwsError(other.send(new FilterLogEventsCommand({ logGroupName: GROUP })), { name: 'ResourceNotFoundException', status: 400, message: 'The specified log group does not exist.' });
+    await expectAwsError(other.send(new FilterLogEventsCommand({ logGroupIdentifier: `arn:aws:logs:us-east-1:000000000000:log-group:${GROUP}` })), {
+      name: 'ResourceNotFoundException',
+      status: 400,
+      message: 'The specified log group does not exist.',
+    });
+  } finally {
+    other.destroy();
+  }
+});
+
 test('a request without a known X-Amz-Target answers UnknownOperationException', async () => {
   const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Logs_20140328.NoSuchThing' }, body: '{}' });
   assert.equal(res.status, 400);
@@ -283,4 +298,26 @@ print(json.dumps(out))
   assert.deepEqual(out.filtered.map((m) => m.split('\t').slice(3).join('\t')), ['ERROR something broke 1', 'ERROR something broke 2']);
   expectFunctionLines(out.events);
   assert.deepEqual(out.error, ['ResourceNotFoundException', 'The specified log group does not exist.']);
+});
+
+test('PutRetentionPolicy is enforced: events older than the period are gone at once', async () => {
+  const now = Date.now();
+  await logs.send(new CreateLogGroupCommand({ logGroupName: 'kept/briefly' }));
+  await logs.send(new CreateLogStreamCommand({ logGroupName: 'kept/briefly', logStreamName: 's' }));
+  await logs.send(new PutLogEventsCommand({ logGroupName: 'kept/briefly', logStreamName: 's', logEvents: [{ timestamp: now - 3 * 86_400_000, message: 'three days old' }] }));
+  await logs.send(new PutLogEventsCommand({ logGroupName: 'kept/briefly', logStreamName: 's', logEvents: [{ timestamp: now, message: 'fresh' }] }));
+  const before = await logs.send(new FilterLogEventsCommand({ logGroupName: 'kept/briefly' }));
+  assert.deepEqual(before.events?.map((e) => e.message), ['three days old', 'fresh']);
+  await logs.send(new PutRetentionPolicyCommand({ logGroupName: 'kept/briefly', retentionInDays: 1 }));
+  const afterPolicy = await logs.send(new FilterLogEventsCommand({ logGroupName: 'kept/briefly' }));
+  assert.deepEqual(afterPolicy.events?.map((e) => e.message), ['fresh']);
+  // And events already older than the period are refused as expired.
+  const put = await logs.send(new PutLogEventsCommand({ logGroupName: 'kept/briefly', logStreamName: 's', logEvents: [{ timestamp: now - 2 * 86_400_000, message: 'late' }] }));
+  assert.deepEqual(put.rejectedLogEventsInfo, { expiredLogEventEndIndex: 1 });
+});
+
+test('logs survive a restart of the server', async () => {
+  await t.restart();
+  const filtered = await logs.send(new FilterLogEventsCommand({ logGroupName: GROUP, filterPattern: 'ERROR' }));
+  assert.equal(filtered.events?.length, 2);
 });

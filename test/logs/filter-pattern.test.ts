@@ -79,3 +79,14 @@ test('malformed patterns are refused', () => {
     assert.throws(() => compileFilterPattern(bad), FilterPatternError, bad);
   }
 });
+
+test('hostile patterns cannot make matching slow: globs are linear, backtracking regexes are refused', () => {
+  const long = 'a'.repeat(200_000);
+  const glob = compileFilterPattern(`{ $.m = "${'a*'.repeat(50)}b" }`);
+  assert.equal(glob(JSON.stringify({ m: long })), false);
+  assert.equal(compileFilterPattern('{ $.m = "a*b*c" }')(JSON.stringify({ m: 'axxbyyc' })), true);
+  assert.equal(compileFilterPattern('{ $.m = "a*b*c" }')(JSON.stringify({ m: 'acb' })), false);
+  for (const evil of ['%(a+)+$%', '%(a*)*b%', '%(?=a)%', '%(a)\\1%']) {
+    assert.throws(() => compileFilterPattern(evil), FilterPatternError, evil);
+  }
+});

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LogStore, EVENT_OVERHEAD, type StreamKey } from '../../src/logs/store.js';
 import { operations } from '../../src/logs/generated/model.js';
 import type { Clock } from '../../src/shared/clock.js';
+import { parseOptions } from '../../src/shared/config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'lambdalite-logstore-'));
@@ -98,4 +99,15 @@ test('deleting a group removes its events and a later write recreates it', async
   store.flush();
   assert.deepEqual(messages(store, 'gone'), ['again']);
   store.close();
+});
+
+test('retention is configured by --log-retention-days and --log-max-bytes (default 7 days, 1 GiB)', () => {
+  const d = parseOptions([], {});
+  assert.equal(d.logRetentionDays, 7);
+  assert.equal(d.logMaxBytes, 1_073_741_824);
+  const o = parseOptions(['--log-retention-days', '30', '--log-max-bytes=5000000'], { LAMBDALITE_LOG_RETENTION_DAYS: '3' });
+  assert.equal(o.logRetentionDays, 30);
+  assert.equal(o.logMaxBytes, 5_000_000);
+  assert.equal(parseOptions([], { LAMBDALITE_LOG_RETENTION_DAYS: '3' }).logRetentionDays, 3);
+  assert.throws(() => parseOptions(['--log-retention-days', 'week'], {}), /whole number/);
 });

@@ -4,8 +4,9 @@
 
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
+import { LogStore } from '../../src/logs/store.js';
+import { systemClock } from '../../src/shared/clock.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp, tempDir } from '../invoke/fixtures.js';
 
 after(() => cleanupTemp());
@@ -56,8 +57,9 @@ function extensionLayer(): string {
 
 describe('external extensions', () => {
   it('start before the runtime, register, see every INVOKE, and get SHUTDOWN when the environment stops', async () => {
-    const logDir = tempDir('ext-logs');
-    const invoker = testInvoker({ logDir });
+    // A store of the test's own, so the lines written while the environment shuts down can be read after close.
+    const logs = new LogStore(path.join(tempDir('ext-logs'), 'logs.db'), { clock: systemClock, retentionDays: 0, maxBytes: 0 });
+    const invoker = testInvoker({ logs });
     const cfg = fnConfig({
       runtime: 'nodejs22.x',
       layerDirs: [extensionLayer()],
@@ -85,7 +87,8 @@ describe('external extensions', () => {
     } finally {
       await invoker.close();
     }
-    const all = readAll(logDir);
+    const all = logs.groupText(cfg.logGroup).map((s) => s.text).join('');
+    logs.close();
     assert.match(all, new RegExp(`\\[bash-logger\\] event \\{"eventType":"INVOKE","deadlineMs":\\d+,"requestId":"${ids[2]}"`));
     assert.match(all, /\[bash-logger\] event \{"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":\d+\}/);
     assert.match(all, /\[bash-logger\] bye/);
@@ -144,10 +147,3 @@ exports.handler = async () => ({
   });
 });
 
-function readAll(dir: string): string {
-  let out = '';
-  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) out += fs.readFileSync(path.join(e.parentPath, e.name), 'utf8');
-  }
-  return out;
-}
