@@ -30,6 +30,7 @@ import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
+import { markSandboxSocket } from './shared/sandbox-origin.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -69,7 +70,22 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const code = new CodeStore(options.dataDir);
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  // Functions reach the API from inside their network namespace; those connections are handed to
+  // the API server marked with the environment they come from (src/shared/sandbox-origin.ts).
+  let apiServer: http.Server | undefined;
+  let apiListening!: (l: { port: number; url: string }) => void;
+  const sandboxApi = {
+    connect: (socket: import('node:net').Socket, origin: import('./shared/sandbox-origin.js').SandboxOrigin) => {
+      if (apiServer === undefined || !apiServer.listening) return socket.destroy();
+      markSandboxSocket(socket, origin);
+      apiServer.emit('connection', socket);
+    },
+    listening: new Promise<{ port: number; url: string }>((resolve) => (apiListening = resolve)),
+  };
   const invoker: Invoker = deps.invoker ?? createInvoker({
+    network: options.functionNetwork,
+    pidsLimit: options.functionPidsLimit,
+    lambdaApi: sandboxApi,
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
@@ -203,12 +219,12 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
   };
 
-  const server: http.Server = createApiServer({
+  const server: http.Server = (apiServer = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
     logger,
     extraRoutes,
-  });
+  }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -222,6 +238,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   // Enabled mappings poll again; changes a previous run left half-done are finished.
   esmManager.start();
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  apiListening({ port, url: `http://${host}:${port}` });
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,

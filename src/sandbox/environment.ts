@@ -20,6 +20,9 @@ import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './m
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
 import { Launcher } from './launcher.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
+import type { EnvironmentNetwork } from './network.js';
+import type { ScratchDisk } from './scratch.js';
+import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 
 /** AWS's init phase limit. */
 const INIT_TIMEOUT_MS = 10_000;
@@ -46,6 +49,12 @@ export interface EnvironmentOptions {
    * AWS_LAMBDA_INITIALIZATION_TYPE so; their REPORT lines carry no Init Duration). Default on-demand.
    */
   readonly initializationType?: InitializationType;
+  /** The environment's own network namespace (network.ts); undefined when it shares the host's. */
+  readonly network?: EnvironmentNetwork;
+  /** The Lambda API as the function reaches it (AWS_ENDPOINT_URL_LAMBDA) and where its connections go. */
+  readonly lambdaApi?: { readonly endpoint: string | undefined; readonly connect: SandboxApiConnector | undefined };
+  /** A disk-backed /tmp of EphemeralStorage's size (scratch.ts); without it, /tmp is a tmpfs. */
+  readonly tmp?: ScratchDisk;
 }
 
 export type InitializationType = 'on-demand' | 'provisioned-concurrency';
@@ -132,7 +141,7 @@ export class ExecutionEnvironment {
       this.#cgroup = o.launcher.cgroup;
     } else {
       this.#cgroup = o.memory.create(o.id);
-      this.#launcher = this.#cgroup.procsFile !== undefined ? Launcher.start(this.#cgroup, o.scriptDir) : undefined;
+      this.#launcher = this.#cgroup.procsFiles.length > 0 ? Launcher.start(this.#cgroup, o.scriptDir) : undefined;
     }
     this.#cgroup.setLimit(config.memorySize);
     this.#prepared = o.sandbox.prepare(o.id, {
@@ -140,6 +149,7 @@ export class ExecutionEnvironment {
       layerDirs: config.layerDirs,
       runtimeDir: plan.clientDir,
       tmpSizeMb: config.ephemeralStorage,
+      tmpDir: o.tmp?.dir,
       readOnly: plan.readOnly,
       hidden: plan.hidden,
     });
@@ -151,6 +161,7 @@ export class ExecutionEnvironment {
       onResponseTooLarge: (id, size) => this.#onTooLarge(id, size),
       onInitError: (type, body) => this.#onInitError(type, body),
     });
+    this.#serveLambdaApi();
     this.#start();
   }
 
@@ -226,6 +237,8 @@ export class ExecutionEnvironment {
       AWS_SECRET_ACCESS_KEY: this.#o.credentials.secretAccessKey,
       AWS_SESSION_TOKEN: this.#o.credentials.sessionToken,
     };
+    const lambdaEndpoint = this.#o.lambdaApi?.endpoint;
+    if (lambdaEndpoint !== undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = lambdaEndpoint;
     if (config.handler !== undefined) env['_HANDLER'] = config.handler;
     else delete env['_HANDLER'];
     if (plan.executionEnv !== undefined) env['AWS_EXECUTION_ENV'] = plan.executionEnv;
@@ -258,6 +271,7 @@ export class ExecutionEnvironment {
       // Re-armed with the function's timeout once the runtime takes the event; until then, allow
       // the init phase (cold) or a runtime slow to poll again (warm) the same bound.
       this.#arm(active, (wasStarting ? INIT_TIMEOUT_MS : 0) + this.#o.config.timeout * 1000);
+      this.#cgroup.thaw();
       this.#api.deliver({ requestId: request.requestId, payload: request.payload.length ? request.payload : EMPTY_EVENT });
     });
   }
@@ -276,6 +290,26 @@ export class ExecutionEnvironment {
       }
       this.#initEnded({ ok: true });
     }
+    this.#freezeIfIdle();
+  }
+
+  /**
+   * As AWS, nothing of an idle environment runs (timers, background processes): it is frozen once
+   * its request is answered and the runtime waits in GET /invocation/next, and thawed right before
+   * the next event is handed over (or before it is killed).
+   */
+  #freezeIfIdle(): void {
+    if (this.state === 'idle' && this.#api.parked) this.#cgroup.freeze();
+  }
+
+  /** Connections to the Lambda API address inside the namespace go to the API server, marked. */
+  #serveLambdaApi(): void {
+    const connect = this.#o.lambdaApi?.connect;
+    const network = this.#o.network;
+    if (connect === undefined || network === undefined) return;
+    const { config } = this.#o;
+    const origin = { environmentId: this.id, functionArn: config.functionArn, accountId: config.accountId, region: config.region };
+    network.serveLambdaApi((socket) => connect(socket, origin));
   }
 
   #onDeliver(inv: RuntimeInvocation): Record<string, string> {
@@ -474,6 +508,8 @@ export class ExecutionEnvironment {
     if (ending.functionError !== undefined) result.functionError = ending.functionError;
     if (logResult !== undefined) result.logResult = logResult;
     active.resolve(result);
+    // After the caller's response is on its way; a request arriving meanwhile finds it busy.
+    if (this.state === 'idle') setImmediate(() => this.#freezeIfIdle());
   }
 
   #kill(): void {
@@ -483,6 +519,8 @@ export class ExecutionEnvironment {
       this.#o.onDead(this);
     }
     this.#proc?.kill();
+    // A frozen process acts on SIGKILL only once thawed (cgroup v1).
+    this.#cgroup.thaw();
   }
 
   /** Stops the runtime and releases everything. Safe to call more than once. */
@@ -497,6 +535,8 @@ export class ExecutionEnvironment {
       }
       await this.#cgroup.dispose();
       this.#prepared.cleanup();
+      this.#o.network?.close();
+      await this.#o.tmp?.dispose();
       await this.#api.close();
       await this.log.close();
     })();

@@ -34,6 +34,8 @@ export interface SandboxMounts {
   /** Host directory of the runtime client, shown at /var/runtime; undefined for provided runtimes. */
   readonly runtimeDir: string | undefined;
   readonly tmpSizeMb: number;
+  /** A host directory to show at /tmp (disk-backed, already sized); undefined: a tmpfs of tmpSizeMb. */
+  readonly tmpDir?: string | undefined;
   /** Host paths shown read-only at the same path (an interpreter installed outside /usr). */
   readonly readOnly: readonly string[];
   /** Paths inside `readOnly` covered by an empty directory (the host's site-packages). */
@@ -231,7 +233,8 @@ export class BwrapSandbox implements Sandbox {
     for (const p of mounts.hidden) {
       if (fs.existsSync(p)) args.push('--perms', '0755', '--tmpfs', p);
     }
-    args.push('--perms', '1777', '--size', String(mounts.tmpSizeMb * 1024 * 1024), '--tmpfs', '/tmp');
+    if (mounts.tmpDir !== undefined) args.push('--bind', mounts.tmpDir, '/tmp');
+    else args.push('--perms', '1777', '--size', String(mounts.tmpSizeMb * 1024 * 1024), '--tmpfs', '/tmp');
     parents('/var/task');
     args.push('--ro-bind', mounts.codeDir, '/var/task');
     made.add('/var/task');

@@ -43,6 +43,10 @@ export interface ServerOptions {
   readonly maxConcurrentStarts: number;
   /** Environment starts per second across the node. */
   readonly startsPerSecond: number;
+  /** Functions' network: own namespace with outbound access (egress), only loopback (none), or the server's (host). */
+  readonly functionNetwork: 'egress' | 'none' | 'host';
+  /** Most processes (threads included) one execution environment may have. */
+  readonly functionPidsLimit: number;
 }
 
 interface OptionSpec {
@@ -76,6 +80,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'memoryBudgetMb', flag: '--memory-budget-mb', env: 'LAMBDALITE_MEMORY_BUDGET_MB', kind: 'int', help: 'memory for all environments (default 75% of the machine)' },
   { key: 'maxConcurrentStarts', flag: '--max-concurrent-starts', env: 'LAMBDALITE_MAX_CONCURRENT_STARTS', kind: 'int', help: 'environments starting at once (default 2 x CPUs)' },
   { key: 'startsPerSecond', flag: '--starts-per-second', env: 'LAMBDALITE_STARTS_PER_SECOND', kind: 'int', help: 'environment starts per second (default 100)' },
+  { key: 'functionNetwork', flag: '--function-network', env: 'LAMBDALITE_FUNCTION_NETWORK', kind: 'string', help: 'egress | none | host: functions\' network (default egress)' },
+  { key: 'functionPidsLimit', flag: '--function-pids-limit', env: 'LAMBDALITE_FUNCTION_PIDS_LIMIT', kind: 'int', help: 'processes per execution environment (default 1024)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
 ];
 
@@ -103,6 +109,8 @@ export const defaults: ServerOptions = Object.freeze({
   memoryBudgetMb: 0,
   maxConcurrentStarts: 0,
   startsPerSecond: 100,
+  functionNetwork: 'egress',
+  functionPidsLimit: 1024,
 });
 
 export class ConfigError extends Error {}
@@ -159,6 +167,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ov
   Object.assign(out, overrides);
   if (!/^\d{12}$/.test(String(out['accountId']))) throw new ConfigError(`account id must be 12 digits, not '${String(out['accountId'])}'`);
   if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(String(out['region']))) throw new ConfigError(`'${String(out['region'])}' is not a region name`);
+  if (!['egress', 'none', 'host'].includes(String(out['functionNetwork']))) {
+    throw new ConfigError(`function network must be egress, none or host, not '${String(out['functionNetwork'])}'`);
+  }
+  if (Number(out['functionPidsLimit']) < 16) throw new ConfigError(`the function pids limit must be at least 16, not ${String(out['functionPidsLimit'])}`);
   out['dataDir'] = path.resolve(String(out['dataDir']));
   return Object.freeze(out) as unknown as ServerOptions;
 }
