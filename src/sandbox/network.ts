@@ -14,9 +14,11 @@
 //   none    only lo in the namespace (Runtime API and Lambda API).
 //   egress  (default) plus pasta (passt) attached to the namespace: outbound connections leave
 //           through the host's sockets, as outside a VPC on AWS, and connections to a TCP port bound
-//           on the host's loopback reach it at the same address and port (pasta -T auto), except the
-//           server's own API port and the environment's own ports. --no-map-gw keeps the gateway
-//           address from leading to the host's loopback.
+//           on the host's loopback reach it at the same address and port (pasta -T auto binds each
+//           such port inside the namespace). Except: the environment's own ports (9001, 9002), and
+//           the server's API port, which the helper holds bound (not listening) on 127.0.0.1 and ::1
+//           inside, so that pasta cannot take it and connecting to it is refused. --no-map-gw keeps
+//           the gateway address from leading to the host's loopback.
 //   host    no namespace: environments share the server's network (no network isolation; each
 //           Runtime API listens on a host loopback port).
 
@@ -62,21 +64,41 @@ u = S.socket(S.AF_INET, S.SOCK_DGRAM)
 fcntl.ioctl(u.fileno(), 0x8914, b'lo' + bytes(14) + (0x49).to_bytes(2, sys.byteorder) + bytes(22))
 u.close()
 ipc = S.socket(S.AF_UNIX, S.SOCK_STREAM, 0, int(posix.environ[b'NODE_CHANNEL_FD']))
+buf = b''
+def line(prefix):
+    global buf
+    while True:
+        for l in buf.split(b'\\n')[:-1]:
+            if l.startswith(prefix):
+                buf = buf[buf.index(l) + len(l) + 1:]
+                return l
+        r = ipc.recv(4096)
+        if not r:
+            sys.exit(1)
+        buf += r
+def send(msg, sock):
+    fds = [(S.SOL_SOCKET, S.SCM_RIGHTS, sock.fileno().to_bytes(4, sys.byteorder))] if sock else []
+    ipc.sendmsg([msg + b'\\n'], fds)
+    sock and sock.close()
+    # As Node.js's own sender: the next handle only after this one is acknowledged.
+    sock and line(b'{"cmd":"NODE_HANDLE_ACK"')
 for port in sys.argv[2].split(','):
     l = S.socket(S.AF_INET, S.SOCK_STREAM)
     l.setsockopt(S.SOL_SOCKET, S.SO_REUSEADDR, 1)
     l.bind(('${LOOPBACK}', int(port)))
     l.listen(511)
-    msg = b'{"cmd":"NODE_HANDLE","type":"net.Native","msg":{"port":%d}}\\n' % int(port)
-    ipc.sendmsg([msg], [(S.SOL_SOCKET, S.SCM_RIGHTS, l.fileno().to_bytes(4, sys.byteorder))])
-    l.close()
-    # As Node.js's own sender: the next handle only after this one is acknowledged.
-    got = b''
-    while b'NODE_HANDLE_ACK' not in got:
-        r = ipc.recv(4096)
-        if not r:
-            sys.exit(1)
-        got += r
+    send(b'{"cmd":"NODE_HANDLE","type":"net.Native","msg":{"port":%d}}' % int(port), l)
+# Ports to keep from pasta (the API's): bound, never listening, so connecting to them is refused.
+block = line(b'{"block":[')
+for port in filter(None, block[10:block.index(b']')].split(b',')):
+    for family, host in ((S.AF_INET, '${LOOPBACK}'), (S.AF_INET6, '::1')):
+        try:
+            b = S.socket(family, S.SOCK_STREAM)
+            b.bind((host, int(port)))
+        except OSError:
+            continue
+        send(b'{"cmd":"NODE_HANDLE","type":"net.Native","msg":{"blocker":%d}}' % int(port), b)
+send(b'{"ready":true}', None)
 ipc.close()
 posix.execve('/bin/sh', ['/bin/sh', '-c', sys.argv[1]], {})
 `;
@@ -149,13 +171,16 @@ export function isolatedLauncherCommand(support: NetworkSupport, script: string,
 export class EnvironmentNetwork {
   readonly runtimeApi: ListenHandle;
   readonly #lambdaApi: ListenHandle;
+  /** Sockets bound (not listening) on the ports pasta must leave alone. */
+  readonly #blockers: readonly ListenHandle[];
   #apiServer: net.Server | undefined;
   #pasta: ChildProcess | undefined;
   #closed = false;
 
-  private constructor(runtimeApi: ListenHandle, lambdaApi: ListenHandle) {
+  private constructor(runtimeApi: ListenHandle, lambdaApi: ListenHandle, blockers: readonly ListenHandle[]) {
     this.runtimeApi = runtimeApi;
     this.#lambdaApi = lambdaApi;
+    this.#blockers = blockers;
   }
 
   get runtimeApiAddress(): string {
@@ -172,30 +197,44 @@ export class EnvironmentNetwork {
    */
   static receive(child: ChildProcess, support: NetworkSupport, excludedPorts: () => Promise<readonly number[]>): Promise<EnvironmentNetwork> {
     return new Promise<EnvironmentNetwork>((resolve, reject) => {
-      const handles = new Map<number, ListenHandle>();
+      const listeners = new Map<number, ListenHandle>();
+      const blockers: ListenHandle[] = [];
+      let settled = false;
       const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
         cleanup();
+        for (const h of [...listeners.values(), ...blockers]) (h as { close?: () => void }).close?.();
         reject(new Error(`environment network: ${why}`));
       };
       const onExit = (code: number | null, signal: string | null) => fail(`namespace helper exited (${signal ?? code})`);
       const onMessage = (msg: unknown, handle: unknown) => {
-        const port = (msg as { port?: unknown } | null)?.port;
-        if (typeof port !== 'number' || handle === undefined || handle === null) return;
-        handles.set(port, handle as ListenHandle);
-        if (handles.size < 2) return;
-        cleanup();
-        child.disconnect?.();
-        void (async () => {
-          const envNet = new EnvironmentNetwork(handles.get(RUNTIME_API_PORT) as ListenHandle, handles.get(LAMBDA_API_PORT) as ListenHandle);
-          try {
-            if (sameNamespace(child.pid)) throw new Error('the launcher is not in a network namespace of its own');
-            if (support.mode === 'egress') await envNet.#attachPasta(child.pid as number, support, await excludedPorts());
-            resolve(envNet);
-          } catch (e) {
-            envNet.close();
-            reject(e as Error);
+        const m = (msg ?? {}) as { port?: unknown; blocker?: unknown; ready?: unknown };
+        if (typeof m.port === 'number' && handle) {
+          listeners.set(m.port, handle as ListenHandle);
+          if (listeners.size === 2) {
+            // Ports pasta must not forward into the namespace: the API's (known once it listens).
+            const block = support.mode === 'egress' ? excludedPorts() : Promise.resolve([]);
+            void block.then((ports) => child.connected && child.send({ block: ports }), (e: Error) => fail(e.message));
           }
-        })();
+        } else if (typeof m.blocker === 'number' && handle) {
+          blockers.push(handle as ListenHandle);
+        } else if (m.ready === true && listeners.size === 2) {
+          settled = true;
+          cleanup();
+          child.disconnect();
+          const envNet = new EnvironmentNetwork(listeners.get(RUNTIME_API_PORT) as ListenHandle, listeners.get(LAMBDA_API_PORT) as ListenHandle, blockers);
+          void (async () => {
+            try {
+              if (sameNamespace(child.pid)) throw new Error('the launcher is not in a network namespace of its own');
+              if (support.mode === 'egress') await envNet.#attachPasta(child.pid as number, support);
+              resolve(envNet);
+            } catch (e) {
+              envNet.close();
+              reject(e as Error);
+            }
+          })();
+        }
       };
       const cleanup = () => {
         child.off('message', onMessage);
@@ -221,10 +260,10 @@ export class EnvironmentNetwork {
     if (this.#closed) return;
     this.#closed = true;
     this.#apiServer?.close();
-    if (this.#apiServer === undefined) {
-      // Never listened on: close the bare handle.
-      (this.#lambdaApi as { close?: () => void }).close?.();
-    }
+    const closeHandle = (h: ListenHandle) => (h as { close?: () => void }).close?.();
+    // Never listened on: close the bare handle.
+    if (this.#apiServer === undefined) closeHandle(this.#lambdaApi);
+    this.#blockers.forEach(closeHandle);
     if (this.#pasta?.pid !== undefined && this.#pasta.exitCode === null) {
       try {
         this.#pasta.kill('SIGKILL');
@@ -234,14 +273,15 @@ export class EnvironmentNetwork {
     }
   }
 
-  async #attachPasta(pid: number, support: NetworkSupport, excluded: readonly number[]): Promise<void> {
+  async #attachPasta(pid: number, support: NetworkSupport): Promise<void> {
     const nsFd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
-    const exclude = [RUNTIME_API_PORT, LAMBDA_API_PORT, ...excluded].map((p) => `~${p}`).join(',');
     // pasta drops its capabilities before joining the namespace, and then may not open another
     // process's /proc/<pid>/ns/net; it gets the namespace as an inherited descriptor instead.
     const args = [
       '--config-net', '--quiet', '--foreground', '--runas', '0', '--no-map-gw',
-      '-t', 'none', '-u', 'none', '-U', 'none', '-T', exclude,
+      // -T auto: every TCP port bound on the host, except those already bound in the namespace
+      // (the environment's own and the blocked ones), rescanned while it runs.
+      '-t', 'none', '-u', 'none', '-U', 'none', '-T', 'auto',
       '--netns', '/proc/self/fd/3',
     ];
     const file = support.pasta as string;
