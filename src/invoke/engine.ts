@@ -258,7 +258,7 @@ class Engine implements InvokeEngine {
     this.#memory = detectMemoryController({ pidsLimit: o.pidsLimit ?? DEFAULT_PIDS_LIMIT, freeze: o.freeze ?? true });
     this.#log = log;
     this.#network = detectNetwork(this.#sandbox.kind === 'bwrap' ? (o.network ?? 'egress') : 'host');
-    this.#scratch = detectScratchDisks(path.join(o.dataDir, 'sandbox', 'tmp'), this.#sandbox.kind === 'bwrap' && (o.diskTmp ?? true));
+    this.#scratch = detectScratchDisks(path.join(o.dataDir, 'sandbox', 'tmp'), this.#sandbox.kind === 'bwrap' ? (o.diskTmp ?? true) : 'no-sandbox');
     this.#lambdaApi = o.lambdaApi;
     void o.lambdaApi?.listening.then((l) => (this.#hostApi = l));
     log(this.#sandbox.description);
@@ -604,7 +604,7 @@ class Engine implements InvokeEngine {
         else this.#tmpSpares.push(t);
       }
     } catch (e) {
-      this.#log(`cannot prepare spare execution environments: ${(e as Error).message}`);
+      if (!this.#closed) this.#log(`cannot prepare spare execution environments: ${(e as Error).message}`);
     } finally {
       this.#refilling = false;
     }

@@ -25,7 +25,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
+import { findExecutable } from './sandbox.js';
 
 export type NetworkMode = 'egress' | 'none' | 'host';
 
@@ -102,19 +102,6 @@ send(b'{"ready":true}', None)
 ipc.close()
 posix.execve('/bin/sh', ['/bin/sh', '-c', sys.argv[1]], {})
 `;
-
-export function findExecutable(name: string): string | undefined {
-  for (const dir of ['/usr/bin', '/bin', '/usr/local/bin', '/usr/sbin', '/sbin']) {
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
 
 /** Checks what `mode` needs; without it, environments share the host's network and this says why. */
 export function detectNetwork(mode: NetworkMode): NetworkSupport {

@@ -118,7 +118,7 @@ export function detectSandbox(options: DetectOptions): Sandbox {
   return new BwrapSandbox(bwrap, findExecutable('setpriv'));
 }
 
-function findExecutable(name: string): string | undefined {
+export function findExecutable(name: string): string | undefined {
   for (const dir of ['/usr/bin', '/bin', '/usr/local/bin', '/usr/sbin', '/sbin']) {
     const p = path.join(dir, name);
     try {

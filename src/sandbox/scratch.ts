@@ -13,7 +13,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findExecutable } from './network.js';
+import { findExecutable } from './sandbox.js';
 
 export interface ScratchDisk {
   /** Host directory to bind at /tmp. */
@@ -46,13 +46,14 @@ function run(file: string, args: readonly string[]): Promise<string> {
 }
 
 /** Loop-mounted images under `baseDir` when the host allows it; else tmpfs (see above). */
-export function detectScratchDisks(baseDir: string, enabled: boolean): ScratchDisks {
+export function detectScratchDisks(baseDir: string, enabled: boolean | 'no-sandbox'): ScratchDisks {
   const tmpfs = (why: string): ScratchDisks => ({
     kind: 'tmpfs',
     description: `/tmp: tmpfs sized by EphemeralStorage, counted against MemorySize (${why})`,
     create: () => Promise.reject(new Error('no disk-backed /tmp here')),
   });
-  if (!enabled) return tmpfs('no sandbox to mount it in');
+  if (enabled === 'no-sandbox') return tmpfs('no sandbox to mount it in');
+  if (!enabled) return tmpfs('disk-backed /tmp disabled by configuration');
   if (process.getuid?.() !== 0) return tmpfs('disk-backed /tmp needs root for loop mounts');
   if (!fs.existsSync('/dev/loop-control')) return tmpfs('no loop devices');
   const mkfs = findExecutable('mkfs.ext4');
