@@ -24,7 +24,7 @@ import { detectMemoryController, type MemoryController } from '../sandbox/memory
 import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
 import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
-import { detectNetwork, type EnvironmentNetwork, type NetworkMode, type NetworkSupport } from '../sandbox/network.js';
+import { detectNetwork, watchHostPorts, type EnvironmentNetwork, type NetworkMode, type NetworkSupport } from '../sandbox/network.js';
 import { detectScratchDisks, type ScratchDisk, type ScratchDisks } from '../sandbox/scratch.js';
 import { DEFAULT_PIDS_LIMIT } from '../sandbox/memory.js';
 import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
@@ -204,6 +204,7 @@ class Engine implements InvokeEngine {
   /** EphemeralStorage of the latest cold start: spare /tmp images get it ahead of time. */
   #likelyTmpMb = 512;
   readonly #log: (line: string) => void;
+  readonly #stopPortWatch: () => void;
   readonly #logDir: string;
   readonly #scriptDir: string;
   readonly #idleTimeoutMs: number;
@@ -264,6 +265,7 @@ class Engine implements InvokeEngine {
     log(this.#sandbox.description);
     log(this.#memory.description);
     log(this.#network.description);
+    this.#stopPortWatch = this.#network.mode === 'egress' ? watchHostPorts(2000) : () => {};
     log(this.#scratch.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
@@ -840,6 +842,7 @@ class Engine implements InvokeEngine {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#stopPortWatch();
     this.#starts.close();
     for (const entry of this.#provisioned.values()) this.#notifySettled(entry);
     this.#provisioned.clear();

@@ -162,6 +162,8 @@ export class ExecutionEnvironment {
       onInitError: (type, body) => this.#onInitError(type, body),
     });
     this.#serveLambdaApi();
+    // Its egress may be renewed (network.ts, watchHostPorts) only while no request is in flight.
+    if (o.network) o.network.idle = () => this.state === 'idle';
     this.#start();
   }
 

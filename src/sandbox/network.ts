@@ -163,6 +163,12 @@ export class EnvironmentNetwork {
   #apiServer: net.Server | undefined;
   #pasta: ChildProcess | undefined;
   #closed = false;
+  /** The host's listening ports when pasta last scanned them (see watchHostPorts). */
+  #portsKey: string | undefined;
+  #target: { pid: number; support: NetworkSupport } | undefined;
+  #restarting = false;
+  /** Whether pasta may be restarted now (no invocation in flight); set by the environment. */
+  idle: () => boolean = () => true;
 
   private constructor(runtimeApi: ListenHandle, lambdaApi: ListenHandle, blockers: readonly ListenHandle[]) {
     this.runtimeApi = runtimeApi;
@@ -209,7 +215,8 @@ export class EnvironmentNetwork {
         } else if (m.ready === true && listeners.size === 2) {
           settled = true;
           cleanup();
-          child.disconnect();
+          // The helper closes its end of the channel before it execs the shell. Not disconnecting
+          // from here: only the channel's own end-of-file lets the child emit 'close' later.
           const envNet = new EnvironmentNetwork(listeners.get(RUNTIME_API_PORT) as ListenHandle, listeners.get(LAMBDA_API_PORT) as ListenHandle, blockers);
           void (async () => {
             try {
@@ -232,6 +239,11 @@ export class EnvironmentNetwork {
     });
   }
 
+  /** Restarts pasta when the host's listening ports changed since it started and the environment is idle. */
+  refresh(key: string): void {
+    if (key !== this.#portsKey && this.idle()) void this.#restartPasta(key);
+  }
+
   /** Serves the Lambda API inside the namespace: every accepted connection goes to `accept`. */
   serveLambdaApi(accept: (socket: net.Socket) => void): void {
     if (this.#apiServer !== undefined || this.#closed) return;
@@ -246,6 +258,7 @@ export class EnvironmentNetwork {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    egress.delete(this);
     this.#apiServer?.close();
     const closeHandle = (h: ListenHandle) => (h as { close?: () => void }).close?.();
     // Never listened on: close the bare handle.
@@ -260,7 +273,31 @@ export class EnvironmentNetwork {
     }
   }
 
-  async #attachPasta(pid: number, support: NetworkSupport): Promise<void> {
+  /** pasta again, for ports bound on the host since it started; only while idle. */
+  async #restartPasta(key: string): Promise<void> {
+    const target = this.#target;
+    if (this.#restarting || this.#closed || target === undefined) return;
+    this.#restarting = true;
+    try {
+      const old = this.#pasta;
+      if (old && old.exitCode === null && old.signalCode === null) {
+        const gone = new Promise((r) => old.once('exit', r));
+        old.kill('SIGKILL');
+        await gone;
+      }
+      if (this.#closed) return;
+      await this.#attachPasta(target.pid, target.support, key);
+    } catch {
+      // The environment keeps its earlier reach; tried again on the next change.
+    } finally {
+      this.#restarting = false;
+    }
+  }
+
+  async #attachPasta(pid: number, support: NetworkSupport, key = hostListenKey()): Promise<void> {
+    this.#target = { pid, support };
+    this.#portsKey = key;
+    egress.add(this);
     const nsFd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
     // pasta drops its capabilities before joining the namespace, and then may not open another
     // process's /proc/<pid>/ns/net; it gets the namespace as an inherited descriptor instead.
@@ -317,4 +354,42 @@ function sameNamespace(pid: number | undefined): boolean {
   } catch {
     return true;
   }
+}
+
+/** Environments with pasta attached, for watchHostPorts. */
+const egress = new Set<EnvironmentNetwork>();
+
+/**
+ * pasta (0.0~git20230309) forwards the host ports that are bound when it starts, and does not scan
+ * again. This polls the host's listening TCP ports while egress environments exist, and gives each
+ * idle environment (and spare) whose pasta predates a change a new pasta, so a service started on
+ * the host's loopback after an environment is reachable from it within about `intervalMs`.
+ */
+export function watchHostPorts(intervalMs: number): () => void {
+  const timer = setInterval(() => {
+    if (egress.size === 0) return;
+    const key = hostListenKey();
+    for (const n of egress) n.refresh(key);
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The host's listening TCP ports (IPv4 and IPv6), as one comparable string. */
+function hostListenKey(): string {
+  const ports = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      // "  sl  local_address rem_address   st ...": st 0A is LISTEN.
+      const cols = line.trim().split(/\s+/, 4);
+      if (cols[3] === '0A') ports.add((cols[1] as string).slice(-4));
+    }
+  }
+  return [...ports].sort().join(',');
 }

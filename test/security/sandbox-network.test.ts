@@ -194,6 +194,28 @@ describe('network isolation (default mode, egress)', () => {
   });
 });
 
+describe('network isolation, a host service started after the environment', () => {
+  it('becomes reachable from the (idle) environment', async () => {
+    const t = await startTestServer();
+    const late = await hostService();
+    try {
+      await createProbe(t.client, 'early');
+      const first = await invoke(t.client, 'early', { op: 'get', url: `http://127.0.0.1:${late.port}/` });
+      // Either the environment already saw the port (it was made after the service), or not yet.
+      // The engine renews an idle environment's egress when the host's listening ports change:
+      // bounded retries until it is reached.
+      let answer = first;
+      for (let attempt = 0; answer.status !== 200 && attempt < 100; attempt++) {
+        answer = await invoke(t.client, 'early', { op: 'get', url: `http://127.0.0.1:${late.port}/late` });
+      }
+      assert.equal(answer.status, 200, `the late service was never reached: ${JSON.stringify(answer)}`);
+    } finally {
+      await t.close();
+      late.server.close();
+    }
+  });
+});
+
 describe('network mode none', () => {
   let t: TestServer;
   let service: Awaited<ReturnType<typeof hostService>>;
