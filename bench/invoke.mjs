@@ -10,6 +10,12 @@
 // descendants from /proc (shared pages counted once per process, so it overstates).
 //
 //   node bench/invoke.mjs [--driver engine|http] [--quick] [--burst-only] [--burst N]
+//   node bench/invoke.mjs --isolation [--quick]
+//
+// --isolation: what the execution environments' isolation costs, before/after in one run (engine
+// driver, no-op nodejs20.x function): warm p50/p99 and cold start with no isolation (network host,
+// not frozen, tmpfs /tmp), then each piece alone (own network namespace with pasta egress; freezer;
+// disk-backed /tmp), then all of it (the default).
 //
 // The driver is swappable: `engine` drives src/invoke/engine.ts directly; `http` goes through the
 // server's Invoke API over keep-alive HTTP, as a client would.
@@ -51,10 +57,10 @@ const noteLog = (l) => {
 
 const DRIVERS = {
   /** Calls the invoke engine in-process. */
-  async engine() {
+  async engine(engineOptions = {}) {
     const { createInvoker } = await import(path.join(root, 'dist/src/invoke/engine.js'));
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
-    const invoker = createInvoker({ dataDir, log: noteLog, runtimeDir: benchRuntimeDir, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}) });
+    const invoker = createInvoker({ dataDir, log: noteLog, runtimeDir: benchRuntimeDir, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}), ...engineOptions });
     return {
       /** Makes a function from a code dir; returns an opaque handle. */
       async define(name, runtime, handler, codeDir) {
@@ -277,14 +283,14 @@ async function throughput(driver, fn, concurrency) {
   return (N_THROUGHPUT / (performance.now() - t0)) * 1000;
 }
 
-async function cold(driver, fn) {
+async function cold(driver, fn, quietMs = 100) {
   const payload = Buffer.from('{}');
   await driver.invoke(fn, payload);
   const xs = [];
   for (let i = 0; i < N_COLD; i++) {
     await driver.coldify(fn);
     // A cold start on a quiet server: let the engine replenish its spare listeners/launchers first.
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, quietMs));
     const t = performance.now();
     await driver.invoke(fn, payload);
     xs.push(performance.now() - t);
@@ -401,6 +407,59 @@ for (const f of fs.readdirSync(code)) fs.chmodSync(path.join(code, f), 0o644);
 
 const python = realPython();
 console.log(`# driver: ${driverName}; node ${process.version}; python ${python}; ${os.cpus().length} CPUs`);
+
+if (args.includes('--isolation')) {
+  await driver.close();
+  const loop = await loopbackFloor();
+  const nodeSpawn = await spawnFloor(process.execPath, ['-e', '0']);
+  const configs = [
+    ['none (before)', { network: 'host', freeze: false, diskTmp: false }],
+    ['network egress', { network: 'egress', freeze: false, diskTmp: false }],
+    ['network none', { network: 'none', freeze: false, diskTmp: false }],
+    ['freezer', { network: 'host', freeze: true, diskTmp: false }],
+    ['disk /tmp', { network: 'host', freeze: false, diskTmp: true }],
+    ['all (default)', {}],
+  ];
+  // All engines live at once and are measured in turns, so that load from elsewhere on the machine
+  // falls on every configuration alike.
+  const out = [];
+  for (const [label, options] of configs) {
+    const d = await DRIVERS.engine(options);
+    const fn = await d.define(`bench-iso-${out.length}`, 'nodejs20.x', 'index.handler', code);
+    for (let i = 0; i < 300; i++) await d.invoke(fn, Buffer.from('{}'));
+    out.push({ label, d, fn, warm: [], cold: [] });
+  }
+  const ROUNDS = quick ? 5 : 15;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const r of out) {
+      for (let i = 0; i < N_WARM / ROUNDS; i++) {
+        const t = performance.now();
+        await r.d.invoke(r.fn, Buffer.from('{}'));
+        r.warm.push(performance.now() - t);
+      }
+    }
+  }
+  for (let round = 0; round < N_COLD; round++) {
+    for (const r of out) {
+      await r.d.coldify(r.fn);
+      // Spares (namespace + pasta, /tmp image) take longer to make than a listener: a quiet time for all.
+      await new Promise((res) => setTimeout(res, 600));
+      const t = performance.now();
+      await r.d.invoke(r.fn, Buffer.from('{}'));
+      r.cold.push(performance.now() - t);
+    }
+  }
+  for (const r of out) await r.d.close();
+  fs.rmSync(code, { recursive: true, force: true });
+  console.log('');
+  console.log(`floor: loopback HTTP round trip p50 ${f2(loop.p50)} ms; bare spawn node -e 0 ${f2(nodeSpawn)} ms`);
+  console.log(`isolation        warm p50   warm p99   cold start   (${N_WARM} warm, ${N_COLD} cold invokes each, interleaved)`);
+  for (const r of out) {
+    const w = [...r.warm].sort((a, b) => a - b);
+    console.log([r.label.padEnd(15), `${f2(pct(w, 50))} ms`.padStart(9), `${f2(pct(w, 99))} ms`.padStart(10), `${f2(median(r.cold))} ms`.padStart(12)].join(' '));
+  }
+  process.exit(0);
+}
 
 if (burstOnly) {
   const fn = await driver.define('bench-burst', 'nodejs20.x', 'index.handler', code);

@@ -42,6 +42,7 @@ import { EventSourceMappingManager } from './events/manager.js';
 import { lockDataDir } from './shared/data-dir-lock.js';
 import { LogStore } from './logs/store.js';
 import { LogsService } from './logs/service.js';
+import { markSandboxSocket } from './shared/sandbox-origin.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -105,7 +106,22 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
   const logs = new LogStore(path.join(options.dataDir, 'logs.db'), { clock, retentionDays: options.logRetentionDays, maxBytes: options.logMaxBytes });
+  // Functions reach the API from inside their network namespace; those connections are handed to
+  // the API server marked with the environment they come from (src/shared/sandbox-origin.ts).
+  let apiServer: http.Server | undefined;
+  let apiListening!: (l: { port: number; url: string }) => void;
+  const sandboxApi = {
+    connect: (socket: import('node:net').Socket, origin: import('./shared/sandbox-origin.js').SandboxOrigin) => {
+      if (apiServer === undefined || !apiServer.listening) return socket.destroy();
+      markSandboxSocket(socket, origin);
+      apiServer.emit('connection', socket);
+    },
+    listening: new Promise<{ port: number; url: string }>((resolve) => (apiListening = resolve)),
+  };
   const invoker: Invoker = deps.invoker ?? createInvoker({
+    network: options.functionNetwork,
+    pidsLimit: options.functionPidsLimit,
+    lambdaApi: sandboxApi,
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
@@ -285,7 +301,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   };
 
   const logsApi = new LogsService(logs, clock);
-  const server: http.Server = createApiServer({
+  const server: http.Server = (apiServer = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
     logger,
@@ -298,7 +314,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       now: () => clock.now(),
     }),
     logs: logsApi,
-  });
+  }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -319,6 +335,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   logger.info(accessKeys
     ? `requests must be signed with one of ${accessKeys.size} access keys from ${options.credentialsFile}; functions may call the API: ${options.functionApiAccess}`
     : `open developer mode: requests are not authenticated (give --credentials FILE to require signatures); functions may call the API: ${options.functionApiAccess}`);
+  apiListening({ port, url: `http://${host}:${port}` });
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,

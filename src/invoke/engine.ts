@@ -24,6 +24,10 @@ import { detectMemoryController, type MemoryController } from '../sandbox/memory
 import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
 import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { detectNetwork, watchHostPorts, type EnvironmentNetwork, type NetworkMode, type NetworkSupport } from '../sandbox/network.js';
+import { detectScratchDisks, type ScratchDisk, type ScratchDisks } from '../sandbox/scratch.js';
+import { DEFAULT_PIDS_LIMIT } from '../sandbox/memory.js';
+import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
@@ -73,6 +77,32 @@ export interface InvokerOptions {
   readonly runtimeDir?: string;
   readonly runtimePaths?: Readonly<Record<string, string>>;
   readonly functionEnv?: Readonly<Record<string, string>>;
+  /** Environments' network (src/sandbox/network.ts); default `egress`. */
+  readonly network?: NetworkMode;
+  /** The Lambda API as functions reach it (AWS_ENDPOINT_URL_LAMBDA); see SandboxApi. */
+  readonly lambdaApi?: SandboxApi;
+  /** Most processes (threads included) per environment; default 1024, AWS's limit. */
+  readonly pidsLimit?: number;
+  /** Freeze environments between invocations; default true (as AWS). */
+  readonly freeze?: boolean;
+  /** /tmp on a loop-mounted image where possible (src/sandbox/scratch.ts); default true. */
+  readonly diskTmp?: boolean;
+}
+
+/** How functions reach the Lambda API, wired by the server once its API listens. */
+export interface SandboxApi {
+  /** Takes connections accepted inside an environment's namespace. */
+  readonly connect: SandboxApiConnector;
+  /** The API's host port (never reachable from a namespace) and URL (for the `host` network mode). */
+  readonly listening: Promise<{ readonly port: number; readonly url: string }>;
+}
+
+/** What a new environment needs that can be made ahead of time (#refill). */
+interface Slot {
+  readonly api: RuntimeApiServer;
+  readonly launcher: Launcher | undefined;
+  readonly network: EnvironmentNetwork | undefined;
+  readonly tmp: ScratchDisk | undefined;
 }
 
 export interface EnvironmentInfo {
@@ -195,6 +225,15 @@ class Engine implements InvokeEngine {
   readonly #launchers: Launcher[] = [];
   readonly #logs: LogStore;
   readonly #ownsLogs: boolean;
+  readonly #network: NetworkSupport;
+  readonly #scratch: ScratchDisks;
+  readonly #tmpSpares: ScratchDisk[] = [];
+  readonly #lambdaApi: SandboxApi | undefined;
+  #hostApi: { readonly port: number; readonly url: string } | undefined;
+  /** EphemeralStorage of the latest cold start: spare /tmp images get it ahead of time. */
+  #likelyTmpMb = 512;
+  readonly #log: (line: string) => void;
+  readonly #stopPortWatch: () => void;
   readonly #scriptDir: string;
   readonly #idleTimeoutMs: number;
   readonly #maxEnvironments: number;
@@ -252,7 +291,12 @@ class Engine implements InvokeEngine {
     if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') {
       throw new SandboxRequiredError(`a sandbox is required, and functions cannot be sandboxed here: ${this.#sandbox.description}`);
     }
-    this.#memory = detectMemoryController();
+    this.#memory = detectMemoryController({ pidsLimit: o.pidsLimit ?? DEFAULT_PIDS_LIMIT, freeze: o.freeze ?? true });
+    this.#log = log;
+    this.#network = detectNetwork(this.#sandbox.kind === 'bwrap' ? (o.network ?? 'egress') : 'host');
+    this.#scratch = detectScratchDisks(path.join(o.dataDir, 'sandbox', 'tmp'), this.#sandbox.kind === 'bwrap' ? (o.diskTmp ?? true) : 'no-sandbox');
+    this.#lambdaApi = o.lambdaApi;
+    void o.lambdaApi?.listening.then((l) => (this.#hostApi = l));
     this.#registry = new RuntimeRegistry({
       runtimeDir: o.runtimeDir ?? process.env['LAMBDALITE_RUNTIME_DIR'] ?? path.join(o.dataDir, 'runtimes'),
       ...(o.runtimePaths !== undefined ? { runtimePaths: o.runtimePaths } : {}),
@@ -272,6 +316,9 @@ class Engine implements InvokeEngine {
       (o.warn ?? log)(`WARNING: functions run WITHOUT a sandbox and can read and change everything this user can (${this.#sandbox.description}); start with --require-sandbox to refuse to run like this`);
     }
     log(this.#memory.description);
+    log(this.#network.description);
+    this.#stopPortWatch = this.#network.mode === 'egress' ? watchHostPorts(2000) : () => {};
+    log(this.#scratch.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
     this.#sweeper.unref();
@@ -338,7 +385,7 @@ class Engine implements InvokeEngine {
         if (meta) this.#release(env, meta);
         // Replace used spares only now: attaching a launcher to its cgroup blocks every fork on the
         // host for an RCU grace period, which must not land in the middle of a cold start.
-        if (this.#launchers.length < SPARES || this.#spares.length < SPARES) setImmediate(() => void this.#refill());
+        if (this.#launchers.length < SPARES || this.#spares.length < SPARES || this.#tmpSpares.length < SPARES) setImmediate(() => void this.#refill());
       }
     } finally {
       lease.release();
@@ -428,14 +475,14 @@ class Engine implements InvokeEngine {
         return idle;
       }
       if (this.#meta.size >= this.#maxEnvironments) throw this.#throttle(config, 'ConcurrentInvocationLimitExceeded');
-      const api = await this.#listener();
+      const slot = await this.#slot(config);
       if (!this.#reserveMemory(config.memorySize)) {
-        this.#returnListener(api);
+        this.#returnSlot(slot);
         // The node's memory budget is its capacity, as the account limit is AWS's: the same Reason
         // (rather than a made-up one) so SDK retry logic and the async queue treat it alike.
         throw this.#throttle(config, 'ConcurrentInvocationLimitExceeded');
       }
-      env = this.#start(config, plan, pool, api, this.#launcher(), undefined);
+      env = this.#start(config, plan, pool, slot, undefined);
     } catch (e) {
       ticket.release();
       throw e;
@@ -464,13 +511,19 @@ class Engine implements InvokeEngine {
     config: FunctionRuntimeConfig,
     plan: ReturnType<RuntimeRegistry['resolve']>,
     pool: Pool,
-    api: RuntimeApiServer,
-    launcher: Launcher | undefined,
+    slot: Slot,
     provisioned: Provisioned | undefined,
   ): ExecutionEnvironment {
     this.#likelyMemoryMb = config.memorySize;
+    const { api, launcher, network, tmp } = slot;
     const id = `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`;
     const env = new ExecutionEnvironment({
+      network,
+      tmp,
+      lambdaApi: {
+        endpoint: network?.lambdaApiEndpoint ?? this.#hostApi?.url,
+        connect: this.#lambdaApi?.connect,
+      },
       id,
       config,
       plan,
@@ -547,36 +600,93 @@ class Engine implements InvokeEngine {
     return done;
   }
 
-  async #listener(): Promise<RuntimeApiServer> {
-    return this.#spares.pop() ?? RuntimeApiServer.listen();
+  get #isolated(): boolean {
+    return this.#network.mode !== 'host';
   }
 
-  #returnListener(api: RuntimeApiServer): void {
-    if (!this.#closed && this.#spares.length < SPARES) this.#spares.push(api);
-    else void api.close();
+  #newLauncher(): Launcher {
+    const cgroup = this.#memory.create(`spare-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`);
+    // The environment sets its own limit before the runtime starts; this only saves that write
+    // from the cold path when the sizes match.
+    cgroup.setLimit(this.#likelyMemoryMb);
+    const network = this.#isolated
+      ? { support: this.#network, excludedPorts: async () => (this.#lambdaApi ? [(await this.#lambdaApi.listening).port] : []) }
+      : undefined;
+    return Launcher.start(cgroup, this.#scriptDir, network);
   }
 
-  #launcher(): Launcher | undefined {
-    return this.#launchers.shift();
+  /**
+   * A Runtime API listener, a launcher (in its own network namespace unless the mode is `host`) and a
+   * disk-backed /tmp, from the spares when there are (the usual case), else made now.
+   */
+  async #slot(config: FunctionRuntimeConfig): Promise<Slot> {
+    this.#likelyTmpMb = config.ephemeralStorage;
+    const tmp = this.#tmp(config.ephemeralStorage);
+    let launcher: Launcher | undefined;
+    try {
+      if (!this.#isolated) {
+        const api = this.#spares.pop() ?? (await RuntimeApiServer.listen());
+        return { api, launcher: this.#launchers.shift(), network: undefined, tmp: await tmp };
+      }
+      launcher = this.#launchers.shift() ?? this.#newLauncher();
+      const network = await (launcher.network as Promise<EnvironmentNetwork>);
+      const api = RuntimeApiServer.fromHandle(network.runtimeApi, network.runtimeApiAddress);
+      return { api, launcher, network, tmp: await tmp };
+    } catch (e) {
+      void launcher?.dispose();
+      void tmp.then((t) => t?.dispose(), () => {});
+      this.#log(`cannot prepare an execution environment: ${(e as Error).message}`);
+      throw new LambdaError('ServiceException', 'The execution environment could not be prepared.', { status: 500 });
+    }
   }
 
-  /** Keeps Runtime API listeners bound and launchers attached to cgroups ahead of time. */
+  async #tmp(sizeMb: number): Promise<ScratchDisk | undefined> {
+    if (this.#scratch.kind !== 'loop') return undefined;
+    const i = this.#tmpSpares.findIndex((t) => t.sizeMb === sizeMb);
+    if (i >= 0) return this.#tmpSpares.splice(i, 1)[0];
+    return this.#scratch.create(`tmp-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`, sizeMb);
+  }
+
+  /** A slot that was not used after all (memory budget, provisioned configuration gone). */
+  #returnSlot(slot: Slot): void {
+    if (slot.network === undefined && !this.#closed && this.#spares.length < SPARES) this.#spares.push(slot.api);
+    else void slot.api.close();
+    if (slot.launcher !== undefined) {
+      if (slot.network === undefined && !this.#closed) this.#launchers.unshift(slot.launcher);
+      else void slot.launcher.dispose();
+    }
+    if (slot.tmp !== undefined) {
+      if (!this.#closed) this.#tmpSpares.push(slot.tmp);
+      else void slot.tmp.dispose();
+    }
+  }
+
+  /** Keeps Runtime API listeners bound, launchers attached to cgroups and /tmp images made ahead of time. */
   async #refill(): Promise<void> {
     if (this.#refilling) return;
     this.#refilling = true;
     try {
-      while (!this.#closed && this.#memory.kind !== 'none' && this.#launchers.length < SPARES) {
-        const cgroup = this.#memory.create(`spare-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`);
-        // The environment sets its own limit before the runtime starts; this only saves that write
-        // from the cold path when the sizes match.
-        cgroup.setLimit(this.#likelyMemoryMb);
-        this.#launchers.push(Launcher.start(cgroup, this.#scriptDir));
+      while (!this.#closed && (this.#memory.kind !== 'none' || this.#isolated) && this.#launchers.length < SPARES) {
+        this.#launchers.push(this.#newLauncher());
       }
-      while (!this.#closed && this.#spares.length < SPARES) {
+      while (!this.#closed && !this.#isolated && this.#spares.length < SPARES) {
         const api = await RuntimeApiServer.listen();
         if (this.#closed) await api.close();
         else this.#spares.push(api);
       }
+      // Images of another size than the latest cold start's make room for ones of that size.
+      for (const t of [...this.#tmpSpares]) {
+        if (this.#tmpSpares.length <= SPARES && t.sizeMb === this.#likelyTmpMb) continue;
+        this.#tmpSpares.splice(this.#tmpSpares.indexOf(t), 1);
+        void t.dispose();
+      }
+      while (!this.#closed && this.#scratch.kind === 'loop' && this.#tmpSpares.length < SPARES) {
+        const t = await this.#scratch.create(`tmp-${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`, this.#likelyTmpMb);
+        if (this.#closed) await t.dispose();
+        else this.#tmpSpares.push(t);
+      }
+    } catch (e) {
+      if (!this.#closed) this.#log(`cannot prepare spare execution environments: ${(e as Error).message}`);
     } finally {
       this.#refilling = false;
     }
@@ -665,14 +775,19 @@ class Engine implements InvokeEngine {
       } catch (e) {
         return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
       }
-      const api = await this.#listener();
-      if (!current()) return this.#returnListener(api);
+      let slot: Slot;
+      try {
+        slot = await this.#slot(config);
+      } catch (e) {
+        return this.#failProvisioned(entry, 'lambdalite: the execution environment could not be prepared', e);
+      }
+      if (!current()) return this.#returnSlot(slot);
       if (!this.#reserveMemory(config.memorySize)) {
-        this.#returnListener(api);
+        this.#returnSlot(slot);
         // lambdalite only: AWS has no node to run out of. The text says what to change.
         return this.#failProvisioned(entry, `lambdalite: the memory budget (${this.#memoryBudgetMb} MB) has no room for another ${config.memorySize} MB environment`);
       }
-      env = this.#start(config, plan, this.#pool(config), api, this.#launcher(), entry);
+      env = this.#start(config, plan, this.#pool(config), slot, entry);
     } finally {
       entry.pending--;
       if (env === undefined) ticket.release();
@@ -808,6 +923,7 @@ class Engine implements InvokeEngine {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#stopPortWatch();
     this.#starts.close();
     for (const entry of this.#provisioned.values()) this.#notifySettled(entry);
     this.#provisioned.clear();
@@ -817,6 +933,7 @@ class Engine implements InvokeEngine {
     for (const api of this.#spares.splice(0)) waits.push(api.close());
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
     if (this.#xray !== undefined) waits.push(this.#xray.close());
+    for (const tmp of this.#tmpSpares.splice(0)) waits.push(tmp.dispose());
     await Promise.all(waits);
     await this.#memory.close();
     if (this.#ownsLogs) this.#logs.close();

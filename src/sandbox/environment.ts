@@ -22,6 +22,9 @@ import { Launcher } from './launcher.js';
 import type { ActiveTrace, XRayDaemon } from '../runtimes/xray.js';
 import { SHUTDOWN_BUDGET_MS } from './extensions-api.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
+import type { EnvironmentNetwork } from './network.js';
+import type { ScratchDisk } from './scratch.js';
+import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 
 /** AWS's init phase limit. */
 const INIT_TIMEOUT_MS = 10_000;
@@ -54,6 +57,12 @@ export interface EnvironmentOptions {
    * AWS_LAMBDA_INITIALIZATION_TYPE so; their REPORT lines carry no Init Duration). Default on-demand.
    */
   readonly initializationType?: InitializationType;
+  /** The environment's own network namespace (network.ts); undefined when it shares the host's. */
+  readonly network?: EnvironmentNetwork;
+  /** The Lambda API as the function reaches it (AWS_ENDPOINT_URL_LAMBDA) and where its connections go. */
+  readonly lambdaApi?: { readonly endpoint: string | undefined; readonly connect: SandboxApiConnector | undefined };
+  /** A disk-backed /tmp of EphemeralStorage's size (scratch.ts); without it, /tmp is a tmpfs. */
+  readonly tmp?: ScratchDisk;
 }
 
 export type EnvironmentCredentials = Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
@@ -146,7 +155,7 @@ export class ExecutionEnvironment {
       this.#cgroup = o.launcher.cgroup;
     } else {
       this.#cgroup = o.memory.create(o.id);
-      this.#launcher = this.#cgroup.procsFile !== undefined ? Launcher.start(this.#cgroup, o.scriptDir) : undefined;
+      this.#launcher = this.#cgroup.procsFiles.length > 0 ? Launcher.start(this.#cgroup, o.scriptDir) : undefined;
     }
     this.#cgroup.setLimit(config.memorySize);
     this.#prepared = o.sandbox.prepare(o.id, {
@@ -154,6 +163,7 @@ export class ExecutionEnvironment {
       layerDirs: config.layerDirs,
       runtimeDir: plan.clientDir,
       tmpSizeMb: config.ephemeralStorage,
+      tmpDir: o.tmp?.dir,
       readOnly: plan.readOnly,
       hidden: plan.hidden,
       binds: plan.binds,
@@ -172,6 +182,9 @@ export class ExecutionEnvironment {
       onResponseTooLarge: (id, size) => this.#onTooLarge(id, size),
       onInitError: (type, body) => this.#onInitError(type, body),
     });
+    this.#serveLambdaApi();
+    // Its egress may be renewed (network.ts, watchHostPorts) only while no request is in flight.
+    if (o.network) o.network.idle = () => this.state === 'idle';
     this.#start();
   }
 
@@ -256,7 +269,8 @@ export class ExecutionEnvironment {
       AWS_SECRET_ACCESS_KEY: this.#o.credentials.secretAccessKey,
       AWS_SESSION_TOKEN: this.#o.credentials.sessionToken,
     };
-    if (this.#o.lambdaEndpoint !== undefined && env['AWS_ENDPOINT_URL_LAMBDA'] === undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = this.#o.lambdaEndpoint;
+    const lambdaEndpoint = this.#o.lambdaApi?.endpoint ?? this.#o.lambdaEndpoint;
+    if (lambdaEndpoint !== undefined && env['AWS_ENDPOINT_URL_LAMBDA'] === undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = lambdaEndpoint;
     if (config.handler !== undefined) env['_HANDLER'] = config.handler;
     else delete env['_HANDLER'];
     if (plan.executionEnv !== undefined) env['AWS_EXECUTION_ENV'] = plan.executionEnv;
@@ -296,6 +310,7 @@ export class ExecutionEnvironment {
       // Re-armed with the function's timeout once the runtime takes the event; until then, allow
       // the init phase (cold) or a runtime slow to poll again (warm) the same bound.
       this.#arm(active, (wasStarting ? INIT_TIMEOUT_MS : 0) + this.#o.config.timeout * 1000);
+      this.#cgroup.thaw();
       this.#api.deliver({ requestId: request.requestId, payload: request.payload.length ? request.payload : EMPTY_EVENT });
     });
   }
@@ -320,6 +335,26 @@ export class ExecutionEnvironment {
       }
       this.#initEnded({ ok: true });
     }
+    this.#freezeIfIdle();
+  }
+
+  /**
+   * As AWS, nothing of an idle environment runs (timers, background processes): it is frozen once
+   * its request is answered and the runtime waits in GET /invocation/next, and thawed right before
+   * the next event is handed over (or before it is killed).
+   */
+  #freezeIfIdle(): void {
+    if (this.state === 'idle' && this.#api.parked) this.#cgroup.freeze();
+  }
+
+  /** Connections to the Lambda API address inside the namespace go to the API server, marked. */
+  #serveLambdaApi(): void {
+    const connect = this.#o.lambdaApi?.connect;
+    const network = this.#o.network;
+    if (connect === undefined || network === undefined) return;
+    const { config } = this.#o;
+    const origin = { environmentId: this.id, functionArn: config.functionArn, accountId: config.accountId, region: config.region };
+    network.serveLambdaApi((socket) => connect(socket, origin));
   }
 
   #onDeliver(inv: RuntimeInvocation): Record<string, string> {
@@ -525,6 +560,8 @@ export class ExecutionEnvironment {
     if (ending.functionError !== undefined) result.functionError = ending.functionError;
     if (logResult !== undefined) result.logResult = logResult;
     active.resolve(result);
+    // After the caller's response is on its way; a request arriving meanwhile finds it busy.
+    if (this.state === 'idle') setImmediate(() => this.#freezeIfIdle());
   }
 
   /** platform.runtimeDone and platform.report for Telemetry API subscribers (AWS's record schemas). */
@@ -553,6 +590,8 @@ export class ExecutionEnvironment {
       this.#o.onDead(this);
     }
     this.#proc?.kill();
+    // A frozen process acts on SIGKILL only once thawed (cgroup v1).
+    this.#cgroup.thaw();
   }
 
   /** Stops the runtime and releases everything. Safe to call more than once. */
@@ -572,6 +611,8 @@ export class ExecutionEnvironment {
       }
       await this.#cgroup.dispose();
       this.#prepared.cleanup();
+      this.#o.network?.close();
+      await this.#o.tmp?.dispose();
       await this.#api.close();
       await this.log.close();
     })();

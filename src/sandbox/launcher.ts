@@ -19,8 +19,17 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MemoryCgroup } from './memory.js';
+import { EnvironmentNetwork, isolatedLauncherCommand, type NetworkSupport } from './network.js';
 
-const BOOT = ['echo $$ > "$0" || exit 111', 'read -r go || exit 0', '. /dev/fd/3'].join('\n');
+const WAIT = ['read -r go || exit 0', '. /dev/fd/3'].join('\n');
+const BOOT = ['for f in "$@"; do echo $$ > "$f" || exit 111; done', WAIT].join('\n');
+
+/** For launchers in a network namespace of their own (network.ts). */
+export interface LauncherNetwork {
+  readonly support: NetworkSupport;
+  /** Host ports pasta must not forward (the API's); known once the API listens. */
+  readonly excludedPorts: () => Promise<readonly number[]>;
+}
 
 export class Launcher {
   readonly cgroup: MemoryCgroup;
@@ -28,27 +37,37 @@ export class Launcher {
   /** Our handle on the (already unlinked) script file the shell holds as fd 3. */
   #scriptFd: number | undefined;
   #used = false;
+  /** The namespace's listeners once the helper has handed them over; undefined in the host's network. */
+  readonly network: Promise<EnvironmentNetwork> | undefined;
 
-  private constructor(cgroup: MemoryCgroup, child: ChildProcess, scriptFd: number) {
+  private constructor(cgroup: MemoryCgroup, child: ChildProcess, scriptFd: number, network: LauncherNetwork | undefined) {
     this.cgroup = cgroup;
     this.child = child;
     this.#scriptFd = scriptFd;
+    if (network !== undefined) {
+      this.network = EnvironmentNetwork.receive(child, network.support, network.excludedPorts);
+      // Reported through the environment that awaits it; a spare disposed unused must not warn.
+      this.network.catch(() => {});
+    }
   }
 
   /**
-   * Starts a launcher in `cgroup` (which must have a procsFile); its script file is created (and
-   * unlinked at once) under `scriptDir`, a directory only the server can read.
+   * Starts a launcher in `cgroup`; its script file is created (and unlinked at once) under
+   * `scriptDir`, a directory only the server can read. With `network`, in a new network namespace.
    */
-  static start(cgroup: MemoryCgroup, scriptDir: string): Launcher {
+  static start(cgroup: MemoryCgroup, scriptDir: string, network?: LauncherNetwork): Launcher {
     const file = path.join(scriptDir, `launch-${randomBytes(8).toString('hex')}.sh`);
     const fd = fs.openSync(file, 'wx+', 0o600);
     fs.unlinkSync(file);
     let child: ChildProcess;
     try {
-      child = spawn('/bin/sh', ['-c', BOOT, cgroup.procsFile as string], {
+      const { file, args } = network
+        ? isolatedLauncherCommand(network.support, WAIT, cgroup.procsFiles)
+        : { file: '/bin/sh', args: ['-c', BOOT, 'launcher', ...cgroup.procsFiles] };
+      child = spawn(file, args, {
         env: {},
         cwd: '/',
-        stdio: ['pipe', 'pipe', 'pipe', fd],
+        stdio: network ? ['pipe', 'pipe', 'pipe', fd, 'ipc'] : ['pipe', 'pipe', 'pipe', fd],
         // Own process group, so the whole runtime tree can be killed at once.
         detached: true,
       });
@@ -60,7 +79,7 @@ export class Launcher {
       // Reported through the exit of the runtime it was meant to become.
     });
     child.stdin?.on('error', () => {});
-    return new Launcher(cgroup, child, fd);
+    return new Launcher(cgroup, child, fd, network);
   }
 
   /** Turns the launcher into `argv` with exactly `env`, in `cwd`, stdin from /dev/null. */
@@ -95,6 +114,7 @@ export class Launcher {
     } catch {
       // gone
     }
+    this.network?.then((n) => n.close(), () => {});
     await this.cgroup.dispose();
   }
 }

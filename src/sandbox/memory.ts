@@ -11,8 +11,11 @@ import path from 'node:path';
 import { readdirOrEmpty } from '../shared/fs.js';
 
 export interface MemoryCgroup {
-  /** cgroup.procs of this environment; the sandbox launcher writes its own pid here before exec. */
-  readonly procsFile: string | undefined;
+  /**
+   * cgroup.procs files of this environment (one per v1 hierarchy: memory, pids, freezer; one in v2);
+   * the sandbox launcher writes its own pid into each before exec. Empty without cgroups.
+   */
+  readonly procsFiles: readonly string[];
   /**
    * Sets the limit (MemorySize); cheap, unlike attaching a process, so it is done at assignment.
    * Writing the limit already set is skipped (spares are given the likeliest one ahead of time).
@@ -22,12 +25,19 @@ export interface MemoryCgroup {
   peakBytes(): number | undefined;
   /** Whether the kernel OOM-killed a process of this environment. */
   oomKilled(): boolean;
+  /** Stops every process of the environment (cgroup freezer) until thaw(); no-op without a freezer. */
+  freeze(): void;
+  thaw(): void;
   /** Kills every process still in the cgroup (best effort) and removes it. */
   dispose(): Promise<void>;
 }
 
 export interface MemoryController {
   readonly kind: 'cgroup2' | 'cgroup1' | 'none';
+  /** The pids limit each environment gets, or undefined when the pids controller is not usable. */
+  readonly pidsLimit: number | undefined;
+  /** Whether environments can be frozen between invocations. */
+  readonly freezer: boolean;
   /** One line for the server log describing the choice (and why, for the fallback). */
   readonly description: string;
   create(name: string): MemoryCgroup;
@@ -35,11 +45,20 @@ export interface MemoryController {
   close(): Promise<void>;
 }
 
-export function detectMemoryController(): MemoryController {
+export interface CgroupOptions {
+  /** Most processes (threads included) an environment may have; AWS's limit is 1024. */
+  readonly pidsLimit: number;
+  /** Freeze environments between invocations (default true). */
+  readonly freeze: boolean;
+}
+
+export const DEFAULT_PIDS_LIMIT = 1024;
+
+export function detectMemoryController(options: CgroupOptions = { pidsLimit: DEFAULT_PIDS_LIMIT, freeze: true }): MemoryController {
   const reasons: string[] = [];
   for (const candidate of [tryV2, tryV1]) {
     try {
-      const controller = candidate();
+      const controller = candidate(options);
       if (controller) return controller;
     } catch (e) {
       reasons.push((e as Error).message);
@@ -66,7 +85,7 @@ function makeParent(base: string): string {
   return dir;
 }
 
-function tryV2(): MemoryController | undefined {
+function tryV2(options: CgroupOptions): MemoryController | undefined {
   const own = ownCgroupPath('');
   if (own === undefined) return undefined;
   // A pure v2 host mounts at /sys/fs/cgroup; hybrid hosts at /sys/fs/cgroup/unified.
@@ -74,28 +93,40 @@ function tryV2(): MemoryController | undefined {
     const ownDir = path.join(root, own);
     const controllers = path.join(ownDir, 'cgroup.controllers');
     if (!fs.existsSync(controllers)) continue;
-    if (!fs.readFileSync(controllers, 'utf8').trim().split(/\s+/).includes('memory')) continue;
+    const available = fs.readFileSync(controllers, 'utf8').trim().split(/\s+/);
+    if (!available.includes('memory')) continue;
+    const wanted = available.includes('pids') ? '+memory +pids' : '+memory';
     // v2's "no internal processes" rule: our own cgroup holds the server, so it can only delegate
     // the memory controller if it is the root; otherwise environments go beside it, under our parent.
     let base = ownDir;
     try {
-      fs.writeFileSync(path.join(ownDir, 'cgroup.subtree_control'), '+memory');
+      fs.writeFileSync(path.join(ownDir, 'cgroup.subtree_control'), wanted);
     } catch {
       base = path.dirname(ownDir);
     }
     const parent = makeParent(base);
-    fs.writeFileSync(path.join(parent, 'cgroup.subtree_control'), '+memory');
+    fs.writeFileSync(path.join(parent, 'cgroup.subtree_control'), wanted);
+    const pidsLimit = wanted.includes('pids') ? options.pidsLimit : undefined;
+    // cgroup.freeze exists in every non-root cgroup since Linux 5.2.
+    const freezer = options.freeze && fs.existsSync(path.join(parent, 'cgroup.freeze'));
     return {
       kind: 'cgroup2',
-      description: `memory limits: cgroup v2 at ${parent}`,
-      create: (name) => createV2(parent, name),
+      pidsLimit,
+      freezer,
+      description: `memory limits: cgroup v2 at ${parent}; ${describeControls(pidsLimit, freezer)}`,
+      create: (name) => createV2(parent, name, pidsLimit, freezer),
       close: () => removeDir(parent),
     };
   }
   return undefined;
 }
 
-function createV2(parent: string, name: string): MemoryCgroup {
+function describeControls(pidsLimit: number | undefined, freezer: boolean): string {
+  const pids = pidsLimit !== undefined ? `pids limit ${pidsLimit}` : 'no pids limit (pids controller unavailable)';
+  return `${pids}; ${freezer ? 'frozen between invocations' : 'not frozen between invocations'}`;
+}
+
+function createV2(parent: string, name: string, pidsLimit: number | undefined, freezer: boolean): MemoryCgroup {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir);
   let current: number | undefined;
@@ -105,8 +136,10 @@ function createV2(parent: string, name: string): MemoryCgroup {
   } catch {
     // No swap accounting on this host.
   }
+  if (pidsLimit !== undefined) fs.writeFileSync(path.join(dir, 'pids.max'), String(pidsLimit));
+  const freeze = freezer ? stateWriter(path.join(dir, 'cgroup.freeze'), '1', '0') : NO_FREEZER;
   return {
-    procsFile: path.join(dir, 'cgroup.procs'),
+    procsFiles: [path.join(dir, 'cgroup.procs')],
     setLimit: (limitMb) => {
       if (limitMb === current) return;
       fs.writeFileSync(path.join(dir, 'memory.max'), String(limitMb * 1024 * 1024));
@@ -114,38 +147,128 @@ function createV2(parent: string, name: string): MemoryCgroup {
     },
     peakBytes: peak.read,
     oomKilled: () => (readKeyed(path.join(dir, 'memory.events'), 'oom_kill') ?? 0) > 0,
+    freeze: freeze.on,
+    thaw: freeze.off,
     dispose: () => {
       peak.close();
       try {
+        // cgroup.kill reaches frozen processes too.
         fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
       } catch {
         killTasks(path.join(dir, 'cgroup.procs'));
       }
+      freeze.off();
+      freeze.close();
       return removeDir(dir);
     },
   };
 }
 
-function tryV1(): MemoryController | undefined {
+interface StateWriter {
+  on(): void;
+  off(): void;
+  close(): void;
+}
+
+const NO_FREEZER: StateWriter = { on: () => {}, off: () => {}, close: () => {} };
+
+/**
+ * Writes one of two values into a cgroup file through a descriptor kept open: freezing and thawing
+ * happen on every invocation, and open/write/close each time would triple the system calls.
+ */
+function stateWriter(file: string, onValue: string, offValue: string): StateWriter {
+  let fd: number | undefined;
+  let state: boolean | undefined;
+  const set = (on: boolean) => {
+    if (state === on) return;
+    try {
+      fd ??= fs.openSync(file, 'w');
+      fs.writeSync(fd, on ? onValue : offValue, 0);
+      state = on;
+    } catch {
+      // The cgroup is gone (environment disposed).
+    }
+  };
+  return {
+    on: () => set(true),
+    off: () => set(false),
+    close: () => {
+      if (fd === undefined) return;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+      fd = undefined;
+    },
+  };
+}
+
+/**
+ * v1 keeps pids and freezer in hierarchies of their own: the environment gets a cgroup of the same
+ * name in each (under the server's own cgroup there, in `lambdalite-<pid>`), and its launcher joins
+ * all of them. A hierarchy that is missing or not writable is skipped (and reported).
+ */
+function v1Sibling(controller: 'pids' | 'freezer'): string | undefined {
+  const root = `/sys/fs/cgroup/${controller}`;
+  const probe = controller === 'pids' ? 'pids.max' : 'freezer.state';
+  try {
+    const own = ownCgroupPath(controller) ?? '/';
+    const parent = makeParent(path.join(root, own));
+    if (!fs.existsSync(path.join(parent, probe))) {
+      fs.rmdirSync(parent);
+      return undefined;
+    }
+    return parent;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryV1(options: CgroupOptions): MemoryController | undefined {
   const root = '/sys/fs/cgroup/memory';
   if (!fs.existsSync(path.join(root, 'memory.limit_in_bytes'))) return undefined;
   const own = ownCgroupPath('memory') ?? '/';
   const parent = makeParent(path.join(root, own));
+  const pidsParent = v1Sibling('pids');
+  const freezerParent = options.freeze ? v1Sibling('freezer') : undefined;
+  const pidsLimit = pidsParent !== undefined ? options.pidsLimit : undefined;
+  const parents = [parent, pidsParent, freezerParent].filter((p): p is string => p !== undefined);
   return {
     kind: 'cgroup1',
-    description: `memory limits: cgroup v1 at ${parent}`,
-    create: (name) => createV1(parent, name),
-    close: () => removeDir(parent),
+    pidsLimit,
+    freezer: freezerParent !== undefined,
+    description: `memory limits: cgroup v1 at ${parent}; ${describeControls(pidsLimit, freezerParent !== undefined)}`,
+    create: (name) => createV1(parent, name, pidsParent, pidsLimit, freezerParent),
+    close: async () => {
+      await Promise.all(parents.map((p) => removeDir(p)));
+    },
   };
 }
 
-function createV1(parent: string, name: string): MemoryCgroup {
+function createV1(parent: string, name: string, pidsParent: string | undefined, pidsLimit: number | undefined, freezerParent: string | undefined): MemoryCgroup {
   const dir = path.join(parent, name);
   fs.mkdirSync(dir);
+  const procsFiles = [path.join(dir, 'cgroup.procs')];
+  let pidsDir: string | undefined;
+  if (pidsParent !== undefined && pidsLimit !== undefined) {
+    pidsDir = path.join(pidsParent, name);
+    fs.mkdirSync(pidsDir);
+    fs.writeFileSync(path.join(pidsDir, 'pids.max'), String(pidsLimit));
+    procsFiles.push(path.join(pidsDir, 'cgroup.procs'));
+  }
+  let freezerDir: string | undefined;
+  let freeze = NO_FREEZER;
+  if (freezerParent !== undefined) {
+    freezerDir = path.join(freezerParent, name);
+    fs.mkdirSync(freezerDir);
+    freeze = stateWriter(path.join(freezerDir, 'freezer.state'), 'FROZEN', 'THAWED');
+    procsFiles.push(path.join(freezerDir, 'cgroup.procs'));
+  }
   let current: number | undefined;
   const peak = counterReader(path.join(dir, 'memory.max_usage_in_bytes'));
   return {
-    procsFile: path.join(dir, 'cgroup.procs'),
+    procsFiles,
     setLimit: (limitMb) => {
       if (limitMb === current) return;
       const bytes = String(limitMb * 1024 * 1024);
@@ -161,10 +284,17 @@ function createV1(parent: string, name: string): MemoryCgroup {
     },
     peakBytes: peak.read,
     oomKilled: () => (readKeyed(path.join(dir, 'memory.oom_control'), 'oom_kill') ?? 0) > 0,
-    dispose: () => {
+    freeze: freeze.on,
+    thaw: freeze.off,
+    dispose: async () => {
       peak.close();
+      // A v1-frozen process does not act on SIGKILL until it is thawed.
       killTasks(path.join(dir, 'cgroup.procs'));
-      return removeDir(dir);
+      freeze.off();
+      freeze.close();
+      await removeDir(dir);
+      if (pidsDir !== undefined) await removeDir(pidsDir);
+      if (freezerDir !== undefined) await removeDir(freezerDir);
     },
   };
 }
@@ -180,8 +310,18 @@ function writeMemsw(file: string, bytes: string): void {
 function noCgroup(reason: string): MemoryController {
   return {
     kind: 'none',
-    description: `memory limits: not enforced (${reason}); Max Memory Used is measured from /proc`,
-    create: () => ({ procsFile: undefined, setLimit: () => {}, peakBytes: () => undefined, oomKilled: () => false, dispose: async () => {} }),
+    pidsLimit: undefined,
+    freezer: false,
+    description: `memory limits: not enforced (${reason}); Max Memory Used is measured from /proc; no pids limit; not frozen between invocations`,
+    create: () => ({
+      procsFiles: [],
+      setLimit: () => {},
+      peakBytes: () => undefined,
+      oomKilled: () => false,
+      freeze: () => {},
+      thaw: () => {},
+      dispose: async () => {},
+    }),
     close: async () => {},
   };
 }
@@ -270,6 +410,12 @@ function removeStale(base: string): void {
       for (const child of fs.readdirSync(dir, { withFileTypes: true })) {
         if (!child.isDirectory()) continue;
         killTasks(path.join(dir, child.name, 'cgroup.procs'));
+        try {
+          // Frozen (v1) processes only die once thawed.
+          fs.writeFileSync(path.join(dir, child.name, 'freezer.state'), 'THAWED');
+        } catch {
+          // not a freezer cgroup
+        }
         try {
           fs.rmdirSync(path.join(dir, child.name));
         } catch {

@@ -59,6 +59,7 @@ export class RuntimeApiServer {
   #reading = false;
   #deferredNext: [http.IncomingMessage, http.ServerResponse] | undefined;
   #port = 0;
+  #address: string | undefined;
 
   private constructor() {
     this.#server = http.createServer({ noDelay: true, keepAlive: true, requestTimeout: 0 }, (req, res) =>
@@ -85,9 +86,27 @@ export class RuntimeApiServer {
     return api;
   }
 
+  /**
+   * Serves on a socket already listening inside an environment's network namespace (network.ts),
+   * at `address` as seen from there.
+   */
+  static fromHandle(handle: object, address: string): RuntimeApiServer {
+    const api = new RuntimeApiServer();
+    api.#address = address;
+    api.#server.on('error', () => {});
+    api.#server.listen(handle);
+    api.#server.unref();
+    return api;
+  }
+
   /** host:port, the value of AWS_LAMBDA_RUNTIME_API. */
   get address(): string {
-    return `127.0.0.1:${this.#port}`;
+    return this.#address ?? `127.0.0.1:${this.#port}`;
+  }
+
+  /** The runtime is parked in GET /invocation/next with nothing to deliver: the environment is idle. */
+  get parked(): boolean {
+    return this.#state === State.Ready && this.#waiting !== undefined && this.#queued === undefined;
   }
 
   attach(hooks: RuntimeApiHooks): void {

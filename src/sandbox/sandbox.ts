@@ -42,6 +42,8 @@ export interface SandboxMounts {
   /** Host directory of the runtime client, shown at /var/runtime; undefined for provided runtimes. */
   readonly runtimeDir: string | undefined;
   readonly tmpSizeMb: number;
+  /** A host directory to show at /tmp (disk-backed, already sized); undefined: a tmpfs of tmpSizeMb. */
+  readonly tmpDir?: string | undefined;
   /** Host paths shown read-only at the same path (an interpreter installed outside /usr). */
   readonly readOnly: readonly string[];
   /** Paths inside `readOnly` covered by an empty directory (the host's site-packages). */
@@ -127,7 +129,7 @@ export function detectSandbox(options: DetectOptions): Sandbox {
   return new BwrapSandbox(bwrap, findExecutable('setpriv'), options.scratchDir);
 }
 
-function findExecutable(name: string): string | undefined {
+export function findExecutable(name: string): string | undefined {
   for (const dir of ['/usr/bin', '/bin', '/usr/local/bin', '/usr/sbin', '/sbin']) {
     const p = path.join(dir, name);
     try {
@@ -243,7 +245,8 @@ export class BwrapSandbox implements Sandbox {
     for (const p of mounts.hidden) {
       if (fs.existsSync(p)) args.push('--perms', '0755', '--tmpfs', p);
     }
-    args.push('--perms', '1777', '--size', String(mounts.tmpSizeMb * 1024 * 1024), '--tmpfs', '/tmp');
+    if (mounts.tmpDir !== undefined) args.push('--bind', mounts.tmpDir, '/tmp');
+    else args.push('--perms', '1777', '--size', String(mounts.tmpSizeMb * 1024 * 1024), '--tmpfs', '/tmp');
     parents('/var/task');
     args.push('--ro-bind', mounts.codeDir, '/var/task');
     made.add('/var/task');

@@ -68,6 +68,10 @@ export interface ServerOptions {
    * signatures code signing configs can trust (README: code signing).
    */
   readonly signingProfiles: string | undefined;
+  /** Functions' network: own namespace with outbound access (egress), only loopback (none), or the server's (host). */
+  readonly functionNetwork: 'egress' | 'none' | 'host';
+  /** Most processes (threads included) one execution environment may have. */
+  readonly functionPidsLimit: number;
 }
 
 export const functionApiAccessModes = ['invoke', 'read', 'full'] as const;
@@ -116,6 +120,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'runtimePaths', flag: '--runtime-path', env: 'LAMBDALITE_RUNTIME_PATHS', kind: 'list', help: 'RUNTIME=INTERPRETER, e.g. python3.13=/usr/bin/python3.13 (repeatable)' },
   { key: 'installRuntimes', flag: '--install-runtimes', env: 'LAMBDALITE_INSTALL_RUNTIMES', kind: 'list', help: 'install these runtimes at start-up, e.g. nodejs22.x,nodejs24.x' },
   { key: 'functionEnv', flag: '--function-env', env: 'LAMBDALITE_FUNCTION_ENV', kind: 'list', whole: true, help: 'NAME=VALUE in every function\'s environment (repeatable)' },
+  { key: 'functionNetwork', flag: '--function-network', env: 'LAMBDALITE_FUNCTION_NETWORK', kind: 'string', help: 'egress | none | host: functions\' network (default egress)' },
+  { key: 'functionPidsLimit', flag: '--function-pids-limit', env: 'LAMBDALITE_FUNCTION_PIDS_LIMIT', kind: 'int', help: 'processes per execution environment (default 1024)' },
   { key: 'settleDelayMs', flag: '--settle-delay-ms', env: 'LAMBDALITE_SETTLE_DELAY_MS', kind: 'int', help: 'Pending->Active and InProgress->Successful delay (default 0)' },
   { key: 'signingProfiles', flag: '--signing-profiles', env: 'LAMBDALITE_SIGNING_PROFILES', kind: 'string', help: 'JSON file: signing profile version ARN -> PEM public key' },
 ];
@@ -155,6 +161,8 @@ export const defaults: ServerOptions = Object.freeze({
   installRuntimes: [],
   functionEnv: [],
   signingProfiles: undefined,
+  functionNetwork: 'egress',
+  functionPidsLimit: 1024,
 });
 
 export class ConfigError extends Error {}
@@ -225,6 +233,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ov
     throw new ConfigError(`--function-api-access must be one of ${functionApiAccessModes.join(', ')}, not '${String(out['functionApiAccess'])}'`);
   }
   if (out['credentialsFile'] !== undefined) out['credentialsFile'] = path.resolve(String(out['credentialsFile']));
+  if (!['egress', 'none', 'host'].includes(String(out['functionNetwork']))) {
+    throw new ConfigError(`function network must be egress, none or host, not '${String(out['functionNetwork'])}'`);
+  }
+  if (Number(out['functionPidsLimit']) < 16) throw new ConfigError(`the function pids limit must be at least 16, not ${String(out['functionPidsLimit'])}`);
   out['dataDir'] = path.resolve(String(out['dataDir']));
   if (typeof out['runtimeDir'] === 'string') out['runtimeDir'] = path.resolve(out['runtimeDir']);
   return Object.freeze(out) as unknown as ServerOptions;

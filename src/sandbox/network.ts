@@ -1,0 +1,395 @@
+// Network isolation of execution environments: each one gets its own network namespace, in which
+// its Runtime API and the Lambda API are served on its own loopback. Nothing of an environment
+// listens on the host, so one environment can neither find nor reach another's Runtime API.
+//
+// How the listeners get there without a proxy hop: the launcher (launcher.ts) is started through
+// `unshare --net` and a small Python helper that, inside the new namespace, brings `lo` up, joins the
+// environment's cgroups, binds 127.0.0.1:9001 (Runtime API, AWS's address) and 127.0.0.1:9002 (Lambda
+// API) and passes both listening sockets to the server over the Node.js IPC channel (SCM_RIGHTS),
+// then execs the launcher shell. The server accepts on those sockets: the runtime's connections
+// are plain loopback connections inside its namespace, exactly as cheap as before. All of it happens
+// when a spare launcher is started, off the cold path.
+//
+// Modes (--function-network):
+//   none    only lo in the namespace (Runtime API and Lambda API).
+//   egress  (default) plus pasta (passt) attached to the namespace: outbound connections leave
+//           through the host's sockets, as outside a VPC on AWS, and connections to a TCP port bound
+//           on the host's loopback reach it at the same address and port (pasta -T auto binds each
+//           such port inside the namespace). Except: the environment's own ports (9001, 9002), and
+//           the server's API port, which the helper holds bound (not listening) on 127.0.0.1 and ::1
+//           inside, so that pasta cannot take it and connecting to it is refused. --no-map-gw keeps
+//           the gateway address from leading to the host's loopback.
+//   host    no namespace: environments share the server's network (no network isolation; each
+//           Runtime API listens on a host loopback port).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { findExecutable } from './sandbox.js';
+
+export type NetworkMode = 'egress' | 'none' | 'host';
+
+export const NETWORK_MODES: readonly NetworkMode[] = ['egress', 'none', 'host'];
+
+/** Inside an environment's namespace: AWS's Runtime API address, and where the Lambda API is served. */
+export const RUNTIME_API_PORT = 9001;
+export const LAMBDA_API_PORT = 9002;
+const LOOPBACK = '127.0.0.1';
+
+/** What the host offers for isolating environments; decided once at start-up. */
+export interface NetworkSupport {
+  /** The mode in effect (`host` when isolation was asked for but is not possible here). */
+  readonly mode: NetworkMode;
+  readonly description: string;
+  readonly python: string | undefined;
+  readonly unshare: string | undefined;
+  readonly pasta: string | undefined;
+  readonly setpriv: string | undefined;
+}
+
+/** A TCP listening handle received from inside a namespace (accepted by net.Server#listen). */
+export type ListenHandle = object;
+
+// Runs inside the new namespace (argv: the launcher's shell script, ports, then cgroup.procs files to
+// join); the shell gets an empty environment (NODE_CHANNEL_FD must not reach the runtime). The IPC messages
+// follow Node.js's own handle-passing protocol, so child_process delivers each socket as a handle.
+const HELPER = `
+import _socket as S, fcntl, posix, sys
+pid = str(posix.getpid()).encode()
+for f in sys.argv[3:]:
+    fd = posix.open(f, posix.O_WRONLY)
+    posix.write(fd, pid)
+    posix.close(fd)
+u = S.socket(S.AF_INET, S.SOCK_DGRAM)
+fcntl.ioctl(u.fileno(), 0x8914, b'lo' + bytes(14) + (0x49).to_bytes(2, sys.byteorder) + bytes(22))
+u.close()
+ipc = S.socket(S.AF_UNIX, S.SOCK_STREAM, 0, int(posix.environ[b'NODE_CHANNEL_FD']))
+buf = b''
+def line(prefix):
+    global buf
+    while True:
+        for l in buf.split(b'\\n')[:-1]:
+            if l.startswith(prefix):
+                buf = buf[buf.index(l) + len(l) + 1:]
+                return l
+        r = ipc.recv(4096)
+        if not r:
+            sys.exit(1)
+        buf += r
+def send(msg, sock):
+    fds = [(S.SOL_SOCKET, S.SCM_RIGHTS, sock.fileno().to_bytes(4, sys.byteorder))] if sock else []
+    ipc.sendmsg([msg + b'\\n'], fds)
+    sock and sock.close()
+    # As Node.js's own sender: the next handle only after this one is acknowledged.
+    sock and line(b'{"cmd":"NODE_HANDLE_ACK"')
+for port in sys.argv[2].split(','):
+    l = S.socket(S.AF_INET, S.SOCK_STREAM)
+    l.setsockopt(S.SOL_SOCKET, S.SO_REUSEADDR, 1)
+    l.bind(('${LOOPBACK}', int(port)))
+    l.listen(511)
+    send(b'{"cmd":"NODE_HANDLE","type":"net.Native","msg":{"port":%d}}' % int(port), l)
+# Ports to keep from pasta (the API's): bound, never listening, so connecting to them is refused.
+block = line(b'{"block":[')
+for port in filter(None, block[10:block.index(b']')].split(b',')):
+    for family, host in ((S.AF_INET, '${LOOPBACK}'), (S.AF_INET6, '::1')):
+        try:
+            b = S.socket(family, S.SOCK_STREAM)
+            b.bind((host, int(port)))
+        except OSError:
+            continue
+        send(b'{"cmd":"NODE_HANDLE","type":"net.Native","msg":{"blocker":%d}}' % int(port), b)
+send(b'{"ready":true}', None)
+ipc.close()
+posix.execve('/bin/sh', ['/bin/sh', '-c', sys.argv[1]], {})
+`;
+
+/** Checks what `mode` needs; without it, environments share the host's network and this says why. */
+export function detectNetwork(mode: NetworkMode): NetworkSupport {
+  const python = findExecutable('python3');
+  const unshare = findExecutable('unshare');
+  const pasta = findExecutable('pasta');
+  const setpriv = findExecutable('setpriv');
+  const host = (why: string): NetworkSupport => ({
+    mode: 'host',
+    description: `function network: host (${why}); functions share the server's network and can reach every environment's Runtime API and the API port`,
+    python,
+    unshare,
+    pasta,
+    setpriv,
+  });
+  if (mode === 'host') return host('chosen by configuration');
+  if (python === undefined || unshare === undefined) return host(`network isolation needs ${python === undefined ? 'python3' : 'unshare'}`);
+  if (mode === 'egress' && pasta === undefined) return host('egress needs pasta (Debian/Ubuntu package passt)');
+  const probe = spawnSync(unshare, ['--net', '--', python, '-I', '-S', '-c', PROBE], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+  if (probe.status !== 0) {
+    const why = probe.stderr?.toString().trim().split('\n').pop() || probe.error?.message || `exit ${probe.status}`;
+    return host(`cannot create a network namespace here: ${why}`);
+  }
+  return {
+    mode,
+    description:
+      mode === 'egress'
+        ? `function network: egress; own network namespace per environment, outbound and host-loopback access through pasta (${pasta})`
+        : 'function network: none; own network namespace per environment with only its loopback',
+    python,
+    unshare,
+    pasta,
+    setpriv,
+  };
+}
+
+const PROBE = `
+import _socket as S, fcntl, sys
+u = S.socket(S.AF_INET, S.SOCK_DGRAM)
+fcntl.ioctl(u.fileno(), 0x8914, b'lo' + bytes(14) + (0x49).to_bytes(2, sys.byteorder) + bytes(22))
+l = S.socket(S.AF_INET, S.SOCK_STREAM)
+l.bind(('${LOOPBACK}', ${RUNTIME_API_PORT}))
+`;
+
+/** argv and stdio for a launcher whose shell starts inside a new network namespace. */
+export function isolatedLauncherCommand(support: NetworkSupport, script: string, procsFiles: readonly string[]): { file: string; args: string[] } {
+  return {
+    file: support.unshare as string,
+    args: ['--net', '--', support.python as string, '-I', '-S', '-c', HELPER, script, `${RUNTIME_API_PORT},${LAMBDA_API_PORT}`, ...procsFiles],
+  };
+}
+
+/** The listeners and egress of one environment's namespace. */
+export class EnvironmentNetwork {
+  readonly runtimeApi: ListenHandle;
+  readonly #lambdaApi: ListenHandle;
+  /** Sockets bound (not listening) on the ports pasta must leave alone. */
+  readonly #blockers: readonly ListenHandle[];
+  #apiServer: net.Server | undefined;
+  #pasta: ChildProcess | undefined;
+  #closed = false;
+  /** The host's listening ports when pasta last scanned them (see watchHostPorts). */
+  #portsKey: string | undefined;
+  #target: { pid: number; support: NetworkSupport } | undefined;
+  #restarting = false;
+  /** Whether pasta may be restarted now (no invocation in flight); set by the environment. */
+  idle: () => boolean = () => true;
+
+  private constructor(runtimeApi: ListenHandle, lambdaApi: ListenHandle, blockers: readonly ListenHandle[]) {
+    this.runtimeApi = runtimeApi;
+    this.#lambdaApi = lambdaApi;
+    this.#blockers = blockers;
+  }
+
+  get runtimeApiAddress(): string {
+    return `${LOOPBACK}:${RUNTIME_API_PORT}`;
+  }
+
+  get lambdaApiEndpoint(): string {
+    return `http://${LOOPBACK}:${LAMBDA_API_PORT}`;
+  }
+
+  /**
+   * Receives the two listening sockets from the launcher's helper, checks that the launcher really
+   * is in a namespace of its own, and attaches pasta for egress.
+   */
+  static receive(child: ChildProcess, support: NetworkSupport, excludedPorts: () => Promise<readonly number[]>): Promise<EnvironmentNetwork> {
+    return new Promise<EnvironmentNetwork>((resolve, reject) => {
+      const listeners = new Map<number, ListenHandle>();
+      const blockers: ListenHandle[] = [];
+      let settled = false;
+      const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        for (const h of [...listeners.values(), ...blockers]) (h as { close?: () => void }).close?.();
+        reject(new Error(`environment network: ${why}`));
+      };
+      const onExit = (code: number | null, signal: string | null) => fail(`namespace helper exited (${signal ?? code})`);
+      const onMessage = (msg: unknown, handle: unknown) => {
+        const m = (msg ?? {}) as { port?: unknown; blocker?: unknown; ready?: unknown };
+        if (typeof m.port === 'number' && handle) {
+          listeners.set(m.port, handle as ListenHandle);
+          if (listeners.size === 2) {
+            // Ports pasta must not forward into the namespace: the API's (known once it listens).
+            const block = support.mode === 'egress' ? excludedPorts() : Promise.resolve([]);
+            void block.then((ports) => child.connected && child.send({ block: ports }), (e: Error) => fail(e.message));
+          }
+        } else if (typeof m.blocker === 'number' && handle) {
+          blockers.push(handle as ListenHandle);
+        } else if (m.ready === true && listeners.size === 2) {
+          settled = true;
+          cleanup();
+          // The helper closes its end of the channel before it execs the shell. Not disconnecting
+          // from here: only the channel's own end-of-file lets the child emit 'close' later.
+          const envNet = new EnvironmentNetwork(listeners.get(RUNTIME_API_PORT) as ListenHandle, listeners.get(LAMBDA_API_PORT) as ListenHandle, blockers);
+          void (async () => {
+            try {
+              if (sameNamespace(child.pid)) throw new Error('the launcher is not in a network namespace of its own');
+              if (support.mode === 'egress') await envNet.#attachPasta(child.pid as number, support);
+              resolve(envNet);
+            } catch (e) {
+              envNet.close();
+              reject(e as Error);
+            }
+          })();
+        }
+      };
+      const cleanup = () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  }
+
+  /** Restarts pasta when the host's listening ports changed since it started and the environment is idle. */
+  refresh(key: string): void {
+    if (key !== this.#portsKey && this.idle()) void this.#restartPasta(key);
+  }
+
+  /** Serves the Lambda API inside the namespace: every accepted connection goes to `accept`. */
+  serveLambdaApi(accept: (socket: net.Socket) => void): void {
+    if (this.#apiServer !== undefined || this.#closed) return;
+    const server = net.createServer({ noDelay: true }, accept);
+    server.on('error', () => {});
+    server.listen(this.#lambdaApi);
+    server.unref();
+    this.#apiServer = server;
+  }
+
+  /** Stops pasta and closes the Lambda API listener (the Runtime API closes with its server). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    egress.delete(this);
+    this.#apiServer?.close();
+    const closeHandle = (h: ListenHandle) => (h as { close?: () => void }).close?.();
+    // Never listened on: close the bare handle.
+    if (this.#apiServer === undefined) closeHandle(this.#lambdaApi);
+    this.#blockers.forEach(closeHandle);
+    if (this.#pasta?.pid !== undefined && this.#pasta.exitCode === null) {
+      try {
+        this.#pasta.kill('SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+
+  /** pasta again, for ports bound on the host since it started; only while idle. */
+  async #restartPasta(key: string): Promise<void> {
+    const target = this.#target;
+    if (this.#restarting || this.#closed || target === undefined) return;
+    this.#restarting = true;
+    try {
+      const old = this.#pasta;
+      if (old && old.exitCode === null && old.signalCode === null) {
+        const gone = new Promise((r) => old.once('exit', r));
+        old.kill('SIGKILL');
+        await gone;
+      }
+      if (this.#closed) return;
+      await this.#attachPasta(target.pid, target.support, key);
+    } catch {
+      // The environment keeps its earlier reach; tried again on the next change.
+    } finally {
+      this.#restarting = false;
+    }
+  }
+
+  async #attachPasta(pid: number, support: NetworkSupport, key = hostListenKey()): Promise<void> {
+    this.#target = { pid, support };
+    this.#portsKey = key;
+    egress.add(this);
+    const nsFd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
+    // pasta drops its capabilities before joining the namespace, and then may not open another
+    // process's /proc/<pid>/ns/net; it gets the namespace as an inherited descriptor instead.
+    const args = [
+      '--config-net', '--quiet', '--foreground', '--runas', '0', '--no-map-gw',
+      // -T auto: every TCP port bound on the host, except those already bound in the namespace
+      // (the environment's own and the blocked ones), rescanned while it runs.
+      '-t', 'none', '-u', 'none', '-U', 'none', '-T', 'auto',
+      '--netns', '/proc/self/fd/3',
+    ];
+    const file = support.pasta as string;
+    // With the server gone, pasta must not linger: PDEATHSIG through setpriv.
+    const argv = support.setpriv ? [support.setpriv, '--pdeathsig', 'KILL', '--', file, ...args] : [file, ...args];
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', nsFd], env: {} });
+    } finally {
+      fs.closeSync(nsFd);
+    }
+    this.#pasta = child;
+    child.on('error', () => {});
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      if (stderr.length < 4096) stderr += c.toString();
+    });
+    child.unref();
+    (child.stderr as { unref?: () => void } | null)?.unref?.();
+    // Ready once the namespace has its default route (pasta configures it last).
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`pasta exited (${child.signalCode ?? child.exitCode}): ${stderr.replace(/Failed to send \d+ bytes to syslog\n?/g, '').trim()}`);
+      }
+      if (hasDefaultRoute(pid)) return;
+      if (Date.now() > deadline) throw new Error('pasta did not configure the namespace within 5 s');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
+function hasDefaultRoute(pid: number): boolean {
+  try {
+    // Columns: Iface Destination Gateway ...; the default route has destination 00000000.
+    return fs.readFileSync(`/proc/${pid}/net/route`, 'utf8').split('\n').slice(1).some((l) => l.split('\t')[1] === '00000000');
+  } catch {
+    return false;
+  }
+}
+
+function sameNamespace(pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    return fs.statSync(`/proc/${pid}/ns/net`).ino === fs.statSync('/proc/self/ns/net').ino;
+  } catch {
+    return true;
+  }
+}
+
+/** Environments with pasta attached, for watchHostPorts. */
+const egress = new Set<EnvironmentNetwork>();
+
+/**
+ * pasta (0.0~git20230309) forwards the host ports that are bound when it starts, and does not scan
+ * again. This polls the host's listening TCP ports while egress environments exist, and gives each
+ * idle environment (and spare) whose pasta predates a change a new pasta, so a service started on
+ * the host's loopback after an environment is reachable from it within about `intervalMs`.
+ */
+export function watchHostPorts(intervalMs: number): () => void {
+  const timer = setInterval(() => {
+    if (egress.size === 0) return;
+    const key = hostListenKey();
+    for (const n of egress) n.refresh(key);
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The host's listening TCP ports (IPv4 and IPv6), as one comparable string. */
+function hostListenKey(): string {
+  const ports = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      // "  sl  local_address rem_address   st ...": st 0A is LISTEN.
+      const cols = line.trim().split(/\s+/, 4);
+      if (cols[3] === '0A') ports.add((cols[1] as string).slice(-4));
+    }
+  }
+  return [...ports].sort().join(',');
+}
