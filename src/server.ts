@@ -106,7 +106,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   concurrency.restore();
   const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
   const queue = new AsyncQueue({
-    store, clock, logger, functions, invoker, retryScale: options.asyncRetryScale,
+    store, clock, logger, functions, invoker,
     endpoints: {
       sqs: options.sqsEndpoint ?? options.awsEndpoint,
       sns: options.snsEndpoint ?? options.awsEndpoint,

@@ -180,7 +180,8 @@ class Engine implements InvokeEngine {
   #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
   readonly #credentials: NonNullable<InvokerOptions['credentials']>;
-  readonly #sweeper: NodeJS.Timeout;
+  readonly #sweepMs: number;
+  #sweeper: Timer | undefined;
   #refilling = false;
   /** MemorySize of the latest cold start: spare launchers' cgroups get it ahead of time. */
   #likelyMemoryMb = 128;
@@ -230,9 +231,8 @@ class Engine implements InvokeEngine {
       (o.warn ?? log)(`WARNING: functions run WITHOUT a sandbox and can read and change everything this user can (${this.#sandbox.description}); start with --require-sandbox to refuse to run like this`);
     }
     log(this.#memory.description);
-    const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
-    this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
-    this.#sweeper.unref();
+    this.#sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
+    this.#scheduleSweep();
     void this.#refill();
   }
 
@@ -512,6 +512,15 @@ class Engine implements InvokeEngine {
     }
   }
 
+  /** The idle sweep runs on the engine's clock, so tests move time instead of waiting for it. */
+  #scheduleSweep(): void {
+    this.#sweeper = this.#clock.setTimeout(() => {
+      this.#sweep();
+      if (!this.#closed) this.#scheduleSweep();
+    }, this.#sweepMs);
+    this.#sweeper.unref?.();
+  }
+
   #sweep(): void {
     const now = this.#clock.now();
     for (const pool of this.#pools.values()) {
@@ -736,7 +745,7 @@ class Engine implements InvokeEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#sweeper);
+    if (this.#sweeper !== undefined) this.#clock.clearTimeout(this.#sweeper);
     this.#starts.close();
     for (const entry of this.#provisioned.values()) this.#notifySettled(entry);
     this.#provisioned.clear();

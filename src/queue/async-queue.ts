@@ -18,8 +18,6 @@ const RETRY_DELAYS_MS = [60_000, 120_000] as const;
 /** Throttles and system errors: exponential from 1 s up to 5 minutes, as AWS documents. */
 const THROTTLE_BASE_MS = 1_000;
 const THROTTLE_MAX_MS = 300_000;
-/** However small the scale, a throttled event does not spin faster than this. */
-const MIN_WAIT_MS = 10;
 /** Longer than the longest function timeout (900 s): a live lease never expires under a running invoke. */
 const LEASE_MS = 960_000;
 /** A record that cannot be sent is retried this many times, then dropped with a log line. */
@@ -54,8 +52,6 @@ export interface AsyncQueueOptions {
   readonly functions: QueueFunctions;
   readonly invoker: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
   readonly endpoints: DestinationEndpoints;
-  /** Multiplies every retry and throttle delay (--async-retry-scale). */
-  readonly retryScale: number;
   /** Events run at once by this worker. */
   readonly maxInFlight?: number;
 }
@@ -238,12 +234,11 @@ export class AsyncQueue {
   }
 
   #throttleDelay(n: number): number {
-    return Math.max(MIN_WAIT_MS, Math.min(THROTTLE_BASE_MS * 2 ** Math.min(n, 20), THROTTLE_MAX_MS) * this.#o.retryScale);
+    return Math.min(THROTTLE_BASE_MS * 2 ** Math.min(n, 20), THROTTLE_MAX_MS);
   }
 
   #retryDelay(attempts: number): number {
-    const base = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? RETRY_DELAYS_MS[1];
-    return Math.max(1, base * this.#o.retryScale);
+    return RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? RETRY_DELAYS_MS[1];
   }
 
   async #attempt(e: QueuedEvent): Promise<void> {

@@ -21,8 +21,6 @@ export interface ServerOptions {
   readonly kinesisEndpoint: string | undefined;
   readonly dynamodbstreamsEndpoint: string | undefined;
   readonly dynamodbEndpoint: string | undefined;
-  /** Multiplies the async queue's retry and throttle delays (AWS: about 1 and 2 minutes); tests use 0.001. */
-  readonly asyncRetryScale: number;
   /** Copy function logs to the server's stdout. */
   readonly echoLogs: boolean;
   /** Idle execution environments are reclaimed after this long. */
@@ -69,7 +67,6 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'kinesisEndpoint', flag: '--kinesis-endpoint', env: 'LAMBDALITE_KINESIS_ENDPOINT', kind: 'string', help: 'endpoint for Kinesis event sources (overrides --aws-endpoint)' },
   { key: 'dynamodbstreamsEndpoint', flag: '--dynamodbstreams-endpoint', env: 'LAMBDALITE_DYNAMODBSTREAMS_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB Streams event sources (overrides --aws-endpoint)' },
   { key: 'dynamodbEndpoint', flag: '--dynamodb-endpoint', env: 'LAMBDALITE_DYNAMODB_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB (overrides --aws-endpoint)' },
-  { key: 'asyncRetryScale', flag: '--async-retry-scale', env: 'LAMBDALITE_ASYNC_RETRY_SCALE', kind: 'number', help: 'multiplies async retry delays (default 1)' },
   { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
   { key: 'totalCodeSize', flag: '--total-code-size', env: 'LAMBDALITE_TOTAL_CODE_SIZE', kind: 'int', help: 'bytes of code an account may store (default 80530636800)' },
@@ -96,7 +93,6 @@ export const defaults: ServerOptions = Object.freeze({
   kinesisEndpoint: undefined,
   dynamodbstreamsEndpoint: undefined,
   dynamodbEndpoint: undefined,
-  asyncRetryScale: 1,
   echoLogs: false,
   idleTimeoutMs: 600_000,
   settleDelayMs: 0,
