@@ -44,6 +44,8 @@ export interface ServerDeps {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly invoker?: Invoker;
+  /** Draws in [0, 1) that route invocations of weighted aliases (tests pass a scripted source). */
+  readonly random?: () => number;
 }
 
 /** A per-data-dir secret that signs code download URLs, as AWS presigns its S3 URLs. */
@@ -91,7 +93,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   };
 
   const versions = new VersionService(store, clock);
-  const aliases = new AliasService(store);
+  const aliases = new AliasService(store, deps.random);
   // Reserved concurrency is summed from the store; the account service reads it through this.
   let unreserved = (_s: Scope) => options.concurrentExecutions;
   const account = new AccountService(store, options, (s) => unreserved(s));
