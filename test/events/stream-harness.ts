@@ -9,6 +9,8 @@ import { systemClock, type Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { errorOutcome, resultOutcome } from '../../src/events/manager.js';
 import { LambdaError } from '../../src/shared/errors.js';
+import { POLL_CHANNEL, type PollMessage } from '../../src/events/diagnostics.js';
+import { nextMessage } from '../helpers/wait.js';
 
 /** The error an SDK call raised, as the LambdaError the server threw (code, status, Reason). */
 function fromWire(e: unknown): unknown {
@@ -25,6 +27,8 @@ export interface Invocation {
 }
 
 export interface HarnessRun {
+  /** The mapping UUID the poller's diagnostics messages carry; unique per run. */
+  readonly uuid: string;
   readonly invocations: Invocation[];
   readonly results: string[];
   /** Most batches in flight at once. */
@@ -32,7 +36,13 @@ export interface HarnessRun {
   stop(): Promise<void>;
   /** Resolves once the poller's run() returned. */
   readonly done: Promise<void>;
+  /** Resolves at the poller's next read of the source. */
+  polled(): Promise<PollMessage>;
+  /** Resolves at the next read that finds nothing new while every batch read before is finished. */
+  caughtUp(): Promise<PollMessage>;
 }
+
+let runs = 0;
 
 export interface HarnessOptions {
   readonly factory: PollerFactory;
@@ -54,9 +64,10 @@ export function runPoller(o: HarnessOptions): HarnessRun {
   const invocations: Invocation[] = [];
   const results: string[] = [];
   const destinations = new Destinations({ sqs: o.endpoint, sns: o.endpoint, events: o.endpoint }, async () => {});
-  const config: EventSourceMappingConfiguration = { UUID: 'test-mapping', FunctionArn: o.functionArn, ...o.config };
+  const uuid = `test-mapping-${process.pid}-${++runs}`;
+  const config: EventSourceMappingConfiguration = { UUID: uuid, FunctionArn: o.functionArn, ...o.config };
   const ctx: PollerContext = {
-    mapping: () => ({ uuid: 'test-mapping', accountId: '000000000000', region: 'us-east-1', config }),
+    mapping: () => ({ uuid, accountId: '000000000000', region: 'us-east-1', config }),
     clock: o.clock ?? systemClock,
     logger: createLogger(process.stderr, true),
     endpoint: o.endpoint,
@@ -92,6 +103,7 @@ export function runPoller(o: HarnessOptions): HarnessRun {
   };
   const done = o.factory(ctx).run().finally(() => destinations.close());
   return {
+    uuid,
     invocations,
     results,
     maxInFlight: () => maxInFlight,
@@ -100,17 +112,14 @@ export function runPoller(o: HarnessOptions): HarnessRun {
       await done;
     },
     done,
+    polled: () => nextMessage<PollMessage>(POLL_CHANNEL, (m) => m.uuid === uuid, { message: `a read by poller ${uuid}` }),
+    caughtUp: () => caughtUp(uuid),
   };
 }
 
-export async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Resolves at mapping `uuid`'s next read that finds nothing new while every batch read before is finished. */
+export function caughtUp(uuid: string): Promise<PollMessage> {
+  return nextMessage<PollMessage>(POLL_CHANNEL, (m) => m.uuid === uuid && m.records === 0 && m.unfinished === 0, { message: `poller ${uuid} to catch up` });
 }
 
 /** A function that fails any batch holding a record whose data (or NewImage.v) says "poison". */

@@ -20,8 +20,11 @@ export interface WaitForOptions extends WaitOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** A bounded wait ran out. */
+export class WaitTimeoutError extends Error {}
+
 function timeoutError(options: WaitOptions): Error {
-  return new Error(`timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms waiting for ${options.message}`);
+  return new WaitTimeoutError(`timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms waiting for ${options.message}`);
 }
 
 /** Awaits `p`, failing with a clear message instead of hanging. */
