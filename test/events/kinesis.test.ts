@@ -13,6 +13,7 @@ import { createKinesisPoller } from '../../src/events/kinesis.js';
 import type { EventSourceMappingConfiguration } from '../../src/api/generated/types.js';
 import { caughtUp, HANDLER, runPoller, type HarnessRun } from './stream-harness.js';
 import { waitFor } from '../helpers/wait.js';
+import { gate, type Gate } from '../helpers/gate.js';
 import { systemClock } from '../../src/shared/clock.js';
 
 describe('Kinesis poller (moto_server stream, real function)', () => {
@@ -22,17 +23,23 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
   let sqs: SQSClient;
   let functionArn: string;
   let streamNo = 0;
+  let held: Gate;
 
   before(async () => {
     moto = await startMoto();
     kinesis = new KinesisClient({ ...awsOptions(moto.url), requestHandler: new NodeHttpHandler() });
     sqs = new SQSClient(awsOptions(moto.url));
     t = await startTestServer();
-    const fn = await t.client.send(new CreateFunctionCommand({ FunctionName: 'stream-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: await nodeHandlerZip(HANDLER) } }));
+    held = await gate();
+    const fn = await t.client.send(new CreateFunctionCommand({
+      FunctionName: 'stream-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Timeout: 60,
+      Environment: { Variables: { GATE: held.url } }, Code: { ZipFile: await nodeHandlerZip(HANDLER) },
+    }));
     functionArn = fn.FunctionArn!;
   });
   after(async () => {
     await t?.close();
+    await held?.close();
     kinesis?.destroy();
     sqs?.destroy();
     await moto?.stop();
@@ -153,6 +160,9 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
     const s = await stream();
     for (let i = 0; i < 30; i++) await put(s.name, `slow-${i % 5}-${i}`, `key${i % 5}`);
     const run = start(s.arn, { BatchSize: 2, ParallelizationFactor: 5 });
+    // Batches of different keys run at once: several are held at the gate together.
+    await held.arrivals(3);
+    held.release();
     await waitFor(() => run.invocations.flatMap((i) => i.event.Records).length >= 30, { message: 'all records' });
     await run.stop();
     assert.ok(run.maxInFlight() > 1, `max in flight ${run.maxInFlight()}`);

@@ -11,6 +11,7 @@ import { errorOutcome, resultOutcome } from '../../src/events/manager.js';
 import { LambdaError } from '../../src/shared/errors.js';
 import { POLL_CHANNEL, type PollMessage } from '../../src/events/diagnostics.js';
 import { nextMessage } from '../helpers/wait.js';
+import { WAIT_ON_GATE } from '../helpers/gate.js';
 
 /** The error an SDK call raised, as the LambdaError the server threw (code, status, Reason). */
 function fromWire(e: unknown): unknown {
@@ -122,8 +123,13 @@ export function caughtUp(uuid: string): Promise<PollMessage> {
   return nextMessage<PollMessage>(POLL_CHANNEL, (m) => m.uuid === uuid && m.records === 0 && m.unfinished === 0, { message: `poller ${uuid} to catch up` });
 }
 
-/** A function that fails any batch holding a record whose data (or NewImage.v) says "poison". */
+/**
+ * A function that fails any batch holding a record whose data (or NewImage.v) says "poison", reports
+ * records saying "bad" as failed items, and holds batches with "slow" records at the gate named by its
+ * GATE variable.
+ */
 export const HANDLER = `
+${WAIT_ON_GATE}
 const body = (r) => r.kinesis ? Buffer.from(r.kinesis.data, 'base64').toString() : (r.dynamodb.NewImage?.v?.S ?? '');
 const seq = (r) => r.kinesis ? r.kinesis.sequenceNumber : r.dynamodb.SequenceNumber;
 exports.handler = async (event) => {
@@ -134,6 +140,6 @@ exports.handler = async (event) => {
   const bodies = event.Records.map(body);
   if (bodies.some((b) => b.includes('poison'))) throw new Error('poison record');
   const failed = event.Records.filter((r) => body(r).includes('bad')).map((r) => ({ itemIdentifier: seq(r) }));
-  if (bodies.some((b) => b.includes('slow'))) await new Promise((r) => setTimeout(r, 150));
+  if (bodies.some((b) => b.includes('slow'))) await waitOnGate(process.env.GATE);
   return failed.length ? { batchItemFailures: failed } : { ok: bodies.length };
 };`;

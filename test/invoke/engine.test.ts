@@ -81,29 +81,37 @@ describe('environments', () => {
     }
   });
 
-  it('serves 50 concurrent invokes with several environments, never two requests in one', async () => {
-    const cfg = fnConfig({
-      codeDir: makeCode({
-        'index.js': `${ENV_ID}
-          const fs = require('fs');
-          exports.handler = async () => {
-            // /tmp is private to the environment: a second request here would find the flag.
-            if (fs.existsSync('/tmp/busy')) throw new Error('two requests in one environment');
-            fs.writeFileSync('/tmp/busy', '1');
-            await new Promise((r) => setTimeout(r, 100));
-            fs.unlinkSync('/tmp/busy');
-            return envId;
-          };`,
-      }),
-      timeout: 30,
-    });
-    const results = await Promise.all(Array.from({ length: 50 }, () => invokeJson(invoker, cfg)));
-    for (const r of results) assert.equal(r.result.functionError, undefined, JSON.stringify(r.body));
-    const envIds = new Set(results.map((r) => r.body));
-    assert.ok(envIds.size > 1, `served by ${envIds.size} environment(s)`);
-    const envs = invoker.environments(cfg.functionArn);
-    assert.ok(envs.every((e) => e.maxConcurrent === 1), JSON.stringify(envs));
-    assert.equal(envs.reduce((n, e) => n + e.invocations, 0), 50);
+  it('serves 20 invokes in flight at once with 20 environments, never two requests in one', async () => {
+    const g = await gate();
+    try {
+      const cfg = fnConfig({
+        codeDir: makeCode({
+          'index.js': `${ENV_ID}
+            ${WAIT_ON_GATE}
+            const fs = require('fs');
+            exports.handler = async (e) => {
+              // /tmp is private to the environment: a second request here would find the flag.
+              if (fs.existsSync('/tmp/busy')) throw new Error('two requests in one environment');
+              fs.writeFileSync('/tmp/busy', '1');
+              await waitOnGate(e.gate);
+              fs.unlinkSync('/tmp/busy');
+              return envId;
+            };`,
+        }),
+        timeout: 60,
+      });
+      const all = Promise.all(Array.from({ length: 20 }, () => invokeJson(invoker, cfg, { gate: g.url })));
+      await g.arrivals(20);
+      g.release();
+      const results = await all;
+      for (const r of results) assert.equal(r.result.functionError, undefined, JSON.stringify(r.body));
+      assert.equal(new Set(results.map((r) => r.body)).size, 20, 'one environment per request in flight');
+      const envs = invoker.environments(cfg.functionArn);
+      assert.ok(envs.every((e) => e.maxConcurrent === 1), JSON.stringify(envs));
+      assert.equal(envs.reduce((n, e) => n + e.invocations, 0), 20);
+    } finally {
+      await g.close();
+    }
   });
 });
 
