@@ -30,7 +30,7 @@ function shape(name: string): ShapeSpec {
  * control-plane bodies is not recorded, so the Invoke wording is used throughout.
  */
 function serializationError(message: string): LambdaError {
-  return new LambdaError('InvalidRequestContentException', message, { status: 400 });
+  return new LambdaError('InvalidRequestContentException', { message });
 }
 
 function fromText(shapeName: string, text: string, where: string): unknown {

@@ -38,7 +38,7 @@ function readBody(req: http.IncomingMessage, limit: number, operation: string): 
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {
       req.resume();
-      reject(new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`, { status: 413 }));
+      reject(new LambdaError('RequestTooLarge', { limit, operation }));
       return;
     }
     const chunks: Buffer[] = [];
@@ -47,7 +47,7 @@ function readBody(req: http.IncomingMessage, limit: number, operation: string): 
       size += c.length;
       if (size > limit) {
         req.destroy();
-        reject(new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`, { status: 413 }));
+        reject(new LambdaError('RequestTooLarge', { limit, operation }));
         return;
       }
       chunks.push(c);
@@ -93,13 +93,13 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     if (!match) {
       req.resume();
       // What AWS's front door answers for a path no operation serves.
-      throw new LambdaError('UnknownOperationException', 'Unable to determine service/operation name to be authorized', { status: 404 });
+      throw new LambdaError('UnknownOperationException', {});
     }
     const op = match.op;
     const body = await readBody(req, MAX_BODY_BYTES, op.name === 'Invoke' ? 'InvokeFunction' : op.name);
     const handler = handlers[op.name] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
     if (!handler) {
-      throw new LambdaError('ServiceException', `lambdalite does not implement the ${op.name} operation yet.`, { status: 501, fault: 'Service' });
+      throw new LambdaError('NotImplemented', { operation: op.name });
     }
     const input = deserializeInput(op, match.labels, { method: req.method ?? 'GET', query: url.searchParams, headers: req.headers, body });
     if (op.input) validateInput(op.input, input);

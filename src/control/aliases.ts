@@ -47,7 +47,7 @@ export class AliasService {
       throw errors.invalidParameter(`Invalid function version ${extra}. Function version ${extra} is already included in routing configuration.`);
     }
     if (functionVersion === '$LATEST') {
-      throw new LambdaError('InvalidParameterValueException', '$LATEST is not supported for an alias pointing to more than 1 version', { status: 400, untyped: true });
+      throw new LambdaError('InvalidParameterValueUntyped', { message: '$LATEST is not supported for an alias pointing to more than 1 version' });
     }
     if (checkExists) this.#checkVersionExists(key, extra);
     return { [extra]: weight };

@@ -157,7 +157,7 @@ export class CodeStore {
   /** Checks, stores and unpacks a zip; idempotent for the same bytes. */
   async put(zip: Buffer): Promise<StoredPackage> {
     if (zip.length > limits.zipped) {
-      throw new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
+      throw new LambdaError('ZipTooLarge', { limit: limits.zipped });
     }
     const digest = createHash('sha256').update(zip).digest();
     const hash = digest.toString('hex');

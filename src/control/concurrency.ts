@@ -22,7 +22,7 @@ export interface ConcurrencyLimits {
 }
 
 const provisionedNotFound = () =>
-  new LambdaError('ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function', { status: 404 });
+  new LambdaError('ProvisionedConcurrencyConfigNotFoundException', {});
 
 export class ConcurrencyService {
   readonly #store: Store;

@@ -457,7 +457,7 @@ export class FunctionService {
     const r = resolveQualified(this.#d.store, ctx, name, qualifierParam, (q) => q ?? '$LATEST', { crossAccount: true });
     if (r.key.accountId !== ctx.accountId && !this.#d.policies.allowsInvoke(r.key, r.qualifier, ctx.accountId)) {
       const arn = functionArn(r.key.region, r.key.accountId, r.fn.name, r.qualifier);
-      throw new LambdaError('AccessDeniedException', `User: arn:aws:iam::${ctx.accountId}:root is not authorized to perform: lambda:InvokeFunction on resource: ${arn} because no resource-based policy allows the lambda:InvokeFunction action`, { status: 403 });
+      throw new LambdaError('AccessDeniedException', { message: `User: arn:aws:iam::${ctx.accountId}:root is not authorized to perform: lambda:InvokeFunction on resource: ${arn} because no resource-based policy allows the lambda:InvokeFunction action` });
     }
     let version = r.version;
     if (r.alias && Object.keys(r.alias.additionalVersionWeights).length) {

@@ -39,7 +39,7 @@ export class S3Fetcher {
         // An unread response body left open would later fail with an unhandled 'aborted' error.
         body?.on('error', () => {});
         body?.destroy?.();
-        return new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
+        return new LambdaError('ZipTooLarge', { limit: limits.zipped });
       };
       if (out.ContentLength !== undefined && out.ContentLength > limits.zipped) throw tooLarge();
       if (!body) return Buffer.alloc(0);

@@ -30,8 +30,7 @@ export const RETRY_AFTER_SECONDS = '1';
 
 /** The one shape every throttle takes (TooManyRequestsException, 429, "Rate Exceeded."). */
 export function throttled(reason: ThrottleReason): LambdaError {
-  return new LambdaError('TooManyRequestsException', 'Rate Exceeded.', {
-    status: 429,
+  return new LambdaError('TooManyRequestsException', {}, {
     fields: { Reason: reason },
     headers: { 'Retry-After': RETRY_AFTER_SECONDS },
   });

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { LambdaError } from '../shared/errors.js';
+import { errors, LambdaError } from '../shared/errors.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
 import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 import { ExecutionEnvironment, type InitializationType } from '../sandbox/environment.js';
@@ -264,7 +264,7 @@ class Engine implements InvokeEngine {
   }
 
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
-    if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
+    if (this.#closed) throw errors.service('The invoke engine is shut down.');
     const plan = this.#registry.resolve(config.runtime);
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
@@ -355,7 +355,7 @@ class Engine implements InvokeEngine {
     }
     let env: ExecutionEnvironment;
     try {
-      if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
+      if (this.#closed) throw errors.service('The invoke engine is shut down.');
       // While this invoke waited for its slot, an environment of its pool may have become idle.
       const idle = this.#takeIdle(pool, config.revision);
       if (idle) {

@@ -17,14 +17,9 @@ export const MAX_SYNC_PAYLOAD = 6_291_456;
  */
 export const MAX_EVENT_PAYLOAD = 1_048_576;
 
-/** AWS answers oversized payloads with the unmodelled RequestEntityTooLargeException and `Message`, no Type. */
-function tooLarge(message: string): LambdaError {
-  return new LambdaError('RequestEntityTooLargeException', message, { status: 413 });
-}
-
 function checkEventPayload(payload: Buffer): void {
   if (payload.length > MAX_EVENT_PAYLOAD) {
-    throw tooLarge(`${payload.length} byte payload is too large for the Event invocation type (limit ${MAX_EVENT_PAYLOAD} bytes)`);
+    throw new LambdaError('EventPayloadTooLarge', { size: payload.length, limit: MAX_EVENT_PAYLOAD });
   }
 }
 
@@ -33,15 +28,15 @@ function checkJson(payload: Buffer): void {
   try {
     JSON.parse(payload.toString('utf8'));
   } catch (e) {
-    throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: Could not parse payload into json: ${(e as Error).message}`, { status: 400 });
+    throw new LambdaError('InvalidRequestContentException', { message: `Could not parse request body into json: Could not parse payload into json: ${(e as Error).message}` });
   }
 }
 
-export function createInvokeHandler(functions: FunctionService, invoker: Invoker, queue?: AsyncQueue) {
+export function createInvokeHandler(functions: FunctionService, invoker: Invoker, queue: AsyncQueue) {
   return async (input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> => {
     const payload = input.Payload ?? Buffer.alloc(0);
     if (payload.length > MAX_SYNC_PAYLOAD) {
-      throw tooLarge(`Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
+      throw new LambdaError('RequestTooLarge', { limit: MAX_SYNC_PAYLOAD, operation: 'InvokeFunction' });
     }
     checkJson(payload);
     const scope = ctx.identity;
@@ -49,7 +44,6 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
     const type = input.InvocationType ?? 'RequestResponse';
     if (type === 'DryRun') return { StatusCode: 204, ExecutedVersion: version.version };
     if (type === 'Event') {
-      if (!queue) throw new LambdaError('ServiceException', 'lambdalite runs no asynchronous (Event) invocations here.', { status: 501, fault: 'Service' });
       checkEventPayload(payload);
       // 202 only once the event is committed to disk; the worker resolves the function again when it runs.
       await queue.enqueue({

@@ -49,7 +49,7 @@ export function resolveFunctionName(value: string, scope: Scope, qualifierParam?
   if (ref.accountId && ref.accountId !== scope.accountId && !options.crossAccount) {
     // AWS answers 403 with no message for a function of another account named by ARN (until resource
     // policies allow it; see the policy issue).
-    throw new LambdaError('AccessDeniedException', '', { status: 403 });
+    throw new LambdaError('AccessDeniedException', { message: '' });
   }
   if (ref.name.length > 64) {
     throw errors.invalidParameter(`1 validation error detected: Value '${ref.name}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64`);

@@ -8,17 +8,21 @@ import { Destinations } from '../../src/queue/destinations.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { errorOutcome, resultOutcome } from '../../src/events/manager.js';
-import { LambdaError } from '../../src/shared/errors.js';
+import { errorRegistry, LambdaError, type ErrorCode } from '../../src/shared/errors.js';
 import { POLL_CHANNEL, type PollMessage } from '../../src/events/diagnostics.js';
 import { nextMessage } from '../helpers/wait.js';
 import { WAIT_ON_GATE } from '../helpers/gate.js';
 
-/** The error an SDK call raised, as the LambdaError the server threw (code, status, Reason). */
+/** The error an SDK call raised, as the LambdaError the server threw (its code, status and Reason). */
 function fromWire(e: unknown): unknown {
   const err = e as Error & { $metadata?: { httpStatusCode?: number }; Reason?: string };
   const status = err.$metadata?.httpStatusCode;
-  if (status === undefined) return e;
-  return new LambdaError(err.name, err.message, { status, fields: err.Reason !== undefined ? { Reason: err.Reason } : {} });
+  const code = (Object.keys(errorRegistry) as ErrorCode[]).find((c) => {
+    const spec: { type?: string; status: number } = errorRegistry[c];
+    return (spec.type ?? c) === err.name && spec.status === status;
+  });
+  if (code === undefined) return e;
+  return new LambdaError(code, { message: err.message } as never, { fields: err.Reason !== undefined ? { Reason: err.Reason } : {} });
 }
 
 export interface Invocation {
