@@ -7,7 +7,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Poller, PollerContext, PollerFactory } from './types.js';
 import { StreamPoller, type IteratorPosition, type RecordsPage, type ShardDescription, type StreamRecord, type StreamSource } from './streams.js';
-import { parseArn } from '../queue/destinations.js';
+import { parseArn } from '../shared/arn.js';
 
 const localCredentials = (endpoint: string | undefined) =>
   // Without an endpoint the SDK's normal credential chain applies; a local endpoint takes any keys.

@@ -6,9 +6,9 @@ import type { Store, QueuedEvent, QueuedEventUpdate, StoredEventInvokeConfig, St
 import type { Clock, Timer } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { isLambdaError } from '../shared/errors.js';
-import { functionArn as makeFunctionArn } from '../shared/arn.js';
+import { functionArn as makeFunctionArn, parseArn } from '../shared/arn.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
-import { Destinations, parseArn, type Delivery, type DestinationEndpoints } from './destinations.js';
+import { Destinations, type Delivery, type DestinationEndpoints } from './destinations.js';
 
 /** AWS's defaults for an event with no event invoke config. */
 export const DEFAULT_MAX_EVENT_AGE_S = 21_600;

@@ -4,6 +4,7 @@
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { parseArn, type ParsedArn } from '../shared/arn.js';
 
 export interface DestinationEndpoints {
   readonly sqs: string | undefined;
@@ -26,19 +27,6 @@ export interface Delivery {
 export type LocalInvoke = (functionArn: string, payload: Buffer) => Promise<void>;
 
 export class DeliveryError extends Error {}
-
-interface ParsedArn {
-  readonly service: string;
-  readonly region: string;
-  readonly accountId: string;
-  readonly resource: string;
-}
-
-export function parseArn(arn: string): ParsedArn | undefined {
-  const parts = arn.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn') return undefined;
-  return { service: parts[2]!, region: parts[3]!, accountId: parts[4]!, resource: parts.slice(5).join(':') };
-}
 
 const localCredentials = (endpoint: string | undefined) =>
   // Without an endpoint the SDK's normal credential chain applies; a local endpoint takes any keys.

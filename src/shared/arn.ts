@@ -61,3 +61,18 @@ export function resolveFunctionName(value: string, scope: Scope, qualifierParam?
   const accountId = options.crossAccount ? (ref.accountId ?? scope.accountId) : scope.accountId;
   return { ...ref, qualifier: qualifierParam ?? ref.qualifier, accountId, region: scope.region };
 }
+
+/** Parts of any ARN: arn:partition:service:region:account:resource. */
+export interface ParsedArn {
+  readonly service: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly resource: string;
+}
+
+/** Any ARN's parts, or undefined when it is not one. */
+export function parseArn(arn: string): ParsedArn | undefined {
+  const parts = arn.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') return undefined;
+  return { service: parts[2]!, region: parts[3]!, accountId: parts[4]!, resource: parts.slice(5).join(':') };
+}
