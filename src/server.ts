@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { ServerOptions } from './shared/config.js';
+import { awsServices, type ServerOptions } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -70,7 +70,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const store = new SqliteStore(path.join(options.dataDir, 'lambdalite.db'));
   const code = new CodeStore(options.dataDir);
   await code.init();
-  const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const aws = awsServices(options, process.env);
+  const s3 = new S3Fetcher(aws.s3);
   const invoker: Invoker = deps.invoker ?? createInvoker({
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -107,24 +108,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   unreserved = (s) => concurrency.unreserved(s);
   concurrency.restore();
   const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
-  const queue = new AsyncQueue({
-    store, clock, logger, functions, invoker,
-    endpoints: {
-      sqs: options.sqsEndpoint ?? options.awsEndpoint,
-      sns: options.snsEndpoint ?? options.awsEndpoint,
-      events: options.eventsEndpoint ?? options.awsEndpoint,
-    },
-  });
-  const esmManager = new EventSourceMappingManager({
-    store, clock, logger, functions, invoker,
-    endpoints: {
-      sqs: options.sqsEndpoint ?? options.awsEndpoint,
-      sns: options.snsEndpoint ?? options.awsEndpoint,
-      events: options.eventsEndpoint ?? options.awsEndpoint,
-      kinesis: options.kinesisEndpoint ?? options.awsEndpoint,
-      dynamodbstreams: options.dynamodbstreamsEndpoint ?? options.awsEndpoint,
-    },
-  });
+  const queue = new AsyncQueue({ store, clock, logger, functions, invoker, aws });
+  const esmManager = new EventSourceMappingManager({ store, clock, logger, functions, invoker, aws });
   const eventSourceMappings = new EventSourceMappingService(store, clock, esmManager);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());

@@ -10,7 +10,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { EventSourceMappingConfiguration } from '../api/generated/types.js';
 import { presentMapping, type MappingLifecycle, type StoredMappingConfig } from '../control/event-source-mappings.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
-import { Destinations, type DestinationEndpoints } from '../queue/destinations.js';
+import { Destinations } from '../queue/destinations.js';
+import type { AwsClientOptions, AwsServices } from '../shared/config.js';
 import { parseArn } from '../shared/arn.js';
 import type { QueueFunctions } from '../queue/async-queue.js';
 import type { Clock } from '../shared/clock.js';
@@ -20,10 +21,6 @@ import type { Store, StoredEventSourceMapping } from '../store/types.js';
 import { pollerFactories as defaultFactories, sourceKind, type SourceKind } from './registry.js';
 import type { BatchOutcome, MappingView, PollerContext, PollerFactory } from './types.js';
 
-export interface ManagerEndpoints extends DestinationEndpoints {
-  readonly kinesis: string | undefined;
-  readonly dynamodbstreams: string | undefined;
-}
 
 export interface ManagerOptions {
   readonly store: Store;
@@ -31,7 +28,8 @@ export interface ManagerOptions {
   readonly logger: Logger;
   readonly functions: QueueFunctions;
   readonly invoker: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
-  readonly endpoints: ManagerEndpoints;
+  /** The sources' services and the OnFailure destinations'. */
+  readonly aws: AwsServices;
   /** Pollers by source kind; tests pass fakes. */
   readonly factories?: Record<SourceKind, PollerFactory>;
 }
@@ -44,9 +42,6 @@ interface Running {
   readonly startedWith: string;
 }
 
-/** A local endpoint takes any keys; without one the SDK's normal credential chain applies. */
-const localCredentials = (endpoint: string | undefined) =>
-  endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
 
 /** Stable members of the stored config: a change of any other member (State, LastModified, ...) does not restart a poller. */
 function pollerSettings(config: StoredEventSourceMapping['config']): string {
@@ -92,14 +87,14 @@ export class EventSourceMappingManager implements MappingLifecycle {
   constructor(options: ManagerOptions) {
     this.#o = options;
     this.#factories = options.factories ?? defaultFactories;
-    this.#destinations = new Destinations(options.endpoints, async (arn) => {
+    this.#destinations = new Destinations(options.aws, async (arn) => {
       throw new Error(`a Lambda function (${arn}) is not an OnFailure destination of an event source mapping`);
     });
   }
 
-  endpointFor(kind: SourceKind): string | undefined {
-    const e = this.#o.endpoints;
-    return kind === 'sqs' ? e.sqs : kind === 'kinesis' ? e.kinesis : e.dynamodbstreams;
+  awsFor(kind: SourceKind): AwsClientOptions {
+    const a = this.#o.aws;
+    return kind === 'sqs' ? a.sqs : kind === 'kinesis' ? a.kinesis : a.dynamodbstreams;
   }
 
   /** Resumes every mapping the store holds: enabled ones poll again, half-done changes are finished. */
@@ -113,10 +108,10 @@ export class EventSourceMappingManager implements MappingLifecycle {
   }
 
   async checkSource(kind: SourceKind, arn: string): Promise<void> {
-    const endpoint = this.endpointFor(kind);
+
     const parsed = parseArn(arn);
     if (!parsed) throw errors.invalidParameter('Unrecognized event source.');
-    const common = { region: parsed.region, maxAttempts: 2, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) };
+    const common = { region: parsed.region, maxAttempts: 2, ...this.awsFor(kind) };
     try {
       if (kind === 'sqs') {
         const client = new SQSClient(common);
@@ -218,7 +213,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
       mapping: () => entry.running?.view ?? this.#view(m),
       clock: this.#o.clock,
       logger: this.#o.logger,
-      endpoint: this.endpointFor(kind),
+      aws: this.awsFor(kind),
       invoke: (payload) => this.#invoke(entry.running?.view ?? this.#view(m), payload),
       checkpoints: {
         get: (shardId) => this.#o.store.getStreamCheckpoint(uuid, shardId),

@@ -117,12 +117,7 @@ class SqsPoller implements Poller {
     const config = ctx.mapping().config;
     this.#arn = config.EventSourceArn!;
     this.#region = this.#arn.split(':')[3]!;
-    const endpoint = ctx.endpoint;
-    this.#client = new SQSClient({
-      region: this.#region,
-      ...(endpoint ? { endpoint } : {}),
-      ...(endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
-    });
+    this.#client = new SQSClient({ region: this.#region, ...ctx.aws });
   }
 
   async run(): Promise<void> {

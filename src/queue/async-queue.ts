@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import { isLambdaError } from '../shared/errors.js';
 import { functionArn as makeFunctionArn, parseArn } from '../shared/arn.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
-import { Destinations, type Delivery, type DestinationEndpoints } from './destinations.js';
+import { Destinations, type Delivery, type DestinationServices } from './destinations.js';
 
 /** AWS's defaults for an event with no event invoke config. */
 export const DEFAULT_MAX_EVENT_AGE_S = 21_600;
@@ -51,7 +51,7 @@ export interface AsyncQueueOptions {
   readonly logger: Logger;
   readonly functions: QueueFunctions;
   readonly invoker: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
-  readonly endpoints: DestinationEndpoints;
+  readonly aws: DestinationServices;
   /** Events run at once by this worker. */
   readonly maxInFlight?: number;
 }
@@ -106,7 +106,7 @@ export class AsyncQueue {
   constructor(options: AsyncQueueOptions) {
     this.#o = options;
     this.#maxInFlight = options.maxInFlight ?? 64;
-    this.#destinations = new Destinations(options.endpoints, async (arn, payload) => {
+    this.#destinations = new Destinations(options.aws, async (arn, payload) => {
       // A Lambda destination is invoked asynchronously, as AWS does; its own queue entry makes it durable.
       const parsed = parseArn(arn)!;
       const [name, qualifier] = parsed.resource.replace(/^function:/, '').split(':') as [string, string | undefined];

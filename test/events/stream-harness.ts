@@ -68,14 +68,15 @@ export function runPoller(o: HarnessOptions): HarnessRun {
   let maxInFlight = 0;
   const invocations: Invocation[] = [];
   const results: string[] = [];
-  const destinations = new Destinations({ sqs: o.endpoint, sns: o.endpoint, events: o.endpoint }, async () => {});
+  const aws = { endpoint: o.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const destinations = new Destinations({ sqs: aws, sns: aws, events: aws }, async () => {});
   const uuid = `test-mapping-${process.pid}-${++runs}`;
   const config: EventSourceMappingConfiguration = { UUID: uuid, FunctionArn: o.functionArn, ...o.config };
   const ctx: PollerContext = {
     mapping: () => ({ uuid, accountId: '000000000000', region: 'us-east-1', config }),
     clock: o.clock ?? systemClock,
     logger: createLogger(process.stderr, true),
-    endpoint: o.endpoint,
+    aws,
     async invoke(payload) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
