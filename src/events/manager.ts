@@ -8,7 +8,7 @@ import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kin
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { EventSourceMappingConfiguration } from '../api/generated/types.js';
-import { presentMapping, type MappingLifecycle, type StoredMappingConfig } from '../control/event-source-mappings.js';
+import { presentMapping, userReason, type MappingLifecycle, type StoredMappingConfig } from './mapping.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import { Destinations } from '../queue/destinations.js';
 import type { AwsClientOptions, AwsServices } from '../shared/config.js';
@@ -288,7 +288,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
     const uuid = view.uuid;
     const kind = sourceKind(view.config.EventSourceArn ?? '');
     this.#o.logger.warn(`event source mapping ${uuid}: disabled: ${message}`);
-    this.#patch(uuid, { LastProcessingResult: `PROBLEM: ${message}`, Enabled: false, State: 'Disabling', StateTransitionReason: kind === 'sqs' ? 'USER_INITIATED' : 'User action' });
+    this.#patch(uuid, { LastProcessingResult: `PROBLEM: ${message}`, Enabled: false, State: 'Disabling', StateTransitionReason: kind ? userReason(kind) : 'User action' });
     const r = this.#running.get(uuid);
     if (r) r.stopped = true;
     this.changed(uuid);
