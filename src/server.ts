@@ -23,7 +23,7 @@ import { ConcurrencyService } from './control/concurrency.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
-import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
+import { createInvokeAsyncHandler, createInvokeHandler } from './control/invocations.js';
 import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';

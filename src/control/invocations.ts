@@ -1,11 +1,11 @@
-// The Invoke operation over HTTP: checks the payload as AWS does, resolves the function and qualifier,
-// and hands the call to the invoke engine. InvocationType Event belongs to the async path.
+// The Invoke and InvokeAsync operations: check the payload as AWS does, resolve the function and qualifier,
+// and hand the call to the invoke engine, or an event to the durable queue (InvocationType Event).
 import { randomUUID } from 'node:crypto';
 import type { InvocationRequest, InvocationResponse, InvokeAsyncRequest, InvokeAsyncResponse } from '../api/generated/types.js';
 import type { RequestContext } from '../api/handlers.js';
 import { LambdaError } from '../shared/errors.js';
-import type { FunctionService } from '../control/functions.js';
-import type { Invoker } from './types.js';
+import type { FunctionService } from './functions.js';
+import type { Invoker } from '../invoke/types.js';
 import type { AsyncQueue } from '../queue/async-queue.js';
 import { functionArn } from '../shared/arn.js';
 
