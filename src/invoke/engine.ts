@@ -5,7 +5,7 @@
 // Everything about one environment's life lives in src/sandbox/environment.ts.
 //
 // Around that, issue 6's concurrency (see src/sandbox/README.md, "Concurrency and scaling"):
-//   1. admission: the ConcurrencyGovernor (./concurrency.ts) throttles before anything is touched;
+//   1. admission: the ConcurrencyGovernor (./admission.ts) throttles before anything is touched;
 //   2. provisioned environments configured on the invoked qualifier first, then idle on-demand ones;
 //   3. otherwise a start slot (StartLimiter: parallel starts and starts per second), waited for
 //      with a bound, during which an environment of the same pool that becomes idle is taken instead;
@@ -25,7 +25,7 @@ import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
 import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
-import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
+import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './admission.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 
 export interface InvokerOptions {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { gate as openGate, WAIT_ON_GATE, type Gate } from '../helpers/gate.js';
 import { within } from '../helpers/wait.js';
 import { FakeClock } from '../../src/shared/clock.js';
-import { StartLimiter } from '../../src/invoke/concurrency.js';
+import { StartLimiter } from '../../src/invoke/admission.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from './fixtures.js';
 import type { InvokeEngine } from '../../src/invoke/engine.js';
 import type { FunctionRuntimeConfig } from '../../src/invoke/types.js';

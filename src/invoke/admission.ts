@@ -1,4 +1,4 @@
-// Concurrency as AWS Lambda holds it (docs: "Lambda function scaling", "Configuring reserved
+// Admission: concurrency as AWS Lambda holds it (docs: "Lambda function scaling", "Configuring reserved
 // concurrency", "Configuring provisioned concurrency"):
 //
 //   - Every in-flight invocation counts, whatever its source (sync, async queue, event sources) and
