@@ -12,7 +12,7 @@ import type { Clock } from '../shared/clock.js';
 import { errors, LambdaError } from '../shared/errors.js';
 import type { Store, StoredEventSourceMapping } from '../store/types.js';
 import { FilterPatternError, INVALID_PATTERN, validateFilterCriteria } from '../events/filters.js';
-import { sourceKind, type SourceKind } from '../events/registry.js';
+import { sourceKind, type SourceKind } from '../events/sources.js';
 import { presentMapping, userReason, type MappingLifecycle, type StoredMappingConfig } from '../events/mapping.js';
 import { resolveQualified } from './resolve.js';
 import { pageOf } from './paging.js';

@@ -1,5 +1,5 @@
 // The event source mapping manager: runs one poller per enabled mapping (the factory for its source
-// kind from registry.ts), gives it a PollerContext (types.ts), and moves mappings from the transient
+// kind from sources.ts), gives it a PollerContext (types.ts), and moves mappings from the transient
 // states the API answers (Creating, Enabling, Disabling, Updating, Deleting) to the stable ones once
 // their poller has started or stopped. Mappings are resumed at start-up. See README.md.
 import { randomUUID } from 'node:crypto';
@@ -18,7 +18,7 @@ import type { Clock } from '../shared/clock.js';
 import { errors, isLambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store, StoredEventSourceMapping } from '../store/types.js';
-import { pollerFactories as defaultFactories, sourceKind, type SourceKind } from './registry.js';
+import { pollerFactories as defaultFactories, sourceKind, type SourceKind } from './sources.js';
 import type { BatchOutcome, MappingView, PollerContext, PollerFactory } from './types.js';
 
 

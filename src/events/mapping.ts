@@ -3,7 +3,7 @@
 // import this file; the events layer never imports the control plane.
 import type { EventSourceMappingConfiguration } from '../api/generated/types.js';
 import type { StoredEventSourceMapping } from '../store/types.js';
-import type { SourceKind } from './registry.js';
+import type { SourceKind } from './sources.js';
 
 /** What the manager does with a mapping the API changed. */
 export interface MappingLifecycle {
