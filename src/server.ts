@@ -19,7 +19,7 @@ import { AccountService } from './control/account.js';
 import { LayerService } from './control/layers.js';
 import { PolicyService } from './control/policies.js';
 import { TagService } from './control/tags.js';
-import { ConcurrencyService } from './control/concurrency.js';
+import { ConcurrencyService } from './control/concurrency-configs.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import type { Handlers, RequestContext } from './api/handlers.js';

@@ -1,5 +1,5 @@
 // Reserved and provisioned concurrency: the control plane's rules, persisted in the store and handed
-// to the invoke engine, which enforces them (src/invoke/concurrency.ts).
+// to the invoke engine, which enforces them (src/invoke/admission.ts).
 import type {
   Concurrency, DeleteFunctionConcurrencyRequest, DeleteProvisionedConcurrencyConfigRequest, GetFunctionConcurrencyRequest,
   GetFunctionConcurrencyResponse, GetProvisionedConcurrencyConfigRequest, GetProvisionedConcurrencyConfigResponse,
