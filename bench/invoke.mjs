@@ -49,9 +49,9 @@ const noteLog = (l) => {
 const DRIVERS = {
   /** Calls the invoke engine in-process. */
   async engine() {
-    const { createInvoker } = await import(path.join(root, 'dist/src/invoke/engine.js'));
+    const { SandboxInvokeEngine } = await import(path.join(root, 'dist/src/invoke/engine.js'));
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
-    const invoker = createInvoker({ dataDir, log: noteLog, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}) });
+    const invoker = new SandboxInvokeEngine({ dataDir, log: noteLog, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}) });
     return {
       /** Makes a function from a code dir; returns an opaque handle. */
       async define(name, runtime, handler, codeDir) {
@@ -142,9 +142,9 @@ DRIVERS.http = async function http_() {
       return r;
     },
     async coldify(fn) {
-      await server.invoker.retire(fn.arn);
+      await server.engine.retire(fn.arn);
     },
-    stats: () => server.invoker.stats?.(),
+    stats: () => server.engine.stats?.(),
     async close() {
       agent.destroy();
       await server.close();

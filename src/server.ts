@@ -26,8 +26,8 @@ import type { Handlers, RequestContext } from './api/handlers.js';
 import { createInvokeAsyncHandler, createInvokeHandler } from './control/invocations.js';
 import { AsyncQueue } from './queue/async-queue.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
-import type { Invoker } from './invoke/types.js';
-import { createInvoker } from './invoke/engine.js';
+import type { InvokeEngine } from './invoke/types.js';
+import { SandboxInvokeEngine } from './invoke/engine.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
 
@@ -36,14 +36,14 @@ export interface RunningServer {
   readonly port: number;
   readonly options: ServerOptions;
   readonly store: Store;
-  readonly invoker: Invoker;
+  readonly engine: InvokeEngine;
   close(): Promise<void>;
 }
 
 export interface ServerDeps {
   readonly logger?: Logger;
   readonly clock?: Clock;
-  readonly invoker?: Invoker;
+  readonly engine?: InvokeEngine;
   /** Draws in [0, 1) that route invocations of weighted aliases (tests pass a scripted source). */
   readonly random?: () => number;
 }
@@ -72,7 +72,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   await code.init();
   const aws = awsServices(options, process.env);
   const s3 = new S3Fetcher(aws.s3);
-  const invoker: Invoker = deps.invoker ?? createInvoker({
+  const engine: InvokeEngine = deps.engine ?? new SandboxInvokeEngine({
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
@@ -102,14 +102,14 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
   const policies = new PolicyService(store);
   const tags = new TagService(store);
-  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl });
+  const functions = new FunctionService({ store, code, s3, clock, engine, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl });
   functions.settleAll();
-  const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
+  const concurrency = new ConcurrencyService(store, engine, functions, clock, options);
   unreserved = (s) => concurrency.unreserved(s);
   concurrency.restore();
   const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
-  const queue = new AsyncQueue({ store, clock, logger, functions, invoker, aws });
-  const esmManager = new EventSourceMappingManager({ store, clock, logger, functions, invoker, aws });
+  const queue = new AsyncQueue({ store, clock, logger, functions, engine, aws });
+  const esmManager = new EventSourceMappingManager({ store, clock, logger, functions, engine, aws });
   const eventSourceMappings = new EventSourceMappingService(store, clock, esmManager);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect(store.referencedCodeHashes());
@@ -124,7 +124,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateFunctionCode: (input, ctx) => functions.updateCode(input, scope(ctx)),
     UpdateFunctionConfiguration: (input, ctx) => functions.updateConfiguration(input, scope(ctx)),
     DeleteFunction: (input, ctx) => functions.delete(input, scope(ctx)),
-    Invoke: createInvokeHandler(functions, invoker, queue),
+    Invoke: createInvokeHandler(functions, engine, queue),
     InvokeAsync: createInvokeAsyncHandler(functions, queue),
     PutFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.put(input, scope(ctx)),
     UpdateFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.update(input, scope(ctx)),
@@ -173,7 +173,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
 
   const extraRoutes: ExtraRoute = (req, url) => {
     if (url.pathname === '/metrics' && req.method === 'GET') {
-      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: invoker.metrics() };
+      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: engine.metrics() };
     }
     const m = /^\/_lambdalite\/code\/([0-9a-f]{64})\.zip$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return undefined;
@@ -217,7 +217,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     port,
     options,
     store,
-    invoker,
+    engine,
     close() {
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.
@@ -227,7 +227,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         await esmManager.close();
         queue.close();
         functions.close();
-        await invoker.close();
+        await engine.close();
         s3.close();
         store.close();
       })();

@@ -10,7 +10,7 @@ import { errors, LambdaError } from '../shared/errors.js';
 import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
 import { awsTimestamp, type Clock } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredFunction, StoredProvisioned } from '../store/types.js';
-import type { Invoker, ProvisionedKey } from '../invoke/types.js';
+import type { InvokeEngine, ProvisionedKey } from '../invoke/types.js';
 import { functionNotFound, isVersionNumber, resolveQualified } from './resolve.js';
 import type { FunctionService } from './functions.js';
 import { pageOf } from './paging.js';
@@ -26,14 +26,14 @@ const provisionedNotFound = () =>
 
 export class ConcurrencyService {
   readonly #store: Store;
-  readonly #invoker: Invoker;
+  readonly #engine: InvokeEngine;
   readonly #functions: FunctionService;
   readonly #clock: Clock;
   readonly #limits: ConcurrencyLimits;
 
-  constructor(store: Store, invoker: Invoker, functions: FunctionService, clock: Clock, limits: ConcurrencyLimits) {
+  constructor(store: Store, engine: InvokeEngine, functions: FunctionService, clock: Clock, limits: ConcurrencyLimits) {
     this.#store = store;
-    this.#invoker = invoker;
+    this.#engine = engine;
     this.#functions = functions;
     this.#clock = clock;
     this.#limits = limits;
@@ -42,7 +42,7 @@ export class ConcurrencyService {
   /** Hands every stored reservation and provisioned configuration to the engine, at start-up. */
   restore(): void {
     for (const fn of this.#store.allFunctions()) {
-      if (fn.reservedConcurrency !== undefined) this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), fn.reservedConcurrency);
+      if (fn.reservedConcurrency !== undefined) this.#engine.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), fn.reservedConcurrency);
     }
     for (const p of this.#store.allProvisioned()) this.#apply(p, p);
   }
@@ -80,7 +80,7 @@ export class ConcurrencyService {
       throw errors.invalidParameter(` ReservedConcurrentExecutions  ${n} should not be lower than function's total provisioned concurrency [${provisioned}].`);
     }
     this.#store.setReservedConcurrency(fn, n);
-    this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), n);
+    this.#engine.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), n);
     return { ReservedConcurrentExecutions: n };
   }
 
@@ -92,7 +92,7 @@ export class ConcurrencyService {
   deleteReserved(input: DeleteFunctionConcurrencyRequest, scope: Scope): void {
     const fn = this.#function(input.FunctionName, scope);
     this.#store.setReservedConcurrency(fn, undefined);
-    this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), undefined);
+    this.#engine.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), undefined);
   }
 
   /**
@@ -122,7 +122,7 @@ export class ConcurrencyService {
     const arn = functionArn(key.region, key.accountId, key.name);
     try {
       const r = resolveQualified(this.#store, scope, key.name, p.qualifier);
-      this.#invoker.setProvisionedConcurrency({ functionArn: arn, qualifier: p.qualifier }, this.#functions.runtimeConfig(r.fn, r.version), p.requested);
+      this.#engine.setProvisionedConcurrency({ functionArn: arn, qualifier: p.qualifier }, this.#functions.runtimeConfig(r.fn, r.version), p.requested);
     } catch {
       // The version or alias is gone: its environments go too.
     }
@@ -169,7 +169,7 @@ export class ConcurrencyService {
     if (!this.#store.getProvisioned(key, alias)) return;
     const r = resolveQualified(this.#store, scope, ref.name, alias);
     this.#store.deleteProvisioned(key, alias);
-    this.#invoker.setProvisionedConcurrency({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: alias }, this.#functions.runtimeConfig(r.fn, r.version), 0);
+    this.#engine.setProvisionedConcurrency({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: alias }, this.#functions.runtimeConfig(r.fn, r.version), 0);
   }
 
   #resolvesTo(key: FunctionKey, qualifier: string): string | undefined {
@@ -178,7 +178,7 @@ export class ConcurrencyService {
   }
 
   #present(key: FunctionKey, p: StoredProvisioned): GetProvisionedConcurrencyConfigResponse {
-    const status = this.#invoker.provisionedStatus({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: p.qualifier } satisfies ProvisionedKey);
+    const status = this.#engine.provisionedStatus({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: p.qualifier } satisfies ProvisionedKey);
     return {
       RequestedProvisionedConcurrentExecutions: p.requested,
       AvailableProvisionedConcurrentExecutions: status?.available ?? 0,
@@ -200,7 +200,7 @@ export class ConcurrencyService {
   deleteProvisioned(input: DeleteProvisionedConcurrencyConfigRequest, scope: Scope): void {
     const r = this.#qualified(input.FunctionName, input.Qualifier, scope);
     if (!this.#store.deleteProvisioned(r.key, input.Qualifier)) return;
-    this.#invoker.setProvisionedConcurrency({ functionArn: functionArn(r.key.region, r.key.accountId, r.key.name), qualifier: input.Qualifier }, this.#functions.runtimeConfig(r.fn, r.version), 0);
+    this.#engine.setProvisionedConcurrency({ functionArn: functionArn(r.key.region, r.key.accountId, r.key.name), qualifier: input.Qualifier }, this.#functions.runtimeConfig(r.fn, r.version), 0);
   }
 
   list(input: ListProvisionedConcurrencyConfigsRequest, scope: Scope): ListProvisionedConcurrencyConfigsResponse {

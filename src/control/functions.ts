@@ -13,7 +13,7 @@ import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } 
 import type { CodeStore, StoredPackage } from './code-store.js';
 import type { S3Fetcher } from './s3-fetch.js';
 import { checkRuntime } from './runtimes.js';
-import type { FunctionRuntimeConfig, Invoker } from '../invoke/types.js';
+import type { FunctionRuntimeConfig, InvokeEngine } from '../invoke/types.js';
 import type { VersionService } from './versions.js';
 import type { AliasService } from './aliases.js';
 import type { LayerService, ResolvedLayers } from './layers.js';
@@ -42,7 +42,7 @@ export interface FunctionServiceDeps {
   readonly code: CodeStore;
   readonly s3: S3Fetcher;
   readonly clock: Clock;
-  readonly invoker: Pick<Invoker, 'retire'>;
+  readonly engine: Pick<InvokeEngine, 'retire'>;
   readonly versions: VersionService;
   readonly layers: LayerService;
   readonly policies: PolicyService;
@@ -326,7 +326,7 @@ export class FunctionService {
       throw errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
     }
     const response = this.#present(fn, version, undefined);
-    void this.#d.invoker.retire(functionArn(fn.region, fn.accountId, fn.name), '$LATEST');
+    void this.#d.engine.retire(functionArn(fn.region, fn.accountId, fn.name), '$LATEST');
     this.#settle(fn, next.RevisionId!);
     return response;
   }
@@ -410,7 +410,7 @@ export class FunctionService {
     if (ref.qualifier === undefined) {
       // Versions and aliases go with the function (the store cascades).
       this.#d.store.deleteFunction(key);
-      void this.#d.invoker.retire(arn);
+      void this.#d.engine.retire(arn);
       return;
     }
     if (!/^[0-9]+$/.test(ref.qualifier)) {
@@ -421,7 +421,7 @@ export class FunctionService {
       throw errors.conflict(`Unable to delete version because the following aliases reference it: [${referencing.map((a) => a.alias).join(', ')}]`);
     }
     // Deleting a version that does not exist succeeds, as on AWS.
-    if (this.#d.store.deleteVersion(key, ref.qualifier)) void this.#d.invoker.retire(arn, ref.qualifier);
+    if (this.#d.store.deleteVersion(key, ref.qualifier)) void this.#d.engine.retire(arn, ref.qualifier);
   }
 
   /** Everything an execution environment needs for this function's $LATEST, resolved ahead of the invoke. */

@@ -5,7 +5,7 @@ import type { InvocationRequest, InvocationResponse, InvokeAsyncRequest, InvokeA
 import type { RequestContext } from '../api/handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import type { FunctionService } from './functions.js';
-import type { Invoker } from '../invoke/types.js';
+import type { InvokeEngine } from '../invoke/types.js';
 import type { AsyncQueue } from '../queue/async-queue.js';
 import { functionArn } from '../shared/arn.js';
 
@@ -32,7 +32,7 @@ function checkJson(payload: Buffer): void {
   }
 }
 
-export function createInvokeHandler(functions: FunctionService, invoker: Invoker, queue: AsyncQueue) {
+export function createInvokeHandler(functions: FunctionService, engine: InvokeEngine, queue: AsyncQueue) {
   return async (input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> => {
     const payload = input.Payload ?? Buffer.alloc(0);
     if (payload.length > MAX_SYNC_PAYLOAD) {
@@ -53,7 +53,7 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
       });
       return { StatusCode: 202 };
     }
-    const result = await invoker.invoke(functions.runtimeConfig(fn, version), {
+    const result = await engine.invoke(functions.runtimeConfig(fn, version), {
       requestId: randomUUID(),
       payload: payload.length ? payload : Buffer.from('{}'),
       invokedFunctionArn: invokedArn,

@@ -27,7 +27,7 @@ export interface ManagerOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly functions: QueueFunctions;
-  readonly invoker: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
+  readonly engine: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
   /** The sources' services and the OnFailure destinations'. */
   readonly aws: AwsServices;
   /** Pollers by source kind; tests pass fakes. */
@@ -251,7 +251,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
 
   /** One synchronous invocation of the mapped function, its failures turned into data for the poller. */
   async #invoke(view: MappingView, payload: Buffer): Promise<BatchOutcome> {
-    const { functions, invoker } = this.#o;
+    const { functions, engine } = this.#o;
     const config: EventSourceMappingConfiguration = view.config;
     let resolved: ReturnType<QueueFunctions['resolveForInvoke']>;
     try {
@@ -261,7 +261,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
     }
     const qualifier = config.FunctionArn!.split(':')[7];
     try {
-      const result = await invoker.invoke(functions.runtimeConfig(resolved.fn, resolved.version), {
+      const result = await engine.invoke(functions.runtimeConfig(resolved.fn, resolved.version), {
         requestId: randomUUID(),
         payload,
         invokedFunctionArn: resolved.invokedArn,

@@ -1,5 +1,5 @@
-// The invoke engine: the Invoker the control plane calls. It keeps a pool of execution environments
-// per (function ARN, version): a request takes an idle environment started for the current revision
+// The invoke engine (the InvokeEngine contract of types.ts), running functions in sandboxes. It keeps a
+// pool of execution environments per (function ARN, version): a request takes an idle environment started for the current revision
 // (warm) or starts a new one (cold); a finished environment goes back to the pool unless it failed,
 // was retired, or belongs to an older revision. Idle environments are reclaimed after idleTimeoutMs.
 // Everything about one environment's life lives in src/sandbox/environment.ts.
@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errors, LambdaError } from '../shared/errors.js';
-import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
+import type { FunctionRuntimeConfig, InvokeEngine, InvokeRequest, InvokeResult, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
 import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 import { ExecutionEnvironment, type InitializationType } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
@@ -28,7 +28,7 @@ import { RuntimeRegistry } from '../runtimes/registry.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './admission.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 
-export interface InvokerOptions {
+export interface SandboxInvokeEngineOptions {
   /** Absolute path of the server's data dir; functions never see it. */
   readonly dataDir: string;
   /** Where log streams are kept; default `<dataDir>/logs`. */
@@ -93,18 +93,6 @@ export interface EngineStats {
   readonly startsWaiting: number;
 }
 
-export interface InvokeEngine extends Invoker {
-  readonly sandboxKind: Sandbox['kind'];
-  readonly memoryKind: MemoryController['kind'];
-  /** Live environments (for tests and diagnostics). */
-  environments(functionArn?: string): EnvironmentInfo[];
-  /** Every log stream of a log group, oldest first, with everything written so far. */
-  readLogs(logGroup: string): Promise<LogStreamContents[]>;
-  stats(): EngineStats;
-  /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
-  provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
-}
-
 interface Waiter {
   readonly revision: string;
   /** Offers an idle environment; false when the waiter has already got something else. */
@@ -152,11 +140,8 @@ const PROVISIONED_INIT_MIN_MS = 130_000;
 /** The engine was told to sandbox functions and cannot: the server must not start. */
 export class SandboxRequiredError extends Error {}
 
-export function createInvoker(options: InvokerOptions): InvokeEngine {
-  return new Engine(options);
-}
-
-class Engine implements InvokeEngine {
+/** The invoke engine that runs functions in sandboxed execution environments on this machine. */
+export class SandboxInvokeEngine implements InvokeEngine {
   readonly #clock: Clock;
   readonly #sandbox: Sandbox;
   readonly #memory: MemoryController;
@@ -179,7 +164,7 @@ class Engine implements InvokeEngine {
   readonly #memoryBudgetMb: number;
   #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
-  readonly #credentials: NonNullable<InvokerOptions['credentials']>;
+  readonly #credentials: NonNullable<SandboxInvokeEngineOptions['credentials']>;
   readonly #sweepMs: number;
   #sweeper: Timer | undefined;
   #refilling = false;
@@ -190,7 +175,7 @@ class Engine implements InvokeEngine {
   #closed = false;
   #seq = 0;
 
-  constructor(o: InvokerOptions) {
+  constructor(o: SandboxInvokeEngineOptions) {
     if (!path.isAbsolute(o.dataDir)) throw new Error(`dataDir must be absolute: ${o.dataDir}`);
     this.#clock = o.clock ?? systemClock;
     this.#logDir = o.logDir ?? path.join(o.dataDir, 'logs');

@@ -50,7 +50,7 @@ export interface AsyncQueueOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly functions: QueueFunctions;
-  readonly invoker: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
+  readonly engine: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
   readonly aws: DestinationServices;
   /** Events run at once by this worker. */
   readonly maxInFlight?: number;
@@ -242,7 +242,7 @@ export class AsyncQueue {
   }
 
   async #attempt(e: QueuedEvent): Promise<void> {
-    const { store, functions, invoker, clock } = this.#o;
+    const { store, functions, engine, clock } = this.#o;
     const scope = { accountId: e.accountId, region: e.region };
     let resolved: ReturnType<QueueFunctions['resolveForInvoke']>;
     try {
@@ -267,7 +267,7 @@ export class AsyncQueue {
     let outcome: Outcome;
     try {
       this.stats.attempts++;
-      const result = await invoker.invoke(functions.runtimeConfig(fn, version), {
+      const result = await engine.invoke(functions.runtimeConfig(fn, version), {
         requestId: e.requestId,
         payload: e.payload.length ? e.payload : Buffer.from('{}'),
         invokedFunctionArn: invokedArn,

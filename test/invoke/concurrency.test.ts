@@ -10,7 +10,7 @@ import { within } from '../helpers/wait.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { StartLimiter } from '../../src/invoke/admission.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from './fixtures.js';
-import type { InvokeEngine } from '../../src/invoke/engine.js';
+import type { SandboxInvokeEngine } from '../../src/invoke/engine.js';
 import type { FunctionRuntimeConfig } from '../../src/invoke/types.js';
 import { LambdaError } from '../../src/shared/errors.js';
 
@@ -54,7 +54,7 @@ function assertThrottle(e: unknown, reason: string): void {
   assert.deepEqual(e.headers, { 'Retry-After': '1' });
 }
 
-function settle(invoker: InvokeEngine, cfg: FunctionRuntimeConfig, n: number, payload: unknown, qualifier?: string) {
+function settle(invoker: SandboxInvokeEngine, cfg: FunctionRuntimeConfig, n: number, payload: unknown, qualifier?: string) {
   return Promise.allSettled(Array.from({ length: n }, () => invokeJson(invoker, cfg, payload, qualifier ? { qualifier } : {})));
 }
 
