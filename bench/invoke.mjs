@@ -58,9 +58,9 @@ const noteLog = (l) => {
 const DRIVERS = {
   /** Calls the invoke engine in-process. */
   async engine(engineOptions = {}) {
-    const { createInvoker } = await import(path.join(root, 'dist/src/invoke/engine.js'));
+    const { SandboxInvokeEngine } = await import(path.join(root, 'dist/src/invoke/engine.js'));
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
-    const invoker = createInvoker({ dataDir, log: noteLog, runtimeDir: benchRuntimeDir, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}), ...engineOptions });
+    const invoker = new SandboxInvokeEngine({ dataDir, log: noteLog, runtimeDir: benchRuntimeDir, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}), ...engineOptions });
     return {
       /** Makes a function from a code dir; returns an opaque handle. */
       async define(name, runtime, handler, codeDir) {
@@ -151,9 +151,9 @@ DRIVERS.http = async function http_() {
       return r;
     },
     async coldify(fn) {
-      await server.invoker.retire(fn.arn);
+      await server.engine.retire(fn.arn);
     },
-    stats: () => server.invoker.stats?.(),
+    stats: () => server.engine.stats?.(),
     async close() {
       agent.destroy();
       await server.close();

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { ServerOptions } from './shared/config.js';
+import { awsServices, ConfigError, type ServerOptions } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -19,7 +19,7 @@ import { AccountService } from './control/account.js';
 import { LayerService } from './control/layers.js';
 import { PolicyService } from './control/policies.js';
 import { TagService } from './control/tags.js';
-import { ConcurrencyService } from './control/concurrency.js';
+import { ConcurrencyService } from './control/concurrency-configs.js';
 import { CodeSigningService } from './control/code-signing.js';
 import { FunctionSettingsService } from './control/function-settings.js';
 import { VpcResolver } from './control/vpc.js';
@@ -27,15 +27,14 @@ import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
 import { createAuthenticator, loadCredentialsFile } from './api/identity.js';
 import { FunctionCredentials } from './api/function-credentials.js';
-import { ConfigError } from './shared/config.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
 import type { GetFunctionCodeSigningConfigResponse } from './api/generated/types.js';
-import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
+import { createInvokeAsyncHandler, createInvokeHandler } from './control/invocations.js';
 import { AsyncQueue } from './queue/async-queue.js';
 import { consoleRoutes } from './console/routes.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
-import type { Invoker } from './invoke/types.js';
-import { createInvoker } from './invoke/engine.js';
+import type { InvokeEngine } from './invoke/types.js';
+import { SandboxInvokeEngine } from './invoke/engine.js';
 import { runtimeSettings } from './runtimes/options.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
@@ -49,7 +48,7 @@ export interface RunningServer {
   readonly port: number;
   readonly options: ServerOptions;
   readonly store: Store;
-  readonly invoker: Invoker;
+  readonly engine: InvokeEngine;
   /** The model operations this server has a handler for. */
   readonly implemented: ReadonlySet<string>;
   close(): Promise<void>;
@@ -58,7 +57,9 @@ export interface RunningServer {
 export interface ServerDeps {
   readonly logger?: Logger;
   readonly clock?: Clock;
-  readonly invoker?: Invoker;
+  readonly engine?: InvokeEngine;
+  /** Draws in [0, 1) that route invocations of weighted aliases (tests pass a scripted source). */
+  readonly random?: () => number;
 }
 
 /** A per-data-dir secret that signs code download URLs, as AWS presigns its S3 URLs. */
@@ -104,7 +105,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   let lambdaEndpoint: string | undefined;
   const code = new CodeStore(options.dataDir, () => store.referencedCodeHashes());
   await code.init();
-  const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const aws = awsServices(options, process.env);
+  const s3 = new S3Fetcher(aws.s3);
   const logs = new LogStore(path.join(options.dataDir, 'logs.db'), { clock, retentionDays: options.logRetentionDays, maxBytes: options.logMaxBytes });
   // Functions reach the API from inside their network namespace; those connections are handed to
   // the API server marked with the environment they come from (src/shared/sandbox-origin.ts).
@@ -118,7 +120,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     },
     listening: new Promise<{ port: number; url: string }>((resolve) => (apiListening = resolve)),
   };
-  const invoker: Invoker = deps.invoker ?? createInvoker({
+  const engine: InvokeEngine = deps.engine ?? new SandboxInvokeEngine({
     network: options.functionNetwork,
     pidsLimit: options.functionPidsLimit,
     lambdaApi: sandboxApi,
@@ -153,41 +155,25 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   };
 
   const versions = new VersionService(store, clock);
-  const aliases = new AliasService(store);
+  const aliases = new AliasService(store, deps.random);
   // Reserved concurrency is summed from the store; the account service reads it through this.
   let unreserved = (_s: Scope) => options.concurrentExecutions;
   const account = new AccountService(store, options, (s) => unreserved(s));
   const checkCodeStorage = (s: Scope, bytes: number) => account.checkCodeStorage(s, bytes);
   const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
   const policies = new PolicyService(store);
-  const vpc = new VpcResolver({ endpoint: options.awsEndpoint });
+  const vpc = new VpcResolver(aws.ec2);
   const codeSigning = new CodeSigningService({ store, clock, logger, profilesFile: options.signingProfiles });
   const functionSettings = new FunctionSettingsService(store);
   const tags = new TagService(store, codeSigning);
-  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl, codeSigning, vpc });
+  const functions = new FunctionService({ store, code, s3, clock, engine, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl, codeSigning, vpc });
   functions.settleAll();
-  const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
+  const concurrency = new ConcurrencyService(store, engine, functions, clock, options);
   unreserved = (s) => concurrency.unreserved(s);
   concurrency.restore();
   const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
-  const queue = new AsyncQueue({
-    store, clock, logger, functions, invoker, retryScale: options.asyncRetryScale,
-    endpoints: {
-      sqs: options.sqsEndpoint ?? options.awsEndpoint,
-      sns: options.snsEndpoint ?? options.awsEndpoint,
-      events: options.eventsEndpoint ?? options.awsEndpoint,
-    },
-  });
-  const esmManager = new EventSourceMappingManager({
-    store, clock, logger, functions, invoker,
-    endpoints: {
-      sqs: options.sqsEndpoint ?? options.awsEndpoint,
-      sns: options.snsEndpoint ?? options.awsEndpoint,
-      events: options.eventsEndpoint ?? options.awsEndpoint,
-      kinesis: options.kinesisEndpoint ?? options.awsEndpoint,
-      dynamodbstreams: options.dynamodbstreamsEndpoint ?? options.awsEndpoint,
-    },
-  });
+  const queue = new AsyncQueue({ store, clock, logger, functions, engine, aws });
+  const esmManager = new EventSourceMappingManager({ store, clock, logger, functions, engine, aws });
   const eventSourceMappings = new EventSourceMappingService(store, clock, esmManager);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
   const removed = await code.collect();
@@ -202,7 +188,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateFunctionCode: (input, ctx) => functions.updateCode(input, scope(ctx)),
     UpdateFunctionConfiguration: (input, ctx) => functions.updateConfiguration(input, scope(ctx)),
     DeleteFunction: (input, ctx) => functions.delete(input, scope(ctx)),
-    Invoke: createInvokeHandler(functions, invoker, queue),
+    Invoke: createInvokeHandler(functions, engine, queue),
     InvokeAsync: createInvokeAsyncHandler(functions, queue),
     PutFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.put(input, scope(ctx)),
     UpdateFunctionEventInvokeConfig: (input, ctx) => eventInvokeConfigs.update(input, scope(ctx)),
@@ -281,7 +267,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     const fromConsole = consoleRoute(req, url);
     if (fromConsole) return fromConsole;
     if (url.pathname === '/metrics' && req.method === 'GET') {
-      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: invoker.metrics() };
+      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: engine.metrics() };
     }
     const m = /^\/_lambdalite\/code\/([0-9a-f]{64})\.zip$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return undefined;
@@ -342,7 +328,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     port,
     options,
     store,
-    invoker,
+    engine,
     implemented: new Set(Object.keys(handlers)),
     close() {
       closing ??= (async () => {
@@ -354,7 +340,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         await esmManager.close();
         queue.close();
         functions.close();
-        await invoker.close();
+        await engine.close();
         s3.close();
         await code.close();
         logs.close();

@@ -1,6 +1,7 @@
 // rest-json (de)serialisation driven by the model: binds uri labels, query strings, headers and the
 // JSON body (or a raw payload member) into an input object, and writes an output object back as status,
 // headers and body.
+import type http from 'node:http';
 import { shapes } from './generated/model.js';
 import type { OperationSpec, ShapeSpec } from './model-types.js';
 import { LambdaError } from '../shared/errors.js';
@@ -19,6 +20,15 @@ export interface WireResponse {
   body: Buffer | string | undefined;
 }
 
+/** A response its producer writes itself (e.g. CloudWatch Logs' StartLiveTail event stream). */
+export interface StreamingResponse extends WireResponse {
+  readonly stream: (res: http.ServerResponse) => void;
+}
+
+export function isStreamingResponse(r: WireResponse): r is StreamingResponse {
+  return typeof (r as Partial<StreamingResponse>).stream === 'function';
+}
+
 function shape(name: string): ShapeSpec {
   const s = shapes[name];
   if (!s) throw new Error(`model has no shape ${name}`);
@@ -31,7 +41,7 @@ function shape(name: string): ShapeSpec {
  * control-plane bodies is not recorded, so the Invoke wording is used throughout.
  */
 function serializationError(message: string): LambdaError {
-  return new LambdaError('InvalidRequestContentException', message, { status: 400 });
+  return new LambdaError('InvalidRequestContentException', { message });
 }
 
 function fromText(shapeName: string, text: string, where: string): unknown {

@@ -174,9 +174,7 @@ export function authorizeFunctionCall(principal: FunctionPrincipal, mode: Functi
   const action = `lambda:${iamActions[op] ?? op}`;
   const functionName = principal.functionArn.slice(principal.functionArn.lastIndexOf(':') + 1);
   const user = `arn:aws:sts::${principal.accountId}:assumed-role/${principal.roleName}/${functionName}`;
-  throw new LambdaError(
-    'AccessDeniedException',
-    `User: ${user} is not authorized to perform: ${action} on resource: ${resourceOf(principal, input)} because no identity-based policy allows the ${action} action`,
-    { status: 403, untyped: true },
-  );
+  throw new LambdaError('AccessDeniedException', {
+    message: `User: ${user} is not authorized to perform: ${action} on resource: ${resourceOf(principal, input)} because no identity-based policy allows the ${action} action`,
+  });
 }

@@ -5,14 +5,14 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { operations, type OperationName } from './generated/model.js';
 import { Router } from './router.js';
-import { deserializeInput, serializeOutput, type WireResponse } from './codec.js';
+import { deserializeInput, isStreamingResponse, serializeOutput, type WireResponse } from './codec.js';
 import { validateInput } from './validate.js';
 import { errorResponse } from './errors.js';
 import { identify, type Authentication, type IdentityDefaults } from './identity.js';
 import type { Handlers, RequestContext } from './handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { isLogsRequest, isStreamingResponse, type LogsService } from '../logs/service.js';
+import type { LogsService } from '../logs/service.js';
 
 /**
  * Request body limits per operation, enforced while the body is read so nothing above them is
@@ -70,7 +70,7 @@ const LOGS_MAX_BODY_BYTES = 2 * 1_048_576;
 const router = new Router<OperationName>(operations);
 
 function tooLarge(limit: number, operation: string): LambdaError {
-  return new LambdaError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`, { status: 413 });
+  return new LambdaError('RequestTooLarge', { limit, operation });
 }
 
 /** Drops the rest of a refused body as it arrives, up to DISCARD_BUDGET. */
@@ -152,7 +152,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       throw e;
     }
     // CloudWatch Logs (awsJson1_1) shares the port: its requests are told apart by target or signing scope.
-    if (options.logs && isLogsRequest(req.headers)) {
+    if (options.logs?.accepts(req.headers)) {
       const body = await readBody(req, LOGS_MAX_BODY_BYTES, 'PutLogEvents');
       const target = String(req.headers['x-amz-target'] ?? '');
       await auth?.verifyLogs(body, target.slice(target.indexOf('.') + 1));
@@ -162,14 +162,14 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     if (!match) {
       req.resume();
       // What AWS's front door answers for a path no operation serves.
-      throw new LambdaError('UnknownOperationException', 'Unable to determine service/operation name to be authorized', { status: 404 });
+      throw new LambdaError('UnknownOperationException', {});
     }
     const op = match.op;
     const body = await readBody(req, bodyLimits[op.name] ?? BODY_LIMITS.other, op.name === 'Invoke' ? 'InvokeFunction' : op.name);
     await auth?.verify(body);
     const handler = handlers[op.name] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
     if (!handler) {
-      throw new LambdaError('ServiceException', `lambdalite does not implement the ${op.name} operation yet.`, { status: 501, fault: 'Service' });
+      throw new LambdaError('NotImplemented', { operation: op.name });
     }
     const input = deserializeInput(op, match.labels, { method: req.method ?? 'GET', query: url.searchParams, headers: req.headers, body });
     auth?.authorize(op.name, input as Record<string, unknown>);

@@ -196,7 +196,7 @@ export function createAuthenticator(o: AuthenticatorOptions): (req: IncomingMess
         async verifyLogs(body, operation) {
           await verifySignature(signed, secretAccessKey, received, body, 'logs');
           if (o.functionApiAccess !== 'full' && !functionLogsActions.has(operation)) {
-            throw new LambdaError('AccessDeniedException', `User is not authorized to perform: logs:${operation}`, { status: 400 });
+            throw new LambdaError('LogsAccessDenied', { operation });
           }
         },
       };

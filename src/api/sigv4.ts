@@ -17,14 +17,13 @@ const SKEW_MS = 15 * 60 * 1000;
 /** SigV4's limit on X-Amz-Expires. */
 const MAX_EXPIRES_S = 7 * 24 * 60 * 60;
 
-const untyped = { status: 403, untyped: true } as const;
 export const authErrors = {
-  missing: () => new LambdaError('MissingAuthenticationTokenException', 'Missing Authentication Token', untyped),
-  unrecognized: () => new LambdaError('UnrecognizedClientException', 'The security token included in the request is invalid.', untyped),
-  expiredToken: () => new LambdaError('ExpiredTokenException', 'The security token included in the request is expired', untyped),
-  incomplete: (message: string) => new LambdaError('IncompleteSignatureException', message, untyped),
+  missing: () => new LambdaError('MissingAuthenticationTokenException', {}),
+  unrecognized: () => new LambdaError('UnrecognizedClientException', {}),
+  expiredToken: () => new LambdaError('ExpiredTokenException', {}),
+  incomplete: (message: string) => new LambdaError('IncompleteSignatureException', { message }),
   invalid: (message = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.') =>
-    new LambdaError('InvalidSignatureException', message, untyped),
+    new LambdaError('InvalidSignatureException', { message }),
 } as const;
 
 /** What a request claims: everything needed to check it once the secret for `accessKeyId` is known. */

@@ -40,7 +40,7 @@ export class AccountService {
   checkCodeStorage(scope: Scope, extraBytes: number): void {
     const { totalCodeSize } = this.#store.codeUsage(scope.accountId, scope.region);
     if (totalCodeSize + extraBytes > this.#limits.totalCodeSize) {
-      throw new LambdaError('CodeStorageExceededException', 'Code storage limit exceeded.', { status: 400 });
+      throw new LambdaError('CodeStorageExceededException', {});
     }
   }
 }

@@ -5,10 +5,10 @@ import type {
   AliasConfiguration, AliasRoutingConfiguration, CreateAliasRequest, DeleteAliasRequest, GetAliasRequest,
   ListAliasesRequest, ListAliasesResponse, UpdateAliasRequest,
 } from '../api/generated/types.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import { errors, LambdaError } from '../shared/errors.js';
 import type { FunctionKey, Store, StoredAlias, StoredFunction } from '../store/types.js';
-import { functionNotFound } from './resolve.js';
+import { resolveFunctionName, functionNotFound } from './resolve.js';
 import { presentAlias } from './present.js';
 import { revisionMismatch } from './versions.js';
 
@@ -47,7 +47,7 @@ export class AliasService {
       throw errors.invalidParameter(`Invalid function version ${extra}. Function version ${extra} is already included in routing configuration.`);
     }
     if (functionVersion === '$LATEST') {
-      throw new LambdaError('InvalidParameterValueException', '$LATEST is not supported for an alias pointing to more than 1 version', { status: 400, untyped: true });
+      throw new LambdaError('InvalidParameterValueUntyped', { message: '$LATEST is not supported for an alias pointing to more than 1 version' });
     }
     if (checkExists) this.#checkVersionExists(key, extra);
     return { [extra]: weight };

@@ -20,11 +20,11 @@ import type {
   UpdateCodeSigningConfigResponse,
 } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import { awsTimestamp, type Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { FunctionKey, Store } from '../store/types.js';
-import { functionNotFound } from './resolve.js';
+import { resolveFunctionName, functionNotFound } from './resolve.js';
 import { pageOf } from './paging.js';
 
 const CSC_KIND = 'code-signing-config';
@@ -48,11 +48,11 @@ export function codeSigningConfigArn(scope: Scope, id: string): string {
 
 /** AWS answers a missing config on its own operations with an untyped ResourceNotFoundException. */
 const cscNotFound = (arn: string) =>
-  new LambdaError('ResourceNotFoundException', `The Lambda code signing configuration ${arn} can not be found.`, { status: 404, untyped: true });
+  new LambdaError('CodeSigningConfigMissing', { arn });
 
 /** ... and with CodeSigningConfigNotFoundException where a function refers to it. */
 const cscNotFoundForFunction = (arn: string) =>
-  new LambdaError('CodeSigningConfigNotFoundException', `The code signing configuration cannot be found. Check that the provided configuration is not deleted: ${arn}.`, { status: 404 });
+  new LambdaError('CodeSigningConfigNotFoundException', { arn });
 
 /** The signature a package carries, and the bytes it was made over. */
 interface Embedded {
@@ -270,7 +270,7 @@ export class CodeSigningService {
     const allowed = embedded !== undefined && key !== undefined && csc.AllowedPublishers.SigningProfileVersionArns.includes(embedded.profileVersionArn);
     if (allowed) return { SigningProfileVersionArn: embedded.profileVersionArn, SigningJobArn: embedded.jobArn };
     if (csc.CodeSigningPolicies.UntrustedArtifactOnDeployment === 'Enforce') {
-      throw new LambdaError('CodeVerificationFailedException', `Lambda cannot deploy the function. The function or layer might be signed using a signature that the client is not configured to accept. Check the provided signature for ${functionName}.`, { status: 400 });
+      throw new LambdaError('CodeVerificationFailedException', { functionName });
     }
     this.#d.logger.warn(`code signing: deploying ${functionName} with a package not signed by a publisher ${csc.CodeSigningConfigArn} allows (UntrustedArtifactOnDeployment: Warn)`);
     return undefined;
@@ -279,4 +279,4 @@ export class CodeSigningService {
 
 /** The documented meaning of InvalidCodeSignatureException; AWS's exact text is not recorded. */
 const invalidSignature = () =>
-  new LambdaError('InvalidCodeSignatureException', 'The code signature failed the integrity check. Lambda blocks deployment of code that fails the integrity check, even if the code signing policy is set to WARN.', { status: 400 });
+  new LambdaError('InvalidCodeSignatureException', {});

@@ -80,7 +80,7 @@ export class CodeStore {
    */
   async put(zip: Buffer, options: { fromS3?: boolean } = {}): Promise<StoredPackage> {
     if (!options.fromS3 && zip.length > limits.zipped) {
-      throw new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
+      throw new LambdaError('ZipTooLarge', { limit: limits.zipped });
     }
     const digest = createHash('sha256').update(zip).digest();
     const hash = digest.toString('hex');

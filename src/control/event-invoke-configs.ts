@@ -7,11 +7,11 @@ import type {
   ListFunctionEventInvokeConfigsRequest, ListFunctionEventInvokeConfigsResponse, PutFunctionEventInvokeConfigRequest,
   UpdateFunctionEventInvokeConfigRequest,
 } from '../api/generated/types.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
 import { errors, isLambdaError } from '../shared/errors.js';
 import type { FunctionKey, Store, StoredEventInvokeConfig } from '../store/types.js';
-import { resolveQualified } from './resolve.js';
+import { resolveFunctionName, resolveQualified } from './resolve.js';
 import { pageOf } from './paging.js';
 
 const LIST_DEFAULT = 50;

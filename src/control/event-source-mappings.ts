@@ -7,13 +7,14 @@ import type {
   CreateEventSourceMappingRequest, DeleteEventSourceMappingRequest, EventSourceMappingConfiguration, GetEventSourceMappingRequest,
   ListEventSourceMappingsRequest, ListEventSourceMappingsResponse, UpdateEventSourceMappingRequest,
 } from '../api/generated/types.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
 import { errors, LambdaError } from '../shared/errors.js';
 import type { Store, StoredEventSourceMapping } from '../store/types.js';
 import { FilterPatternError, INVALID_PATTERN, validateFilterCriteria } from '../events/filters.js';
-import { sourceKind, type SourceKind } from '../events/registry.js';
-import { resolveQualified } from './resolve.js';
+import { sourceKind, type SourceKind } from '../events/sources.js';
+import { presentMapping, userReason, type MappingLifecycle, type StoredMappingConfig } from '../events/mapping.js';
+import { resolveFunctionName, resolveQualified } from './resolve.js';
 import { pageOf } from './paging.js';
 import { checkTagCount } from './tags.js';
 
@@ -22,24 +23,6 @@ const LIST_DEFAULT = 100;
 /** AWS's defaults per source (the SQS ones are few: SQS mappings have no stream settings at all). */
 const DEFAULT_BATCH: Record<SourceKind, number> = { sqs: 10, kinesis: 100, dynamodb: 100 };
 const MAX_BATCH: Record<SourceKind, number> = { sqs: 10_000, kinesis: 10_000, dynamodb: 10_000 };
-
-/** What the manager does with a mapping the API changed. */
-export interface MappingLifecycle {
-  /** Checks through the source's own API that the queue or stream exists; throws AWS's error when not. */
-  checkSource(kind: SourceKind, arn: string): Promise<void>;
-  /** The mapping was created or updated: (re)start or stop its poller and settle its state. */
-  changed(uuid: string): void;
-  /** The mapping is `Deleting`: stop its poller, then forget it. */
-  deleted(uuid: string): void;
-}
-
-/** Members kept with a mapping that the API does not show. */
-interface Hidden {
-  /** The desired state: Enabled=true/false as last given. */
-  readonly Enabled: boolean;
-}
-
-export type StoredMappingConfig = StoredEventSourceMapping['config'] & Hidden;
 
 const notFound = () => errors.notFound('The resource you requested does not exist.');
 
@@ -55,19 +38,8 @@ function kindOf(arn: string | undefined): SourceKind {
   throw errors.invalidParameter('Unrecognized event source.');
 }
 
-/** The reason AWS gives for a user's change: SQS mappings say USER_INITIATED, stream mappings "User action". */
-export function userReason(kind: SourceKind): string {
-  return kind === 'sqs' ? 'USER_INITIATED' : 'User action';
-}
-
 export function mappingArn(region: string, accountId: string, uuid: string): string {
   return `arn:aws:lambda:${region}:${accountId}:event-source-mapping:${uuid}`;
-}
-
-/** The API's view of a stored mapping. */
-export function presentMapping(m: StoredEventSourceMapping): EventSourceMappingConfiguration {
-  const { Enabled: _enabled, LastModified, Tags: _tags, ...rest } = m.config as StoredMappingConfig & { LastModified: number; Tags?: unknown };
-  return { ...(rest as EventSourceMappingConfiguration), LastModified: new Date(LastModified) };
 }
 
 export class EventSourceMappingService {

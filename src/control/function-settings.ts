@@ -7,9 +7,9 @@ import type {
   PutRuntimeManagementConfigRequest, PutRuntimeManagementConfigResponse, TRecursiveLoop, TUpdateRuntimeOn,
 } from '../api/generated/types.js';
 import { errors } from '../shared/errors.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import type { FunctionKey, Store } from '../store/types.js';
-import { functionNotFound, resolveQualified } from './resolve.js';
+import { resolveFunctionName, functionNotFound, resolveQualified } from './resolve.js';
 import { runtimeVersionArn } from './functions.js';
 
 const RECURSION_KIND = 'function-recursion';

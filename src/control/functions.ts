@@ -9,13 +9,13 @@ import type {
 } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
 import { shapes } from '../api/generated/model.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import { awsTimestamp, type Clock, type Timer } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
 import type { CodeStore, StoredPackage } from './code-store.js';
 import type { S3Fetcher } from './s3-fetch.js';
 import { checkRuntime } from './runtimes.js';
-import type { FunctionRuntimeConfig, Invoker } from '../invoke/types.js';
+import type { FunctionRuntimeConfig, InvokeEngine } from '../invoke/types.js';
 import type { VersionService } from './versions.js';
 import type { AliasService } from './aliases.js';
 import type { LayerService, ResolvedLayers } from './layers.js';
@@ -23,7 +23,7 @@ import type { PolicyService } from './policies.js';
 import type { CodeSigningService, SignatureInfo } from './code-signing.js';
 import type { VpcResolver } from './vpc.js';
 import { checkTagCount } from './tags.js';
-import { resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
+import { resolveFunctionName, resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
 import { presentListItem, presentVersion } from './present.js';
 import { HOT_RELOAD_BUCKET, HotReloadWatcher, checkHotReloadFolder, hotReloadDir, hotReloadPackage } from './hot-reload.js';
 
@@ -47,7 +47,7 @@ export interface FunctionServiceDeps {
   readonly code: CodeStore;
   readonly s3: S3Fetcher;
   readonly clock: Clock;
-  readonly invoker: Pick<Invoker, 'retire'>;
+  readonly engine: Pick<InvokeEngine, 'retire'>;
   readonly versions: VersionService;
   readonly layers: LayerService;
   readonly policies: PolicyService;
@@ -387,7 +387,7 @@ export class FunctionService {
       throw errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
     }
     const response = this.#present(fn, version, undefined);
-    void this.#d.invoker.retire(functionArn(fn.region, fn.accountId, fn.name), '$LATEST');
+    void this.#d.engine.retire(functionArn(fn.region, fn.accountId, fn.name), '$LATEST');
     this.#settle(fn, next.RevisionId!);
     return response;
   }
@@ -490,7 +490,7 @@ export class FunctionService {
     if (ref.qualifier === undefined) {
       // Versions and aliases go with the function (the store cascades).
       this.#d.store.deleteFunction(key);
-      void this.#d.invoker.retire(arn);
+      void this.#d.engine.retire(arn);
       return;
     }
     // A qualifier neither a version nor an alias name (e.g. `$latest`) names no version: nothing to delete.
@@ -500,7 +500,7 @@ export class FunctionService {
       throw errors.conflict(`Unable to delete version because the following aliases reference it: [${referencing.map((a) => a.alias).join(', ')}]`);
     }
     // Deleting a version that does not exist succeeds, as on AWS.
-    if (this.#d.store.deleteVersion(key, ref.qualifier)) void this.#d.invoker.retire(arn, ref.qualifier);
+    if (this.#d.store.deleteVersion(key, ref.qualifier)) void this.#d.engine.retire(arn, ref.qualifier);
   }
 
   /** For a hot-reload folder, its change count: a saved file makes the next invoke start new environments. */

@@ -90,7 +90,7 @@ export class LayerService {
 
   async publish(input: PublishLayerVersionRequest, scope: Scope & { baseUrl: string }): Promise<PublishLayerVersionResponse> {
     const key = this.#key(input.LayerName, scope);
-    if (key.accountId !== scope.accountId) throw new LambdaError('AccessDeniedException', '', { status: 403 });
+    if (key.accountId !== scope.accountId) throw new LambdaError('AccessDeniedException', { message: '' });
     const c = input.Content;
     let pkg;
     if (c.ZipFile !== undefined) pkg = await this.#d.code.put(c.ZipFile);
@@ -143,7 +143,7 @@ export class LayerService {
   #readable(key: LayerKey, version: number, scope?: Scope): StoredLayerVersion {
     const v = this.#load(key, version);
     if (scope && key.accountId !== scope.accountId && !this.#grants(key, version, scope.accountId)) {
-      throw new LambdaError('AccessDeniedException', `User: arn:aws:iam::${scope.accountId}:root is not authorized to perform: lambda:GetLayerVersion on resource: ${layerArn(key)}:${version}`, { status: 403 });
+      throw new LambdaError('AccessDeniedException', { message: `User: arn:aws:iam::${scope.accountId}:root is not authorized to perform: lambda:GetLayerVersion on resource: ${layerArn(key)}:${version}` });
     }
     return v;
   }

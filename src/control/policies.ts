@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AddPermissionRequest, AddPermissionResponse, GetPolicyRequest, GetPolicyResponse, RemovePermissionRequest } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import type { FunctionKey, PolicyStatement, Store, StoredFunction } from '../store/types.js';
-import { functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
+import { resolveFunctionName, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
 
 /** AWS's errors for statements, shared by function and layer version policies. */
 export const duplicateStatement = (sid: string) =>

@@ -3,18 +3,14 @@
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { errors, LambdaError } from '../shared/errors.js';
 import { limits } from './code-store.js';
-
-export interface S3FetchOptions {
-  readonly endpoint: string | undefined;
-  readonly region: string;
-}
+import type { AwsClientOptions } from '../shared/config.js';
 
 export class S3Fetcher {
   readonly #clients = new Map<string, S3Client>();
-  readonly #endpoint: string | undefined;
+  readonly #aws: AwsClientOptions;
 
-  constructor(options: { endpoint: string | undefined }) {
-    this.#endpoint = options.endpoint;
+  constructor(aws: AwsClientOptions) {
+    this.#aws = aws;
   }
 
   #client(region: string): S3Client {
@@ -22,9 +18,9 @@ export class S3Fetcher {
     if (!c) {
       c = new S3Client({
         region,
-        ...(this.#endpoint ? { endpoint: this.#endpoint, forcePathStyle: true } : {}),
-        // Without an endpoint the SDK's normal credential chain applies; a local endpoint takes any keys.
-        ...(this.#endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+        ...this.#aws,
+        // Local S3 peers answer path-style requests only.
+        ...(this.#aws.endpoint ? { forcePathStyle: true } : {}),
       });
       this.#clients.set(region, c);
     }

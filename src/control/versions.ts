@@ -2,11 +2,11 @@
 // never renumbered, even after a delete.
 import { randomUUID } from 'node:crypto';
 import type { FunctionConfiguration, ListVersionsByFunctionRequest, ListVersionsByFunctionResponse, PublishVersionRequest } from '../api/generated/types.js';
-import { resolveFunctionName, functionArn, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import { errors } from '../shared/errors.js';
 import { awsTimestamp, type Clock } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
-import { functionNotFound } from './resolve.js';
+import { resolveFunctionName, functionNotFound } from './resolve.js';
 import { presentListItem, presentVersion } from './present.js';
 
 /** Members that differ between versions without the code or configuration having changed. */

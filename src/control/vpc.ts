@@ -4,24 +4,20 @@
 import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
 import type { VpcConfig, VpcConfigResponse } from '../api/generated/types.js';
 import { errors } from '../shared/errors.js';
+import type { AwsClientOptions } from '../shared/config.js';
 
 export class VpcResolver {
-  readonly #endpoint: string | undefined;
+  readonly #aws: AwsClientOptions;
   readonly #clients = new Map<string, EC2Client>();
 
-  constructor(options: { endpoint: string | undefined }) {
-    this.#endpoint = options.endpoint;
+  constructor(aws: AwsClientOptions) {
+    this.#aws = aws;
   }
 
   #client(region: string): EC2Client {
     let c = this.#clients.get(region);
     if (!c) {
-      c = new EC2Client({
-        region,
-        ...(this.#endpoint ? { endpoint: this.#endpoint } : {}),
-        // Without an endpoint the SDK's normal credential chain applies; a local endpoint takes any keys.
-        ...(this.#endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
-      });
+      c = new EC2Client({ region, ...this.#aws });
       this.#clients.set(region, c);
     }
     return c;

@@ -7,11 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Poller, PollerContext, PollerFactory } from './types.js';
 import { StreamPoller, type IteratorPosition, type RecordsPage, type ShardDescription, type StreamRecord, type StreamSource } from './streams.js';
-import { parseArn } from '../queue/destinations.js';
+import { parseArn } from '../shared/arn.js';
 
-const localCredentials = (endpoint: string | undefined) =>
-  // Without an endpoint the SDK's normal credential chain applies; a local endpoint takes any keys.
-  endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
@@ -40,7 +37,7 @@ export function dynamoDbStreamsSource(ctx: PollerContext): StreamSource {
   const view = ctx.mapping();
   const streamArn = view.config.EventSourceArn ?? '';
   const region = parseArn(streamArn)?.region ?? view.region;
-  const client = new DynamoDBStreamsClient({ region, ...(ctx.endpoint ? { endpoint: ctx.endpoint } : {}), ...localCredentials(ctx.endpoint) });
+  const client = new DynamoDBStreamsClient({ region, ...ctx.aws });
   return {
     serviceName: 'DynamoDB Streams',
     batchInfoKey: 'DDBStreamBatchInfo',

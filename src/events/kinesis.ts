@@ -7,11 +7,8 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Poller, PollerContext, PollerFactory } from './types.js';
 import { StreamPoller, type IteratorPosition, type RecordsPage, type ShardDescription, type StreamRecord, type StreamSource } from './streams.js';
-import { parseArn } from '../queue/destinations.js';
+import { parseArn } from '../shared/arn.js';
 
-const localCredentials = (endpoint: string | undefined) =>
-  // Without an endpoint the SDK's normal credential chain applies; a local endpoint takes any keys.
-  endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
 
 export function kinesisSource(ctx: PollerContext): StreamSource {
   const view = ctx.mapping();
@@ -19,7 +16,7 @@ export function kinesisSource(ctx: PollerContext): StreamSource {
   const region = parseArn(streamArn)?.region ?? view.region;
   // The Kinesis client defaults to HTTP/2 (for SubscribeToShard), which plain-HTTP endpoints such as
   // moto_server do not speak; polling needs only HTTP/1.1.
-  const client = new KinesisClient({ region, requestHandler: new NodeHttpHandler(), ...(ctx.endpoint ? { endpoint: ctx.endpoint } : {}), ...localCredentials(ctx.endpoint) });
+  const client = new KinesisClient({ region, requestHandler: new NodeHttpHandler(), ...ctx.aws });
   const common = {
     kinesisSchemaVersion: '1.0',
   };

@@ -1,5 +1,5 @@
 // The event source mapping manager: runs one poller per enabled mapping (the factory for its source
-// kind from registry.ts), gives it a PollerContext (types.ts), and moves mappings from the transient
+// kind from sources.ts), gives it a PollerContext (types.ts), and moves mappings from the transient
 // states the API answers (Creating, Enabling, Disabling, Updating, Deleting) to the stable ones once
 // their poller has started or stopped. Mappings are resumed at start-up. See README.md.
 import { randomUUID } from 'node:crypto';
@@ -8,29 +8,28 @@ import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kin
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { EventSourceMappingConfiguration } from '../api/generated/types.js';
-import { presentMapping, type MappingLifecycle, type StoredMappingConfig } from '../control/event-source-mappings.js';
+import { presentMapping, userReason, type MappingLifecycle, type StoredMappingConfig } from './mapping.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
-import { Destinations, parseArn, type DestinationEndpoints } from '../queue/destinations.js';
+import { Destinations } from '../queue/destinations.js';
+import type { AwsClientOptions, AwsServices } from '../shared/config.js';
+import { parseArn } from '../shared/arn.js';
 import type { QueueFunctions } from '../queue/async-queue.js';
 import type { Clock } from '../shared/clock.js';
 import { errors, isLambdaError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store, StoredEventSourceMapping } from '../store/types.js';
-import { pollerFactories as defaultFactories, sourceKind, type SourceKind } from './registry.js';
+import { pollerFactories as defaultFactories, sourceKind, type SourceKind } from './sources.js';
 import type { BatchOutcome, MappingView, PollerContext, PollerFactory } from './types.js';
 
-export interface ManagerEndpoints extends DestinationEndpoints {
-  readonly kinesis: string | undefined;
-  readonly dynamodbstreams: string | undefined;
-}
 
 export interface ManagerOptions {
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly functions: QueueFunctions;
-  readonly invoker: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
-  readonly endpoints: ManagerEndpoints;
+  readonly engine: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
+  /** The sources' services and the OnFailure destinations'. */
+  readonly aws: AwsServices;
   /** Pollers by source kind; tests pass fakes. */
   readonly factories?: Record<SourceKind, PollerFactory>;
 }
@@ -43,9 +42,6 @@ interface Running {
   readonly startedWith: string;
 }
 
-/** A local endpoint takes any keys; without one the SDK's normal credential chain applies. */
-const localCredentials = (endpoint: string | undefined) =>
-  endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
 
 /** Stable members of the stored config: a change of any other member (State, LastModified, ...) does not restart a poller. */
 function pollerSettings(config: StoredEventSourceMapping['config']): string {
@@ -91,14 +87,14 @@ export class EventSourceMappingManager implements MappingLifecycle {
   constructor(options: ManagerOptions) {
     this.#o = options;
     this.#factories = options.factories ?? defaultFactories;
-    this.#destinations = new Destinations(options.endpoints, async (arn) => {
+    this.#destinations = new Destinations(options.aws, async (arn) => {
       throw new Error(`a Lambda function (${arn}) is not an OnFailure destination of an event source mapping`);
     });
   }
 
-  endpointFor(kind: SourceKind): string | undefined {
-    const e = this.#o.endpoints;
-    return kind === 'sqs' ? e.sqs : kind === 'kinesis' ? e.kinesis : e.dynamodbstreams;
+  awsFor(kind: SourceKind): AwsClientOptions {
+    const a = this.#o.aws;
+    return kind === 'sqs' ? a.sqs : kind === 'kinesis' ? a.kinesis : a.dynamodbstreams;
   }
 
   /** Resumes every mapping the store holds: enabled ones poll again, half-done changes are finished. */
@@ -112,10 +108,10 @@ export class EventSourceMappingManager implements MappingLifecycle {
   }
 
   async checkSource(kind: SourceKind, arn: string): Promise<void> {
-    const endpoint = this.endpointFor(kind);
+
     const parsed = parseArn(arn);
     if (!parsed) throw errors.invalidParameter('Unrecognized event source.');
-    const common = { region: parsed.region, maxAttempts: 2, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) };
+    const common = { region: parsed.region, maxAttempts: 2, ...this.awsFor(kind) };
     try {
       if (kind === 'sqs') {
         const client = new SQSClient(common);
@@ -217,7 +213,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
       mapping: () => entry.running?.view ?? this.#view(m),
       clock: this.#o.clock,
       logger: this.#o.logger,
-      endpoint: this.endpointFor(kind),
+      aws: this.awsFor(kind),
       invoke: (payload) => this.#invoke(entry.running?.view ?? this.#view(m), payload),
       checkpoints: {
         get: (shardId) => this.#o.store.getStreamCheckpoint(uuid, shardId),
@@ -255,7 +251,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
 
   /** One synchronous invocation of the mapped function, its failures turned into data for the poller. */
   async #invoke(view: MappingView, payload: Buffer): Promise<BatchOutcome> {
-    const { functions, invoker } = this.#o;
+    const { functions, engine } = this.#o;
     const config: EventSourceMappingConfiguration = view.config;
     let resolved: ReturnType<QueueFunctions['resolveForInvoke']>;
     try {
@@ -265,7 +261,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
     }
     const qualifier = config.FunctionArn!.split(':')[7];
     try {
-      const result = await invoker.invoke(functions.runtimeConfig(resolved.fn, resolved.version), {
+      const result = await engine.invoke(functions.runtimeConfig(resolved.fn, resolved.version), {
         requestId: randomUUID(),
         payload,
         invokedFunctionArn: resolved.invokedArn,
@@ -292,7 +288,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
     const uuid = view.uuid;
     const kind = sourceKind(view.config.EventSourceArn ?? '');
     this.#o.logger.warn(`event source mapping ${uuid}: disabled: ${message}`);
-    this.#patch(uuid, { LastProcessingResult: `PROBLEM: ${message}`, Enabled: false, State: 'Disabling', StateTransitionReason: kind === 'sqs' ? 'USER_INITIATED' : 'User action' });
+    this.#patch(uuid, { LastProcessingResult: `PROBLEM: ${message}`, Enabled: false, State: 'Disabling', StateTransitionReason: kind ? userReason(kind) : 'User action' });
     const r = this.#running.get(uuid);
     if (r) r.stopped = true;
     this.changed(uuid);

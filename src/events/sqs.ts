@@ -8,6 +8,7 @@ import {
   type Message, type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { compileFilterCriteria } from './filters.js';
+import { publishBatch, publishPoll } from './diagnostics.js';
 import type { Poller, PollerContext, PollerFactory } from './types.js';
 
 /** AWS's invoke payload limit: a batch never grows beyond it. */
@@ -116,12 +117,7 @@ class SqsPoller implements Poller {
     const config = ctx.mapping().config;
     this.#arn = config.EventSourceArn!;
     this.#region = this.#arn.split(':')[3]!;
-    const endpoint = ctx.endpoint;
-    this.#client = new SQSClient({
-      region: this.#region,
-      ...(endpoint ? { endpoint } : {}),
-      ...(endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
-    });
+    this.#client = new SQSClient({ region: this.#region, ...ctx.aws });
   }
 
   async run(): Promise<void> {
@@ -140,7 +136,7 @@ class SqsPoller implements Poller {
         }
         try {
           const url = await this.#queueUrl();
-          const messages = await this.#receive(url);
+          const messages = await this.#receive(url, () => inFlight.size);
           errors = 0;
           if (!messages.length) continue;
           const p: Promise<void> = this.#handle(url, messages)
@@ -186,7 +182,7 @@ class SqsPoller implements Poller {
   }
 
   /** One batch: up to BatchSize messages, gathered for up to MaximumBatchingWindowInSeconds. */
-  async #receive(url: string): Promise<Message[]> {
+  async #receive(url: string, unfinished: () => number): Promise<Message[]> {
     const config = this.#ctx.mapping().config;
     const batchSize = config.BatchSize ?? 10;
     const windowMs = (config.MaximumBatchingWindowInSeconds ?? 0) * 1000;
@@ -208,6 +204,7 @@ class SqsPoller implements Poller {
         MessageAttributeNames: ['All'],
       }));
       const got = r.Messages ?? [];
+      publishPoll({ uuid: this.#ctx.mapping().uuid, records: got.length, unfinished: unfinished() });
       for (const m of got) {
         out.push(m);
         bytes += Buffer.byteLength(m.Body ?? '') + 1024;
@@ -249,43 +246,47 @@ class SqsPoller implements Poller {
       }
     });
     if (dropped.length) await this.#delete(url, dropped);
-    if (!kept.length) return;
+    const uuid = this.#ctx.mapping().uuid;
+    if (!kept.length) return publishBatch({ uuid, records: messages.length, outcome: 'filtered' });
     const payload = Buffer.from(JSON.stringify({ Records: kept }));
 
     let throttles = 0;
     for (;;) {
       const outcome = await this.#ctx.invoke(payload);
+      // Published once the poller has acted on the outcome (deleted, released, or waiting to retry).
+      const acted = () => publishBatch({ uuid, records: messages.length, outcome: outcome.kind });
       switch (outcome.kind) {
         case 'ok': {
           if (!(config.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures')) {
             await this.#delete(url, [...byId.values()]);
             this.#ctx.setLastProcessingResult('OK');
-            return;
+            return acted();
           }
           const failed = failedItems(outcome.result.payload, new Set(byId.keys()));
           if (failed === 'all') {
             this.#ctx.setLastProcessingResult('PROBLEM: Function call failed');
-            return;
+            return acted();
           }
           await this.#delete(url, [...byId].filter(([id]) => !failed.has(id)).map(([, m]) => m));
           this.#ctx.setLastProcessingResult('OK');
-          return;
+          return acted();
         }
         case 'function-error':
           // Left for the queue: visible again after its visibility timeout, then redriven by its policy.
           this.#ctx.setLastProcessingResult('PROBLEM: Function call failed');
-          return;
+          return acted();
         case 'fatal':
           // The manager disables the mapping; the batch goes back to the queue untouched.
           await this.#release(url, [...byId.values()]);
-          return;
+          return acted();
         case 'throttled': {
           // Retried while the messages stay invisible; past that the queue hands them out again.
           throttles++;
           if (this.#ctx.stopped() || this.#ctx.clock.elapsed() - received > this.#visibilityMs * THROTTLE_SHARE) {
             await this.#release(url, [...byId.values()]);
-            return;
+            return acted();
           }
+          acted();
           await this.#sleep(Math.min(50 * 2 ** Math.min(throttles, 6), 2_000));
           continue;
         }

@@ -16,6 +16,7 @@
 //   processed again after a restart, which is AWS's at-least-once behaviour too.
 import { randomUUID } from 'node:crypto';
 import type { BatchOutcome, MappingView, Poller, PollerContext } from './types.js';
+import { publishBatch, publishPoll } from './diagnostics.js';
 
 /** One record as a lane needs it: the Lambda event record plus what batching and ordering look at. */
 export interface StreamRecord {
@@ -311,6 +312,7 @@ class ShardWorker {
         continue;
       }
       failures = 0;
+      publishPoll({ uuid: ctx.mapping().uuid, shardId: this.#shard.shardId, records: page.records.length, unfinished: this.#progress.pending });
       for (const r of page.records) {
         // A stream can repeat records after an iterator was renewed; the order is by sequence number.
         if (this.#lastRead !== undefined && !seqLess(this.#lastRead, r.sequenceNumber)) continue;
@@ -468,6 +470,7 @@ class ShardWorker {
         }
       }
       const outcome = await ctx.invoke(this.#payload(records, window, final));
+      publishBatch({ uuid: ctx.mapping().uuid, shardId: this.#shard.shardId, records: records.length, outcome: outcome.kind });
       if (outcome.kind === 'fatal') {
         ctx.logger.warn(`event source mapping ${ctx.mapping().uuid}: cannot invoke the function: ${outcome.message}`);
         ctx.setLastProcessingResult(`PROBLEM: Function call failed: ${outcome.message}`);

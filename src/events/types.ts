@@ -6,6 +6,7 @@
 import type { EventSourceMappingConfiguration } from '../api/generated/types.js';
 import type { InvokeResult } from '../invoke/types.js';
 import type { Clock } from '../shared/clock.js';
+import type { AwsClientOptions } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 
 /** A mapping as the API reports it, plus the scope it lives in. */
@@ -31,8 +32,8 @@ export interface PollerContext {
   readonly mapping: () => MappingView;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Endpoint for the source's AWS service (configuration: --aws-endpoint and per-service overrides). */
-  readonly endpoint: string | undefined;
+  /** How the source's AWS service is reached (configuration: --aws-endpoint and per-service overrides). */
+  readonly aws: AwsClientOptions;
   /** Invokes the mapped function synchronously with `payload` (a JSON event); counts against concurrency. */
   invoke(payload: Buffer): Promise<BatchOutcome>;
   /** Durable checkpoints per shard (streams): survive restarts. */

@@ -1,11 +1,11 @@
-// The invoke engine: the Invoker the control plane calls. It keeps a pool of execution environments
-// per (function ARN, version): a request takes an idle environment started for the current revision
+// The invoke engine (the InvokeEngine contract of types.ts), running functions in sandboxes. It keeps a
+// pool of execution environments per (function ARN, version): a request takes an idle environment started for the current revision
 // (warm) or starts a new one (cold); a finished environment goes back to the pool unless it failed,
 // was retired, or belongs to an older revision. Idle environments are reclaimed after idleTimeoutMs.
 // Everything about one environment's life lives in src/sandbox/environment.ts.
 //
 // Around that, issue 6's concurrency (see src/sandbox/README.md, "Concurrency and scaling"):
-//   1. admission: the ConcurrencyGovernor (./concurrency.ts) throttles before anything is touched;
+//   1. admission: the ConcurrencyGovernor (./admission.ts) throttles before anything is touched;
 //   2. provisioned environments configured on the invoked qualifier first, then idle on-demand ones;
 //   3. otherwise a start slot (StartLimiter: parallel starts and starts per second), waited for
 //      with a bound, during which an environment of the same pool that becomes idle is taken instead;
@@ -16,8 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { LambdaError } from '../shared/errors.js';
-import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
+import { errors, LambdaError } from '../shared/errors.js';
+import type { FunctionRuntimeConfig, InvokeEngine, InvokeRequest, InvokeResult, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
 import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 import { ExecutionEnvironment, type EnvironmentCredentials, type InitializationType } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
@@ -30,11 +30,11 @@ import { DEFAULT_PIDS_LIMIT } from '../sandbox/memory.js';
 import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
-import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
+import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './admission.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 import { LogStore } from '../logs/store.js';
 
-export interface InvokerOptions {
+export interface SandboxInvokeEngineOptions {
   /** Absolute path of the server's data dir; functions never see it. */
   readonly dataDir: string;
   /** The log store environments write to; default one of its own at `<dataDir>/logs.db`. */
@@ -135,22 +135,6 @@ export interface EngineStats {
   readonly startsWaiting: number;
 }
 
-export interface InvokeEngine extends Invoker {
-  readonly sandboxKind: Sandbox['kind'];
-  readonly memoryKind: MemoryController['kind'];
-  /** Live environments (for tests and diagnostics). */
-  environments(functionArn?: string): EnvironmentInfo[];
-  /** Every log stream of a log group, oldest first, with everything written so far. */
-  readLogs(logGroup: string): Promise<LogStreamContents[]>;
-  stats(): EngineStats;
-  /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
-  provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
-  /** X-Ray segments sent for a function's traced invocations (bounded, oldest first). */
-  traceSegments(functionArn: string): readonly TraceSegment[];
-  /** Installs a runtime ahead of its first invoke; resolves to its INIT_START version (e.g. nodejs:22.v22.23.5). */
-  installRuntime(runtime: string): Promise<string>;
-}
-
 interface Waiter {
   readonly revision: string;
   /** Offers an idle environment; false when the waiter has already got something else. */
@@ -200,11 +184,8 @@ const PROVISIONED_INIT_MIN_MS = 130_000;
 /** The engine was told to sandbox functions and cannot: the server must not start. */
 export class SandboxRequiredError extends Error {}
 
-export function createInvoker(options: InvokerOptions): InvokeEngine {
-  return new Engine(options);
-}
-
-class Engine implements InvokeEngine {
+/** The invoke engine that runs functions in sandboxed execution environments on this machine. */
+export class SandboxInvokeEngine implements InvokeEngine {
   readonly #clock: Clock;
   readonly #sandbox: Sandbox;
   readonly #memory: MemoryController;
@@ -241,9 +222,10 @@ class Engine implements InvokeEngine {
   readonly #memoryBudgetMb: number;
   #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
-  readonly #credentials: NonNullable<InvokerOptions['credentials']>;
-  readonly #lambdaEndpoint: InvokerOptions['lambdaEndpoint'];
-  readonly #sweeper: NodeJS.Timeout;
+  readonly #credentials: NonNullable<SandboxInvokeEngineOptions['credentials']>;
+  readonly #lambdaEndpoint: SandboxInvokeEngineOptions['lambdaEndpoint'];
+  readonly #sweepMs: number;
+  #sweeper: Timer | undefined;
   #refilling = false;
   /** MemorySize of the latest cold start: spare launchers' cgroups get it ahead of time. */
   #likelyMemoryMb = 128;
@@ -253,7 +235,7 @@ class Engine implements InvokeEngine {
   #seq = 0;
   readonly #holdCode: (dirs: readonly string[]) => () => void;
 
-  constructor(o: InvokerOptions) {
+  constructor(o: SandboxInvokeEngineOptions) {
     if (!path.isAbsolute(o.dataDir)) throw new Error(`dataDir must be absolute: ${o.dataDir}`);
     this.#clock = o.clock ?? systemClock;
     this.#holdCode = o.holdCode ?? (() => () => {});
@@ -319,9 +301,8 @@ class Engine implements InvokeEngine {
     log(this.#network.description);
     this.#stopPortWatch = this.#network.mode === 'egress' ? watchHostPorts(2000) : () => {};
     log(this.#scratch.description);
-    const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
-    this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
-    this.#sweeper.unref();
+    this.#sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
+    this.#scheduleSweep();
     void this.#refill();
   }
 
@@ -361,7 +342,7 @@ class Engine implements InvokeEngine {
   }
 
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
-    if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
+    if (this.#closed) throw errors.service('The invoke engine is shut down.');
     const plan = await this.#registry.prepare(config.runtime);
     if (this.#xray === undefined) await this.#xrayReady;
     this.#names.set(config.functionArn, config.functionName);
@@ -467,7 +448,7 @@ class Engine implements InvokeEngine {
     }
     let env: ExecutionEnvironment;
     try {
-      if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
+      if (this.#closed) throw errors.service('The invoke engine is shut down.');
       // While this invoke waited for its slot, an environment of its pool may have become idle.
       const idle = this.#takeIdle(pool, config.revision);
       if (idle) {
@@ -636,7 +617,7 @@ class Engine implements InvokeEngine {
       void launcher?.dispose();
       void tmp.then((t) => t?.dispose(), () => {});
       this.#log(`cannot prepare an execution environment: ${(e as Error).message}`);
-      throw new LambdaError('ServiceException', 'The execution environment could not be prepared.', { status: 500 });
+      throw errors.service('The execution environment could not be prepared.');
     }
   }
 
@@ -690,6 +671,15 @@ class Engine implements InvokeEngine {
     } finally {
       this.#refilling = false;
     }
+  }
+
+  /** The idle sweep runs on the engine's clock, so tests move time instead of waiting for it. */
+  #scheduleSweep(): void {
+    this.#sweeper = this.#clock.setTimeout(() => {
+      this.#sweep();
+      if (!this.#closed) this.#scheduleSweep();
+    }, this.#sweepMs);
+    this.#sweeper.unref?.();
   }
 
   #sweep(): void {
@@ -922,7 +912,7 @@ class Engine implements InvokeEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#sweeper);
+    if (this.#sweeper !== undefined) this.#clock.clearTimeout(this.#sweeper);
     this.#stopPortWatch();
     this.#starts.close();
     for (const entry of this.#provisioned.values()) this.#notifySettled(entry);

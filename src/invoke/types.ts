@@ -87,7 +87,8 @@ export interface ProvisionedStatus {
   readonly statusReason?: string;
 }
 
-export interface Invoker {
+/** The invoke engine as the control plane, the async queue and the pollers use it. */
+export interface InvokeEngine {
   /**
    * Runs one invocation to completion. Throws LambdaError for AWS API errors (e.g. missing runtime);
    * a throttled invocation throws TooManyRequestsException (429, message "Rate Exceeded.", `Reason`

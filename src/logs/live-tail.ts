@@ -8,7 +8,8 @@ import type { Clock } from '../shared/clock.js';
 import type { OperationTypes } from './generated/types.js';
 import type { AppendedEvent, GroupScope, LogGroupRow, LogStore } from './store.js';
 import type { Matcher } from './filter-pattern.js';
-import { groupArn, type StreamingResponse } from './protocol.js';
+import { groupArn } from './protocol.js';
+import type { StreamingResponse } from '../api/codec.js';
 
 const codec = new EventStreamCodec(
   (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),

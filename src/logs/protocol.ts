@@ -3,7 +3,6 @@
 // against the input shape (wrong JSON types answer SerializationException, broken constraints
 // InvalidParameterException with AWS's "N validation errors detected" text), and errors written as
 // `{"__type": "...", "message": "..."}`.
-import type http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { operations, shapes, targetPrefix, signingName, type LogsOperationName, type LogsOperationSpec } from './generated/model.js';
 import type { ShapeSpec } from '../api/model-types.js';
@@ -180,15 +179,6 @@ export function errorResponse(e: LogsError): WireResponse {
 }
 
 export type { LogsOperationName };
-
-/** A response written by the service itself (StartLiveTail's event stream). */
-export interface StreamingResponse extends WireResponse {
-  readonly stream: (res: http.ServerResponse) => void;
-}
-
-export function isStreamingResponse(r: WireResponse): r is StreamingResponse {
-  return typeof (r as Partial<StreamingResponse>).stream === 'function';
-}
 
 export function groupArn(scope: { readonly accountId: string; readonly region: string }, name: string): string {
   return `arn:aws:logs:${scope.region}:${scope.accountId}:log-group:${name}`;

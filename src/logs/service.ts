@@ -10,8 +10,7 @@ import type { OperationTypes } from './generated/types.js';
 import type { LogsOperationName } from './generated/model.js';
 import { LogStore, type GroupScope, type LogEventRow, type LogGroupRow, type LogStreamRow, type Position } from './store.js';
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.js';
-import { CONTENT_TYPE, LogsError, logsErrors, operationOf, readInput, jsonResponse, errorResponse, groupArn } from './protocol.js';
-export { isStreamingResponse, isLogsRequest } from './protocol.js';
+import { CONTENT_TYPE, LogsError, logsErrors, operationOf, readInput, jsonResponse, errorResponse, groupArn, isLogsRequest } from './protocol.js';
 import { startLiveTail } from './live-tail.js';
 
 export interface LogsRequest {
@@ -92,6 +91,14 @@ export class LogsService {
       FilterLogEvents: (i, s) => this.#filterEvents(i, s),
       StartLiveTail: (i, s, req) => this.#liveTail(i, s, req),
     };
+  }
+
+  /**
+   * A request for CloudWatch Logs rather than Lambda: it names a Logs operation in X-Amz-Target, or is
+   * signed for the `logs` service.
+   */
+  accepts(headers: http.IncomingHttpHeaders): boolean {
+    return isLogsRequest(headers);
   }
 
   /** Answers one request; never throws. */

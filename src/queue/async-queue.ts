@@ -6,9 +6,9 @@ import type { Store, QueuedEvent, QueuedEventUpdate, StoredEventInvokeConfig, St
 import type { Clock, Timer } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { isLambdaError } from '../shared/errors.js';
-import { functionArn as makeFunctionArn } from '../shared/arn.js';
+import { functionArn as makeFunctionArn, parseArn } from '../shared/arn.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
-import { Destinations, parseArn, type Delivery, type DestinationEndpoints } from './destinations.js';
+import { Destinations, type Delivery, type DestinationServices } from './destinations.js';
 
 /** AWS's defaults for an event with no event invoke config. */
 export const DEFAULT_MAX_EVENT_AGE_S = 21_600;
@@ -18,8 +18,6 @@ const RETRY_DELAYS_MS = [60_000, 120_000] as const;
 /** Throttles and system errors: exponential from 1 s up to 5 minutes, as AWS documents. */
 const THROTTLE_BASE_MS = 1_000;
 const THROTTLE_MAX_MS = 300_000;
-/** However small the scale, a throttled event does not spin faster than this. */
-const MIN_WAIT_MS = 10;
 /** Longer than the longest function timeout (900 s): a live lease never expires under a running invoke. */
 const LEASE_MS = 960_000;
 /** A record that cannot be sent is retried this many times, then dropped with a log line. */
@@ -52,10 +50,8 @@ export interface AsyncQueueOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly functions: QueueFunctions;
-  readonly invoker: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
-  readonly endpoints: DestinationEndpoints;
-  /** Multiplies every retry and throttle delay (--async-retry-scale). */
-  readonly retryScale: number;
+  readonly engine: { invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> };
+  readonly aws: DestinationServices;
   /** Events run at once by this worker. */
   readonly maxInFlight?: number;
 }
@@ -110,7 +106,7 @@ export class AsyncQueue {
   constructor(options: AsyncQueueOptions) {
     this.#o = options;
     this.#maxInFlight = options.maxInFlight ?? 64;
-    this.#destinations = new Destinations(options.endpoints, async (arn, payload) => {
+    this.#destinations = new Destinations(options.aws, async (arn, payload) => {
       // A Lambda destination is invoked asynchronously, as AWS does; its own queue entry makes it durable.
       const parsed = parseArn(arn)!;
       const [name, qualifier] = parsed.resource.replace(/^function:/, '').split(':') as [string, string | undefined];
@@ -238,16 +234,15 @@ export class AsyncQueue {
   }
 
   #throttleDelay(n: number): number {
-    return Math.max(MIN_WAIT_MS, Math.min(THROTTLE_BASE_MS * 2 ** Math.min(n, 20), THROTTLE_MAX_MS) * this.#o.retryScale);
+    return Math.min(THROTTLE_BASE_MS * 2 ** Math.min(n, 20), THROTTLE_MAX_MS);
   }
 
   #retryDelay(attempts: number): number {
-    const base = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? RETRY_DELAYS_MS[1];
-    return Math.max(1, base * this.#o.retryScale);
+    return RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? RETRY_DELAYS_MS[1];
   }
 
   async #attempt(e: QueuedEvent): Promise<void> {
-    const { store, functions, invoker, clock } = this.#o;
+    const { store, functions, engine, clock } = this.#o;
     const scope = { accountId: e.accountId, region: e.region };
     let resolved: ReturnType<QueueFunctions['resolveForInvoke']>;
     try {
@@ -272,7 +267,7 @@ export class AsyncQueue {
     let outcome: Outcome;
     try {
       this.stats.attempts++;
-      const result = await invoker.invoke(functions.runtimeConfig(fn, version), {
+      const result = await engine.invoke(functions.runtimeConfig(fn, version), {
         requestId: e.requestId,
         payload: e.payload.length ? e.payload : Buffer.from('{}'),
         invokedFunctionArn: invokedArn,

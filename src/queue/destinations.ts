@@ -5,12 +5,11 @@ import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type MessageAttribut
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { parseArn, type ParsedArn } from '../shared/arn.js';
+import type { AwsServices } from '../shared/config.js';
 
-export interface DestinationEndpoints {
-  readonly sqs: string | undefined;
-  readonly sns: string | undefined;
-  readonly events: string | undefined;
-}
+/** How the services records are sent to are reached. */
+export type DestinationServices = Pick<AwsServices, 'sqs' | 'sns' | 'events'>;
 
 /** One message to send. `attributes` (DLQ only) become SQS/SNS string or number message attributes. */
 export interface Delivery {
@@ -36,33 +35,16 @@ export function newTraceHeader(nowMs: number): string {
   return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Sampled=0`;
 }
 
-interface ParsedArn {
-  readonly service: string;
-  readonly region: string;
-  readonly accountId: string;
-  readonly resource: string;
-}
-
-export function parseArn(arn: string): ParsedArn | undefined {
-  const parts = arn.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn') return undefined;
-  return { service: parts[2]!, region: parts[3]!, accountId: parts[4]!, resource: parts.slice(5).join(':') };
-}
-
-const localCredentials = (endpoint: string | undefined) =>
-  // Without an endpoint the SDK's normal credential chain applies; a local endpoint takes any keys.
-  endpoint && !process.env['AWS_ACCESS_KEY_ID'] ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
-
 export class Destinations {
-  readonly #endpoints: DestinationEndpoints;
+  readonly #aws: DestinationServices;
   readonly #local: LocalInvoke;
   readonly #sqs = new Map<string, SQSClient>();
   readonly #sns = new Map<string, SNSClient>();
   readonly #events = new Map<string, EventBridgeClient>();
   readonly #queueUrls = new Map<string, string>();
 
-  constructor(endpoints: DestinationEndpoints, local: LocalInvoke) {
-    this.#endpoints = endpoints;
+  constructor(aws: DestinationServices, local: LocalInvoke) {
+    this.#aws = aws;
     this.#local = local;
   }
 
@@ -98,8 +80,7 @@ export class Destinations {
   }
 
   async #sendSqs(arn: ParsedArn, d: Delivery): Promise<void> {
-    const endpoint = this.#endpoints.sqs;
-    const client = this.#client(this.#sqs, arn.region, () => new SQSClient({ region: arn.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) }));
+    const client = this.#client(this.#sqs, arn.region, () => new SQSClient({ region: arn.region, ...this.#aws.sqs }));
     let url = this.#queueUrls.get(d.target);
     if (!url) {
       url = (await client.send(new GetQueueUrlCommand({ QueueName: arn.resource, QueueOwnerAWSAccountId: arn.accountId }))).QueueUrl;
@@ -123,16 +104,14 @@ export class Destinations {
   }
 
   async #sendSns(arn: ParsedArn, d: Delivery): Promise<void> {
-    const endpoint = this.#endpoints.sns;
-    const client = this.#client(this.#sns, arn.region, () => new SNSClient({ region: arn.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) }));
+    const client = this.#client(this.#sns, arn.region, () => new SNSClient({ region: arn.region, ...this.#aws.sns }));
     const attrs: Record<string, { DataType: string; StringValue: string }> = {};
     for (const [k, v] of Object.entries(d.attributes ?? {})) attrs[k] = { DataType: v.type, StringValue: v.value };
     await client.send(new PublishCommand({ TopicArn: d.target, Message: d.body, ...(d.attributes ? { MessageAttributes: attrs } : {}) }));
   }
 
   async #sendEvents(arn: ParsedArn, d: Delivery): Promise<void> {
-    const endpoint = this.#endpoints.events;
-    const client = this.#client(this.#events, arn.region, () => new EventBridgeClient({ region: arn.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) }));
+    const client = this.#client(this.#events, arn.region, () => new EventBridgeClient({ region: arn.region, ...this.#aws.events }));
     // AWS puts the record as the event's detail, from source "lambda", on the bus the ARN names.
     const out = await client.send(new PutEventsCommand({
       Entries: [{ Source: 'lambda', DetailType: d.detailType ?? 'Lambda Function Invocation Result - Success', Detail: d.body, EventBusName: d.target, Resources: [...(d.resources ?? [])] }],

@@ -353,11 +353,7 @@ function nodeVersionOf(exec: string): string | undefined {
 function unsupported(runtime: string, why: string): LambdaError {
   // InvalidRuntimeException (502) is the model's error for "The runtime or runtime version specified
   // is not supported"; lambdalite uses it for runtimes the host has no interpreter for.
-  return new LambdaError(
-    'InvalidRuntimeException',
-    `The runtime parameter of ${runtime} is not supported by this lambdalite host: ${why}.`,
-    { status: 502 },
-  );
+  return new LambdaError('InvalidRuntimeException', { runtime, reason: why });
 }
 
 /** Per runtime identifier, as GetFunction's RuntimeVersionConfig reports it (src/control/functions.ts). */

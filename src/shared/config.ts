@@ -17,12 +17,9 @@ export interface ServerOptions {
   readonly sqsEndpoint: string | undefined;
   readonly snsEndpoint: string | undefined;
   readonly eventsEndpoint: string | undefined;
-  /** Event source mapping sources: Kinesis, DynamoDB Streams, and DynamoDB (tables, for tests and tools). */
+  /** Event source mapping sources: Kinesis and DynamoDB Streams. */
   readonly kinesisEndpoint: string | undefined;
   readonly dynamodbstreamsEndpoint: string | undefined;
-  readonly dynamodbEndpoint: string | undefined;
-  /** Multiplies the async queue's retry and throttle delays (AWS: about 1 and 2 minutes); tests use 0.001. */
-  readonly asyncRetryScale: number;
   /** Copy function logs to the server's stdout. */
   readonly echoLogs: boolean;
   /** Idle execution environments are reclaimed after this long. */
@@ -100,8 +97,6 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'eventsEndpoint', flag: '--events-endpoint', env: 'LAMBDALITE_EVENTS_ENDPOINT', kind: 'string', help: 'endpoint for EventBridge destinations (overrides --aws-endpoint)' },
   { key: 'kinesisEndpoint', flag: '--kinesis-endpoint', env: 'LAMBDALITE_KINESIS_ENDPOINT', kind: 'string', help: 'endpoint for Kinesis event sources (overrides --aws-endpoint)' },
   { key: 'dynamodbstreamsEndpoint', flag: '--dynamodbstreams-endpoint', env: 'LAMBDALITE_DYNAMODBSTREAMS_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB Streams event sources (overrides --aws-endpoint)' },
-  { key: 'dynamodbEndpoint', flag: '--dynamodb-endpoint', env: 'LAMBDALITE_DYNAMODB_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB (overrides --aws-endpoint)' },
-  { key: 'asyncRetryScale', flag: '--async-retry-scale', env: 'LAMBDALITE_ASYNC_RETRY_SCALE', kind: 'number', help: 'multiplies async retry delays (default 1)' },
   { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
   { key: 'totalCodeSize', flag: '--total-code-size', env: 'LAMBDALITE_TOTAL_CODE_SIZE', kind: 'int', help: 'bytes of code an account may store (default 80530636800)' },
@@ -139,8 +134,6 @@ export const defaults: ServerOptions = Object.freeze({
   eventsEndpoint: undefined,
   kinesisEndpoint: undefined,
   dynamodbstreamsEndpoint: undefined,
-  dynamodbEndpoint: undefined,
-  asyncRetryScale: 1,
   echoLogs: false,
   idleTimeoutMs: 600_000,
   settleDelayMs: 0,
@@ -240,4 +233,45 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ov
   out['dataDir'] = path.resolve(String(out['dataDir']));
   if (typeof out['runtimeDir'] === 'string') out['runtimeDir'] = path.resolve(out['runtimeDir']);
   return Object.freeze(out) as unknown as ServerOptions;
+}
+
+/** How a client reaches one AWS service: at its endpoint (none: AWS itself), with placeholder keys when needed. */
+export interface AwsClientOptions {
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** The AWS services the server calls. */
+export interface AwsServices {
+  readonly s3: AwsClientOptions;
+  readonly sqs: AwsClientOptions;
+  readonly sns: AwsClientOptions;
+  readonly events: AwsClientOptions;
+  readonly kinesis: AwsClientOptions;
+  readonly dynamodbstreams: AwsClientOptions;
+  /** VpcConfig lookups (subnets, security groups): at --aws-endpoint only. */
+  readonly ec2: AwsClientOptions;
+}
+
+/**
+ * Each service at its own endpoint option, else at --aws-endpoint, else AWS itself. A local endpoint
+ * (moto_server, LocalStack) takes any keys, so when the environment has none the clients get placeholder
+ * ones; without an endpoint the SDK's normal credential chain applies.
+ */
+export function awsServices(options: ServerOptions, env: NodeJS.ProcessEnv): AwsServices {
+  const client = (endpoint: string | undefined): AwsClientOptions =>
+    Object.freeze(endpoint === undefined ? {} : {
+      endpoint,
+      ...(env['AWS_ACCESS_KEY_ID'] ? {} : { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    });
+  const at = (override: string | undefined) => client(override ?? options.awsEndpoint);
+  return Object.freeze({
+    s3: at(options.s3Endpoint),
+    sqs: at(options.sqsEndpoint),
+    sns: at(options.snsEndpoint),
+    events: at(options.eventsEndpoint),
+    kinesis: at(options.kinesisEndpoint),
+    dynamodbstreams: at(options.dynamodbstreamsEndpoint),
+    ec2: at(undefined),
+  });
 }

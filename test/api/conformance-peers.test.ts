@@ -14,22 +14,21 @@ import { expectAwsError } from '../helpers/aws-error.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, startMoto, type Moto } from '../helpers/moto.js';
+import { waitFor } from '../helpers/wait.js';
 
 let moto: Moto;
 let t: TestServer;
 let lambda: LambdaClient;
 let sqs: SQSClient;
 
-/** One message with its system attributes, or a failure naming the queue after `timeoutMs`. */
-async function receiveOne(url: string, timeoutMs = 30_000): Promise<Message> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+/** One message with its system attributes. */
+function receiveOne(url: string): Promise<Message> {
+  return waitFor(async () => {
     const r = await sqs.send(new ReceiveMessageCommand({
       QueueUrl: url, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['AWSTraceHeader'],
     }));
-    if (r.Messages?.[0]) return r.Messages[0];
-  }
-  assert.fail(`no message arrived at ${url} within ${timeoutMs} ms`);
+    return r.Messages?.[0];
+  }, { message: `a message at ${url}`, intervalMs: 0 });
 }
 
 async function create(name: string, source: string, extra: Record<string, unknown> = {}) {
@@ -40,7 +39,7 @@ const TRACE_HEADER = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;|$)/;
 
 before(async () => {
   moto = await startMoto();
-  t = await startTestServer({ awsEndpoint: moto.url, asyncRetryScale: 0 });
+  t = await startTestServer({ awsEndpoint: moto.url });
   lambda = t.client;
   sqs = new SQSClient(awsOptions(moto.url));
 });

@@ -20,6 +20,8 @@ import { nodeHandlerZip, ROLE, zipWithEntryName } from '../helpers/zip.js';
 import { createApiServer } from '../../src/api/http-server.js';
 import { operations } from '../../src/api/generated/model.js';
 import { expectAwsError } from '../helpers/aws-error.js';
+import { waitFor } from '../helpers/wait.js';
+import { FakeClock } from '../../src/shared/clock.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -586,15 +588,39 @@ describe('functions: the lifecycle is visible and the waiters wait (settleDelayM
   let t: TestServer;
   let client: LambdaClient;
   let zip: Buffer;
+  // The settle delay runs on the server's clock: the tests let it pass once a waiter has polled.
+  const clock = new FakeClock();
 
   before(async () => {
-    t = await startTestServer({ settleDelayMs: 300 });
+    t = await startTestServer({ settleDelayMs: 300 }, { clock });
     client = t.client;
     zip = await nodeHandlerZip();
   });
   after(async () => {
     await t.close();
   });
+
+  /** A client whose every GetFunction answer is recorded as `State/LastUpdateStatus`. */
+  function watchedClient(): { client: LambdaClient; seen: string[] } {
+    const seen: string[] = [];
+    const c = t.clientFor({});
+    c.middlewareStack.add((next) => async (args) => {
+      const r = await next(args);
+      const cfg = (r.output as { Configuration?: FunctionConfiguration }).Configuration;
+      if (cfg) seen.push(`${cfg.State}/${cfg.LastUpdateStatus}`);
+      return r;
+    }, { step: 'initialize' });
+    return { client: c, seen };
+  }
+
+  /** Runs a waiter until it has polled once, then lets the settle delay pass; returns its result and what it saw. */
+  async function waitThroughSettle<R>(run: (c: LambdaClient) => Promise<R>): Promise<{ result: R; seen: string[] }> {
+    const { client: c, seen } = watchedClient();
+    const waiting = run(c);
+    await waitFor(() => seen.length > 0, { message: "the waiter's first poll" });
+    clock.advance(300);
+    return { result: await waiting, seen };
+  }
 
   it('Pending until Active; updates refused while Pending; waitUntilFunctionActiveV2 waits', async () => {
     const name = uniqueName();
@@ -609,11 +635,11 @@ describe('functions: the lifecycle is visible and the waiters wait (settleDelayM
       name: 'ResourceConflictException', status: 409, type: 'User',
       message: 'The operation cannot be performed at this time. The function is currently in the following state: Pending',
     });
-    const started = Date.now();
-    const result = await waitUntilFunctionActiveV2(waiter(client), { FunctionName: name });
+    const { result, seen } = await waitThroughSettle((c) => waitUntilFunctionActiveV2(waiter(c), { FunctionName: name }));
     assert.equal(result.state, 'SUCCESS');
     assert.equal((result.reason as { Configuration?: FunctionConfiguration }).Configuration?.State, 'Active');
-    assert.ok(Date.now() - started >= 100, 'the waiter polled until the function became Active');
+    assert.match(seen[0] ?? '', /^Pending\//, 'the waiter polled while the function was Pending');
+    assert.equal(seen.at(-1), 'Active/Successful');
     const now = (await client.send(new GetFunctionCommand({ FunctionName: name }))).Configuration!;
     assert.equal(now.State, 'Active');
     assert.notEqual(now.RevisionId, created.RevisionId);
@@ -622,7 +648,7 @@ describe('functions: the lifecycle is visible and the waiters wait (settleDelayM
   it('InProgress until Successful; a second update meanwhile conflicts; waitUntilFunctionUpdatedV2 waits', async () => {
     const name = uniqueName();
     await client.send(new CreateFunctionCommand(createInput(name, zip)));
-    await waitUntilFunctionActiveV2(waiter(client), { FunctionName: name });
+    await waitThroughSettle((c) => waitUntilFunctionActiveV2(waiter(c), { FunctionName: name }));
     const updated = await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Timeout: 5 }));
     assert.equal(updated.LastUpdateStatus, 'InProgress');
     const during = (await client.send(new GetFunctionConfigurationCommand({ FunctionName: name })));
@@ -635,8 +661,9 @@ describe('functions: the lifecycle is visible and the waiters wait (settleDelayM
     };
     await expectAwsError(client.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Timeout: 6 })), conflict);
     await expectAwsError(client.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: zip })), conflict);
-    const result = await waitUntilFunctionUpdatedV2(waiter(client), { FunctionName: name });
+    const { result, seen } = await waitThroughSettle((c) => waitUntilFunctionUpdatedV2(waiter(c), { FunctionName: name }));
     assert.equal(result.state, 'SUCCESS');
+    assert.equal(seen[0], 'Active/InProgress', 'the waiter polled while the update was InProgress');
     const settled = (result.reason as { Configuration?: FunctionConfiguration }).Configuration!;
     assert.equal(settled.LastUpdateStatus, 'Successful');
     assert.equal(settled.Timeout, 5);

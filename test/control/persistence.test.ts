@@ -6,6 +6,7 @@ import {
   CreateFunctionCommand, DeleteFunctionCommand, GetFunctionCommand, ListFunctionsCommand, UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand, waitUntilFunctionActiveV2, type GetFunctionCommandOutput,
 } from '@aws-sdk/client-lambda';
+import { FakeClock } from '../../src/shared/clock.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeZip, nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
@@ -113,13 +114,18 @@ describe('persistence across restarts', () => {
   });
 
   it('a function still Pending at shutdown becomes Active after the restart', async () => {
-    const slow = await startTestServer({ settleDelayMs: 400 });
+    // The settle delay runs on the server's clock; time passes only when the test moves it.
+    const clock = new FakeClock();
+    const slow = await startTestServer({ settleDelayMs: 400 }, { clock });
     try {
       const zip = await nodeHandlerZip();
       const created = await slow.client.send(new CreateFunctionCommand({ FunctionName: 'half-way', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zip } }));
       assert.equal(created.State, 'Pending');
       await slow.restart();
       assert.equal((await slow.client.send(new GetFunctionCommand({ FunctionName: 'half-way' }))).Configuration?.State, 'Pending');
+      // The restarted server settles it after its own delay.
+      await clock.whenTimer((ms) => ms === 400);
+      clock.advance(400);
       const r = await waitUntilFunctionActiveV2({ client: slow.client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { FunctionName: 'half-way' });
       assert.equal(r.state, 'SUCCESS');
     } finally {

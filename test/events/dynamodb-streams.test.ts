@@ -10,7 +10,8 @@ import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 import { createDynamoDbStreamsPoller } from '../../src/events/dynamodb-streams.js';
 import type { EventSourceMappingConfiguration } from '../../src/api/generated/types.js';
-import { HANDLER, runPoller, until, type HarnessRun } from './stream-harness.js';
+import { HANDLER, runPoller, type HarnessRun } from './stream-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('DynamoDB Streams poller (moto_server table stream, real function)', () => {
   let moto: Moto;
@@ -57,7 +58,7 @@ describe('DynamoDB Streams poller (moto_server table stream, real function)', ()
     await ddb.send(new DeleteItemCommand({ TableName: tb.name, Key: { pk: { S: 'p1' } } }));
     const checkpoints = new Map<string, string>();
     const run = start(tb.arn, { BatchSize: 3 }, checkpoints);
-    await until('all records', () => run.invocations.flatMap((i) => i.event.Records).length >= 7);
+    await waitFor(() => run.invocations.flatMap((i) => i.event.Records).length >= 7, { message: 'all records' });
     await run.stop();
     assert.deepEqual(run.invocations.map((i) => i.event.Records.length), [3, 3, 1]);
     const records = run.invocations.flatMap((i) => i.event.Records);
@@ -90,7 +91,7 @@ describe('DynamoDB Streams poller (moto_server table stream, real function)', ()
     const checkpoints = new Map<string, string>();
     const run = start(tb.arn, { BatchSize: 4, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: q.arn } } }, checkpoints);
     const [msg] = await receive(sqs, q.url, 1);
-    await until('four records finished', () => run.invocations.some((i) => i.event.Records.map(v).join() === 'v3'));
+    await waitFor(() => run.invocations.some((i) => i.event.Records.map(v).join() === 'v3'), { message: 'four records finished' });
     await run.stop();
     // [0..3] fails; [0,1] ok; [2,3] fails; [2] fails three times (2 retries); [3] ok.
     assert.deepEqual(run.invocations.map((i) => i.event.Records.map(v).join(',')), ['v0,v1,poison,v3', 'v0,v1', 'poison,v3', 'poison', 'poison', 'poison', 'v3']);
@@ -106,7 +107,7 @@ describe('DynamoDB Streams poller (moto_server table stream, real function)', ()
     assert.equal(rec.DDBStreamBatchInfo.streamArn, tb.arn);
     assert.match(rec.DDBStreamBatchInfo.shardId, /^shardId-/);
     assert.match(rec.DDBStreamBatchInfo.approximateArrivalOfFirstRecord, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    await until('the checkpoint at the last record', () => lastCheckpoint(checkpoints) === run.invocations[6]!.event.Records[0]!['dynamodb'].SequenceNumber);
+    await waitFor(() => lastCheckpoint(checkpoints) === run.invocations[6]!.event.Records[0]!['dynamodb'].SequenceNumber, { message: 'the checkpoint at the last record' });
   });
 
   it('resumes after a restart right after the checkpoint: nothing processed twice, nothing skipped', async () => {
@@ -117,8 +118,8 @@ describe('DynamoDB Streams poller (moto_server table stream, real function)', ()
     await first.done;
     for (let i = 12; i < 16; i++) await put(tb.name, `p${i}`, `v${i}`);
     const second = start(tb.arn, { BatchSize: 4, StartingPosition: 'LATEST' }, checkpoints);
-    await until('the rest', () => second.invocations.flatMap((i) => i.event.Records).length >= 8);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => second.invocations.flatMap((i) => i.event.Records).length >= 8, { message: 'the rest' });
+    await second.caughtUp();
     await second.stop();
     const seen = [...first.invocations, ...second.invocations].flatMap((i) => i.event.Records.map(v));
     assert.deepEqual(seen, Array.from({ length: 16 }, (_, i) => `v${i}`));
@@ -128,8 +129,8 @@ describe('DynamoDB Streams poller (moto_server table stream, real function)', ()
     const tb = await table();
     for (const [i, s] of ['v0', 'bad1', 'v2'].entries()) await put(tb.name, `p${i}`, s);
     const run = start(tb.arn, { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], MaximumRetryAttempts: 1 });
-    await until('the retry', () => run.invocations.length >= 2);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => run.invocations.length >= 2, { message: 'the retry' });
+    await run.caughtUp();
     await run.stop();
     assert.deepEqual(run.invocations.map((i) => i.event.Records.map(v).join(',')), ['v0,bad1,v2', 'bad1,v2']);
   });

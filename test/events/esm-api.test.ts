@@ -14,6 +14,7 @@ import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
 import { awsOptions, createQueue, startMoto, type Moto } from '../helpers/moto.js';
 import { waitState } from './esm.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('event source mapping API', () => {
   let moto: Moto;
@@ -74,17 +75,10 @@ describe('event source mapping API', () => {
     const del = await t.client.send(new DeleteEventSourceMappingCommand({ UUID: body.UUID! }));
     assert.equal(del.$metadata.httpStatusCode, 202);
     assert.equal(del.State, 'Deleting');
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        await t.client.send(new GetEventSourceMappingCommand({ UUID: body.UUID! }));
-      } catch (e) {
-        assert.equal((e as Error).name, 'ResourceNotFoundException');
-        break;
-      }
-      assert.ok(Date.now() < deadline, 'the mapping goes away');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitFor(() => t.client.send(new GetEventSourceMappingCommand({ UUID: body.UUID! })).then(() => false, (e: Error) => {
+      assert.equal(e.name, 'ResourceNotFoundException');
+      return true;
+    }), { message: 'the mapping to go away' });
   });
 
   it('creates a Kinesis mapping with the stream defaults', async () => {

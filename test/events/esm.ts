@@ -1,13 +1,11 @@
 // Shared by the event source mapping tests: waits for a mapping to reach a state.
 import { GetEventSourceMappingCommand, type EventSourceMappingConfiguration } from '@aws-sdk/client-lambda';
 import type { TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
-export async function waitState(t: TestServer, uuid: string, state: string, timeoutMs = 10_000): Promise<EventSourceMappingConfiguration> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export function waitState(t: TestServer, uuid: string, state: string): Promise<EventSourceMappingConfiguration> {
+  return waitFor(async () => {
     const m = await t.client.send(new GetEventSourceMappingCommand({ UUID: uuid }));
-    if (m.State === state) return m;
-    if (Date.now() > deadline) throw new Error(`mapping ${uuid} is ${m.State}, not ${state}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+    return m.State === state ? m : undefined;
+  }, { message: `mapping ${uuid} to be ${state}` });
 }

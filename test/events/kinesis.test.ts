@@ -11,7 +11,10 @@ import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 import { createKinesisPoller } from '../../src/events/kinesis.js';
 import type { EventSourceMappingConfiguration } from '../../src/api/generated/types.js';
-import { HANDLER, runPoller, until, type HarnessRun } from './stream-harness.js';
+import { caughtUp, HANDLER, runPoller, type HarnessRun } from './stream-harness.js';
+import { waitFor } from '../helpers/wait.js';
+import { gate, type Gate } from '../helpers/gate.js';
+import { systemClock } from '../../src/shared/clock.js';
 
 describe('Kinesis poller (moto_server stream, real function)', () => {
   let moto: Moto;
@@ -20,17 +23,23 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
   let sqs: SQSClient;
   let functionArn: string;
   let streamNo = 0;
+  let held: Gate;
 
   before(async () => {
     moto = await startMoto();
     kinesis = new KinesisClient({ ...awsOptions(moto.url), requestHandler: new NodeHttpHandler() });
     sqs = new SQSClient(awsOptions(moto.url));
     t = await startTestServer();
-    const fn = await t.client.send(new CreateFunctionCommand({ FunctionName: 'stream-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: await nodeHandlerZip(HANDLER) } }));
+    held = await gate();
+    const fn = await t.client.send(new CreateFunctionCommand({
+      FunctionName: 'stream-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Timeout: 60,
+      Environment: { Variables: { GATE: held.url } }, Code: { ZipFile: await nodeHandlerZip(HANDLER) },
+    }));
     functionArn = fn.FunctionArn!;
   });
   after(async () => {
     await t?.close();
+    await held?.close();
     kinesis?.destroy();
     sqs?.destroy();
     await moto?.stop();
@@ -54,7 +63,7 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
     for (let i = 0; i < 25; i++) seqs.push(await put(s.name, `r${i}`));
     const checkpoints = new Map<string, string>();
     const run = start(s.arn, { BatchSize: 10 }, checkpoints);
-    await until('all records', () => run.invocations.flatMap((i) => i.event.Records).length >= 25);
+    await waitFor(() => run.invocations.flatMap((i) => i.event.Records).length >= 25, { message: 'all records' });
     await run.stop();
     assert.deepEqual(run.invocations.map((i) => i.event.Records.length), [10, 10, 5]);
     assert.deepEqual(run.invocations.flatMap((i) => i.event.Records.map(data)), seqs.map((_, i) => `r${i}`));
@@ -86,7 +95,7 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
       DestinationConfig: { OnFailure: { Destination: q.arn } },
     }, checkpoints);
     const [msg] = await receive(sqs, q.url, 1);
-    await until('the checkpoint past the batch', () => checkpoints.get('shardId-000000000000') === seqs[7]);
+    await waitFor(() => checkpoints.get('shardId-000000000000') === seqs[7], { message: 'the checkpoint past the batch' });
     await run.stop();
     // [0..7] fails; [0..3] ok; [4..7] fails; [4,5] fails; [4] ok; [5] fails twice (1 retry); [6,7] ok.
     assert.deepEqual(run.invocations.map((i) => i.event.Records.map(data).join(',')), [
@@ -120,8 +129,8 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
     for (let i = 30; i < 40; i++) await put(s.name, `r${i}`);
     // The restarted poller reads from the checkpoint, not from its StartingPosition.
     const second = start(s.arn, { BatchSize: 5, StartingPosition: 'LATEST' }, checkpoints);
-    await until('the rest', () => second.invocations.flatMap((i) => i.event.Records).length >= 25);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => second.invocations.flatMap((i) => i.event.Records).length >= 25, { message: 'the rest' });
+    await second.caughtUp();
     await second.stop();
     const seen = [...first.invocations, ...second.invocations].flatMap((i) => i.event.Records.map(data));
     assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => `r${i}`));
@@ -138,7 +147,7 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
       DestinationConfig: { OnFailure: { Destination: q.arn } },
     }, checkpoints);
     const [msg] = await receive(sqs, q.url, 1);
-    await until('the checkpoint', () => checkpoints.get('shardId-000000000000') === seqs[4]);
+    await waitFor(() => checkpoints.get('shardId-000000000000') === seqs[4], { message: 'the checkpoint' });
     await run.stop();
     assert.deepEqual(run.invocations.map((i) => i.event.Records.map(data).join(',')), ['r0,r1,bad2,r3,bad4', 'bad2,r3,bad4']);
     const info = JSON.parse(msg!.Body!).KinesisBatchInfo;
@@ -151,7 +160,10 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
     const s = await stream();
     for (let i = 0; i < 30; i++) await put(s.name, `slow-${i % 5}-${i}`, `key${i % 5}`);
     const run = start(s.arn, { BatchSize: 2, ParallelizationFactor: 5 });
-    await until('all records', () => run.invocations.flatMap((i) => i.event.Records).length >= 30);
+    // Batches of different keys run at once: several are held at the gate together.
+    await held.arrivals(3);
+    held.release();
+    await waitFor(() => run.invocations.flatMap((i) => i.event.Records).length >= 30, { message: 'all records' });
     await run.stop();
     assert.ok(run.maxInFlight() > 1, `max in flight ${run.maxInFlight()}`);
     const perKey = new Map<string, number[]>();
@@ -166,15 +178,17 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
   it('StartingPosition LATEST skips what was there; AT_TIMESTAMP starts at the timestamp', async () => {
     const s = await stream();
     for (let i = 0; i < 3; i++) await put(s.name, `old${i}`);
-    await new Promise((r) => setTimeout(r, 1100));
-    const ts = new Date();
-    await new Promise((r) => setTimeout(r, 100));
+    // Arrival times are kept finer than the millisecond a timestamp carries: the next millisecond is after
+    // every old record, and the new ones are written once the clock has passed it.
+    const ts = new Date(Date.now() + 1);
     const latest = start(s.arn, { StartingPosition: 'LATEST' });
-    await new Promise((r) => setTimeout(r, 700));
+    // LATEST is where the stream ends when the poller takes its iterator: only then are new records written.
+    await latest.polled();
+    await waitFor(() => Date.now() > ts.getTime(), { message: 'the clock to pass the timestamp' });
     for (let i = 0; i < 3; i++) await put(s.name, `new${i}`);
     const atTs = start(s.arn, { StartingPosition: 'AT_TIMESTAMP', StartingPositionTimestamp: ts });
-    await until('new records', () => latest.invocations.flatMap((i) => i.event.Records).length >= 3 && atTs.invocations.flatMap((i) => i.event.Records).length >= 3);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => latest.invocations.flatMap((i) => i.event.Records).length >= 3 && atTs.invocations.flatMap((i) => i.event.Records).length >= 3, { message: 'new records' });
+    await Promise.all([latest.caughtUp(), atTs.caughtUp()]);
     await latest.stop();
     await atTs.stop();
     assert.deepEqual(latest.invocations.flatMap((i) => i.event.Records.map(data)), ['new0', 'new1', 'new2']);
@@ -185,11 +199,12 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
     const s = await stream();
     const q = await createQueue(sqs, 'kinesis-age');
     const seqs = [await put(s.name, 'a'), await put(s.name, 'b')];
-    const later = { now: () => Date.now() + 3_600_000, elapsed: () => performance.now(), setTimeout: (f: () => void, ms: number) => setTimeout(f, ms), clearTimeout: (x: any) => clearTimeout(x) };
+    // An hour from now, every record is past its maximum age.
+    const later = { ...systemClock, now: () => Date.now() + 3_600_000 };
     const checkpoints = new Map<string, string>();
     const run = start(s.arn, { MaximumRecordAgeInSeconds: 60, DestinationConfig: { OnFailure: { Destination: q.arn } } }, checkpoints, { clock: later });
     const [msg] = await receive(sqs, q.url, 1);
-    await until('the checkpoint', () => checkpoints.get('shardId-000000000000') === seqs[1]);
+    await waitFor(() => checkpoints.get('shardId-000000000000') === seqs[1], { message: 'the checkpoint' });
     await run.stop();
     assert.equal(run.invocations.length, 0);
     const rec = JSON.parse(msg!.Body!);
@@ -202,7 +217,7 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
     const s = await stream();
     const run = start(s.arn, { TumblingWindowInSeconds: 1, BatchSize: 2 });
     for (let i = 0; i < 4; i++) await put(s.name, `w${i}`);
-    const final = await until('a final invoke', () => run.invocations.find((i) => i.event['isFinalInvokeForWindow']), 10_000);
+    const final = await waitFor(() => run.invocations.find((i) => i.event['isFinalInvokeForWindow']), { message: 'a final invoke', timeoutMs: 10_000 });
     await run.stop();
     const windowed = run.invocations.filter((i) => i.event['window']?.start === final.event['window'].start);
     assert.equal(final.event['state'].count, windowed.reduce((n, i) => n + i.event.Records.length, 0));
@@ -264,13 +279,13 @@ exports.handler = async (event) => {
     const info = JSON.parse(msg!.Body!).KinesisBatchInfo;
     assert.equal(info.batchSize, 1);
     assert.equal(info.streamArn, arn);
-    await until('the first ten records', () => new Set(seen('esm-fn')).size >= 10 && seen('esm-fn').includes('r9'));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => new Set(seen('esm-fn')).size >= 10 && seen('esm-fn').includes('r9'), { message: 'the first ten records' });
+    await caughtUp(m.UUID!);
     const before = seen('esm-fn');
     await t.restart();
     for (let i = 10; i < 15; i++) await put(`r${i}`);
-    await until('the records after the restart', () => seen('esm-fn').includes('r14'));
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(() => seen('esm-fn').includes('r14'), { message: 'the records after the restart' });
+    await caughtUp(m.UUID!);
     const after = seen('esm-fn');
     // Nothing seen before the restart is seen again; everything after it is seen once.
     assert.deepEqual(after.slice(0, before.length), before);

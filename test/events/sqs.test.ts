@@ -11,6 +11,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 import { waitState } from './esm.js';
+import { recordMessages, waitFor } from '../helpers/wait.js';
+import { BATCH_CHANNEL, POLL_CHANNEL, type BatchMessage, type PollMessage } from '../../src/events/diagnostics.js';
 import { compilePattern, FilterPatternError } from '../../src/events/filters.js';
 
 interface SqsEventRecord {
@@ -33,15 +35,6 @@ function events(dataDir: string, fn: string): Array<{ Records: SqsEventRecord[] 
   });
 }
 
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const LOGGING = 'exports.handler = async (e) => { console.log("EVENT " + JSON.stringify(e)); return {}; };';
 
@@ -82,10 +75,10 @@ describe('SQS event source mappings (moto_server)', () => {
     const q = await createQueue(sqs, 'batches');
     await sendAll(q.url, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
     const m = await t.client.send(new CreateEventSourceMappingCommand({ FunctionName: 'batches', EventSourceArn: q.arn, BatchSize: 3 }));
-    const seen = await until('7 records', () => {
+    const seen = await waitFor(() => {
       const ev = events(t.dataDir, 'batches');
       return ev.flatMap((e) => e.Records).length >= 7 ? ev : undefined;
-    });
+    }, { message: '7 records' });
     assert.ok(seen.every((e) => e.Records.length >= 1 && e.Records.length <= 3), `batch sizes ${seen.map((e) => e.Records.length)}`);
     assert.ok(seen.some((e) => e.Records.length === 3));
     assert.deepEqual(seen.flatMap((e) => e.Records.map((r) => r.body)).sort(), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
@@ -98,7 +91,7 @@ describe('SQS event source mappings (moto_server)', () => {
     for (const k of ['ApproximateReceiveCount', 'SentTimestamp', 'SenderId', 'ApproximateFirstReceiveTimestamp']) assert.ok(k in r.attributes, `attributes.${k}`);
     assert.equal(r.attributes['ApproximateReceiveCount'], '1');
     assert.deepEqual(r.messageAttributes['kind'], { stringValue: 'test', stringListValues: [], binaryListValues: [], dataType: 'String' });
-    await until('an empty queue', async () => ((await counts(q.url)) === 0 ? true : undefined));
+    await waitFor(async () => ((await counts(q.url)) === 0 ? true : undefined), { message: 'an empty queue' });
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: false }));
   });
 
@@ -108,10 +101,10 @@ describe('SQS event source mappings (moto_server)', () => {
     const m = await t.client.send(new CreateEventSourceMappingCommand({ FunctionName: 'window', EventSourceArn: q.arn, BatchSize: 50, MaximumBatchingWindowInSeconds: 2 }));
     await waitState(t, m.UUID!, 'Enabled');
     await sendAll(q.url, Array.from({ length: 25 }, (_, i) => `w${i}`));
-    const seen = await until('25 records', () => {
+    const seen = await waitFor(() => {
       const ev = events(t.dataDir, 'window');
       return ev.flatMap((e) => e.Records).length >= 25 ? ev : undefined;
-    });
+    }, { message: '25 records' });
     assert.ok(seen.length <= 2, `the window gathers the messages into few batches, got ${seen.map((e) => e.Records.length)}`);
     assert.ok(Math.max(...seen.map((e) => e.Records.length)) > 10, 'a batch larger than one receive');
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: false }));
@@ -134,7 +127,7 @@ describe('SQS event source mappings (moto_server)', () => {
     const m = await t.client.send(new CreateEventSourceMappingCommand({ FunctionName: 'partial', EventSourceArn: queueArn, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] }));
     const dead = await receive(sqs, dlq.url, 2, 30_000);
     assert.deepEqual(dead.map((d) => d.Body).sort(), ['bad1', 'bad2'], 'only the reported failures reach the dead-letter queue');
-    await until('an empty queue', async () => ((await counts(QueueUrl!)) === 0 ? true : undefined));
+    await waitFor(async () => ((await counts(QueueUrl!)) === 0 ? true : undefined), { message: 'an empty queue' });
     const bodies = events(t.dataDir, 'partial').flatMap((e) => e.Records.map((r) => r.body));
     assert.equal(bodies.filter((b) => b.startsWith('ok')).length, 3, 'each success ran once');
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: false }));
@@ -151,6 +144,7 @@ describe('SQS event source mappings (moto_server)', () => {
       ] },
     }));
     await waitState(t, m.UUID!, 'Enabled');
+    const batches = recordMessages<BatchMessage>(BATCH_CHANNEL);
     await sendAll(q.url, [
       JSON.stringify({ kind: 'order', amount: 150 }),
       JSON.stringify({ kind: 'order', amount: 50 }),
@@ -158,8 +152,12 @@ describe('SQS event source mappings (moto_server)', () => {
       'urgent: call back',
       'plain text',
     ]);
-    await until('an empty queue', async () => ((await counts(q.url)) === 0 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 300));
+    // Every one of the five was received and handled (invoked or filtered out), whatever the batches.
+    const handled = () => batches.messages.filter((b) => b.uuid === m.UUID).reduce((n, b) => n + b.records, 0);
+    await waitFor(() => handled() >= 5, { message: 'all five messages handled' });
+    batches.stop();
+    assert.equal(handled(), 5);
+    await waitFor(async () => ((await counts(q.url)) === 0 ? true : undefined), { message: 'an empty queue' });
     const bodies = events(t.dataDir, 'filtered').flatMap((e) => e.Records.map((r) => r.body)).sort();
     assert.deepEqual(bodies, [JSON.stringify({ kind: 'order', amount: 150 }), 'urgent: call back'].sort());
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: false }));
@@ -171,17 +169,20 @@ describe('SQS event source mappings (moto_server)', () => {
     const m = await t.client.send(new CreateEventSourceMappingCommand({ FunctionName: 'toggle', EventSourceArn: q.arn }));
     await waitState(t, m.UUID!, 'Enabled');
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: false }));
+    // Disabled is recorded only once the poller has stopped: from here on nothing reads the queue.
     await waitState(t, m.UUID!, 'Disabled');
+    const polls = recordMessages<PollMessage>(POLL_CHANNEL);
     await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'while-disabled' }));
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(events(t.dataDir, 'toggle').length, 0, 'nothing is polled while disabled');
     assert.equal(await counts(q.url), 1);
+    polls.stop();
+    assert.deepEqual(polls.messages.filter((p) => p.uuid === m.UUID), [], 'nothing is polled while disabled');
+    assert.equal(events(t.dataDir, 'toggle').length, 0);
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: true }));
-    await until('the message', () => (events(t.dataDir, 'toggle').length === 1 ? true : undefined));
+    await waitFor(() => (events(t.dataDir, 'toggle').length === 1 ? true : undefined), { message: 'the message' });
 
     await t.restart();
     await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'after-restart' }));
-    await until('the message after the restart', () => (events(t.dataDir, 'toggle').flatMap((e) => e.Records).some((r) => r.body === 'after-restart') ? true : undefined));
+    await waitFor(() => (events(t.dataDir, 'toggle').flatMap((e) => e.Records).some((r) => r.body === 'after-restart') ? true : undefined), { message: 'the message after the restart' });
     assert.equal((await waitState(t, m.UUID!, 'Enabled')).State, 'Enabled');
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: false }));
   });
@@ -191,14 +192,18 @@ describe('SQS event source mappings (moto_server)', () => {
     await t.client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'throttled', ReservedConcurrentExecutions: 0 }));
     const q = await createQueue(sqs, 'throttled');
     await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'held' }));
+    const batches = recordMessages<BatchMessage>(BATCH_CHANNEL);
     const m = await t.client.send(new CreateEventSourceMappingCommand({ FunctionName: 'throttled', EventSourceArn: q.arn }));
     await waitState(t, m.UUID!, 'Enabled');
-    await new Promise((r) => setTimeout(r, 1500));
+    // The poller has received the message and been throttled with it (twice: it keeps trying).
+    await waitFor(() => batches.messages.filter((b) => b.uuid === m.UUID && b.outcome === 'throttled').length >= 2, { message: 'the batch throttled twice' });
+    batches.stop();
+    assert.deepEqual(batches.messages.filter((b) => b.uuid === m.UUID && b.outcome !== 'throttled'), []);
     assert.equal(events(t.dataDir, 'throttled').length, 0);
     assert.equal(await counts(q.url), 1, 'the message is not lost');
     await t.client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'throttled' }));
-    await until('the message', () => (events(t.dataDir, 'throttled').length === 1 ? true : undefined));
-    await until('an empty queue', async () => ((await counts(q.url)) === 0 ? true : undefined));
+    await waitFor(() => (events(t.dataDir, 'throttled').length === 1 ? true : undefined), { message: 'the message' });
+    await waitFor(async () => ((await counts(q.url)) === 0 ? true : undefined), { message: 'an empty queue' });
     await t.client.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID!, Enabled: false }));
   });
 });

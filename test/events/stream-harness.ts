@@ -8,14 +8,21 @@ import { Destinations } from '../../src/queue/destinations.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { errorOutcome, resultOutcome } from '../../src/events/manager.js';
-import { LambdaError } from '../../src/shared/errors.js';
+import { errorRegistry, LambdaError, type ErrorCode } from '../../src/shared/errors.js';
+import { POLL_CHANNEL, type PollMessage } from '../../src/events/diagnostics.js';
+import { nextMessage } from '../helpers/wait.js';
+import { WAIT_ON_GATE } from '../helpers/gate.js';
 
-/** The error an SDK call raised, as the LambdaError the server threw (code, status, Reason). */
+/** The error an SDK call raised, as the LambdaError the server threw (its code, status and Reason). */
 function fromWire(e: unknown): unknown {
   const err = e as Error & { $metadata?: { httpStatusCode?: number }; Reason?: string };
   const status = err.$metadata?.httpStatusCode;
-  if (status === undefined) return e;
-  return new LambdaError(err.name, err.message, { status, fields: err.Reason !== undefined ? { Reason: err.Reason } : {} });
+  const code = (Object.keys(errorRegistry) as ErrorCode[]).find((c) => {
+    const spec: { type?: string; status: number } = errorRegistry[c];
+    return (spec.type ?? c) === err.name && spec.status === status;
+  });
+  if (code === undefined) return e;
+  return new LambdaError(code, { message: err.message } as never, { fields: err.Reason !== undefined ? { Reason: err.Reason } : {} });
 }
 
 export interface Invocation {
@@ -25,6 +32,8 @@ export interface Invocation {
 }
 
 export interface HarnessRun {
+  /** The mapping UUID the poller's diagnostics messages carry; unique per run. */
+  readonly uuid: string;
   readonly invocations: Invocation[];
   readonly results: string[];
   /** Most batches in flight at once. */
@@ -32,7 +41,13 @@ export interface HarnessRun {
   stop(): Promise<void>;
   /** Resolves once the poller's run() returned. */
   readonly done: Promise<void>;
+  /** Resolves at the poller's next read of the source. */
+  polled(): Promise<PollMessage>;
+  /** Resolves at the next read that finds nothing new while every batch read before is finished. */
+  caughtUp(): Promise<PollMessage>;
 }
+
+let runs = 0;
 
 export interface HarnessOptions {
   readonly factory: PollerFactory;
@@ -53,13 +68,15 @@ export function runPoller(o: HarnessOptions): HarnessRun {
   let maxInFlight = 0;
   const invocations: Invocation[] = [];
   const results: string[] = [];
-  const destinations = new Destinations({ sqs: o.endpoint, sns: o.endpoint, events: o.endpoint }, async () => {});
-  const config: EventSourceMappingConfiguration = { UUID: 'test-mapping', FunctionArn: o.functionArn, ...o.config };
+  const aws = { endpoint: o.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const destinations = new Destinations({ sqs: aws, sns: aws, events: aws }, async () => {});
+  const uuid = `test-mapping-${process.pid}-${++runs}`;
+  const config: EventSourceMappingConfiguration = { UUID: uuid, FunctionArn: o.functionArn, ...o.config };
   const ctx: PollerContext = {
-    mapping: () => ({ uuid: 'test-mapping', accountId: '000000000000', region: 'us-east-1', config }),
+    mapping: () => ({ uuid, accountId: '000000000000', region: 'us-east-1', config }),
     clock: o.clock ?? systemClock,
     logger: createLogger(process.stderr, true),
-    endpoint: o.endpoint,
+    aws,
     async invoke(payload) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
@@ -92,6 +109,7 @@ export function runPoller(o: HarnessOptions): HarnessRun {
   };
   const done = o.factory(ctx).run().finally(() => destinations.close());
   return {
+    uuid,
     invocations,
     results,
     maxInFlight: () => maxInFlight,
@@ -100,21 +118,23 @@ export function runPoller(o: HarnessOptions): HarnessRun {
       await done;
     },
     done,
+    polled: () => nextMessage<PollMessage>(POLL_CHANNEL, (m) => m.uuid === uuid, { message: `a read by poller ${uuid}` }),
+    caughtUp: () => caughtUp(uuid),
   };
 }
 
-export async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Resolves at mapping `uuid`'s next read that finds nothing new while every batch read before is finished. */
+export function caughtUp(uuid: string): Promise<PollMessage> {
+  return nextMessage<PollMessage>(POLL_CHANNEL, (m) => m.uuid === uuid && m.records === 0 && m.unfinished === 0, { message: `poller ${uuid} to catch up` });
 }
 
-/** A function that fails any batch holding a record whose data (or NewImage.v) says "poison". */
+/**
+ * A function that fails any batch holding a record whose data (or NewImage.v) says "poison", reports
+ * records saying "bad" as failed items, and holds batches with "slow" records at the gate named by its
+ * GATE variable.
+ */
 export const HANDLER = `
+${WAIT_ON_GATE}
 const body = (r) => r.kinesis ? Buffer.from(r.kinesis.data, 'base64').toString() : (r.dynamodb.NewImage?.v?.S ?? '');
 const seq = (r) => r.kinesis ? r.kinesis.sequenceNumber : r.dynamodb.SequenceNumber;
 exports.handler = async (event) => {
@@ -125,6 +145,6 @@ exports.handler = async (event) => {
   const bodies = event.Records.map(body);
   if (bodies.some((b) => b.includes('poison'))) throw new Error('poison record');
   const failed = event.Records.filter((r) => body(r).includes('bad')).map((r) => ({ itemIdentifier: seq(r) }));
-  if (bodies.some((b) => b.includes('slow'))) await new Promise((r) => setTimeout(r, 150));
+  if (bodies.some((b) => b.includes('slow'))) await waitOnGate(process.env.GATE);
   return failed.length ? { batchItemFailures: failed } : { ok: bodies.length };
 };`;

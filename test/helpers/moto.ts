@@ -2,6 +2,7 @@
 // what arrives at an SQS queue.
 import net from 'node:net';
 import { spawnUntilReady } from './spawn.js';
+import { waitFor, WaitTimeoutError } from './wait.js';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 
 export interface Moto {
@@ -36,17 +37,20 @@ export async function createQueue(sqs: SQSClient, name: string): Promise<{ url: 
   return { url: QueueUrl!, arn: attrs.Attributes!['QueueArn']! };
 }
 
-/** Receives (and deletes) messages until `count` arrived or `timeoutMs` passed. */
+/** Receives (and deletes) messages until `count` arrived, or returns what arrived within `timeoutMs`. */
 export async function receive(sqs: SQSClient, url: string, count: number, timeoutMs = 30_000): Promise<Message[]> {
   const out: Message[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < count && Date.now() < deadline) {
+  await waitFor(async () => {
     const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
     const msgs = r.Messages ?? [];
     out.push(...msgs);
     if (msgs.length) {
       await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
     }
-  }
+    return out.length >= count;
+  }, { message: `${count} message(s) at ${url}`, timeoutMs, intervalMs: 0 }).catch((e: unknown) => {
+    // Callers check what arrived; a failing SQS call is an error of its own.
+    if (!(e instanceof WaitTimeoutError)) throw e;
+  });
   return out;
 }

@@ -2,6 +2,7 @@
 // never for time to pass: a slow machine makes a test slower, not wrong.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { EventEmitter } from 'node:events';
+import type { FakeClock } from '../../src/shared/clock.js';
 
 export interface WaitOptions {
   /** What is awaited, for the failure message. */
@@ -19,8 +20,11 @@ export interface WaitForOptions extends WaitOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** A bounded wait ran out. */
+export class WaitTimeoutError extends Error {}
+
 function timeoutError(options: WaitOptions): Error {
-  return new Error(`timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms waiting for ${options.message}`);
+  return new WaitTimeoutError(`timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms waiting for ${options.message}`);
 }
 
 /** Awaits `p`, failing with a clear message instead of hanging. */
@@ -78,4 +82,23 @@ export function recordMessages<T>(channel: string): { readonly messages: T[]; st
   const listener = (m: unknown) => void messages.push(m as T);
   diagnosticsChannel.subscribe(channel, listener);
   return { messages, stop: () => void diagnosticsChannel.unsubscribe(channel, listener) };
+}
+
+/**
+ * Awaits `p` while moving a fake clock to each timer the code under test sets (an async retry due in a
+ * minute happens at once); resolves with p's value and the delays that were skipped, in order.
+ */
+export async function skippingTimers<T>(clock: FakeClock, p: Promise<T>, options: WaitOptions): Promise<{ value: T; skipped: number[] }> {
+  let done = false;
+  const settled = p.finally(() => { done = true; });
+  const bounded = within(settled, options);
+  const skipped: number[] = [];
+  while (!done) {
+    await Promise.race([settled.then(() => undefined, () => undefined), clock.whenTimer()]);
+    const delay = clock.nextDelay();
+    if (done || delay === undefined) continue;
+    skipped.push(delay);
+    clock.advance(delay);
+  }
+  return { value: await bounded, skipped };
 }

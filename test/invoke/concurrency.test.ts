@@ -7,8 +7,10 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gate as openGate, WAIT_ON_GATE, type Gate } from '../helpers/gate.js';
 import { within } from '../helpers/wait.js';
+import { FakeClock } from '../../src/shared/clock.js';
+import { StartLimiter } from '../../src/invoke/admission.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from './fixtures.js';
-import type { InvokeEngine } from '../../src/invoke/engine.js';
+import type { SandboxInvokeEngine } from '../../src/invoke/engine.js';
 import type { FunctionRuntimeConfig } from '../../src/invoke/types.js';
 import { LambdaError } from '../../src/shared/errors.js';
 
@@ -52,7 +54,7 @@ function assertThrottle(e: unknown, reason: string): void {
   assert.deepEqual(e.headers, {});
 }
 
-function settle(invoker: InvokeEngine, cfg: FunctionRuntimeConfig, n: number, payload: unknown, qualifier?: string) {
+function settle(invoker: SandboxInvokeEngine, cfg: FunctionRuntimeConfig, n: number, payload: unknown, qualifier?: string) {
   return Promise.allSettled(Array.from({ length: n }, () => invokeJson(invoker, cfg, payload, qualifier ? { qualifier } : {})));
 }
 
@@ -161,19 +163,16 @@ describe('provisioned concurrency', () => {
   });
 
   it('never reclaims provisioned environments while configured', async () => {
-    const quick = testInvoker({ idleTimeoutMs: 40 });
+    const clock = new FakeClock();
+    const quick = testInvoker({ idleTimeoutMs: 40, clock });
     try {
       const cfg = gatedFn({ version: '3' });
       const key = { functionArn: cfg.functionArn, qualifier: '3' };
       quick.setProvisionedConcurrency(key, cfg, 1);
       assert.equal((await bounded('READY', quick.provisionedSettled(key)))?.status, 'READY');
       await invokeJson(quick, { ...cfg, version: '4' }); // an on-demand environment of another version
-      // Wait for the sweeper to reclaim the on-demand one (an event we can only poll for).
-      const end = Date.now() + 5000;
-      while (quick.environments().some((e) => e.initializationType === 'on-demand')) {
-        if (Date.now() > end) assert.fail('on-demand environment was never reclaimed');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // Well past the idle timeout: the sweeper reclaims the on-demand environment only.
+      clock.advance(1000);
       assert.deepEqual(quick.environments().map((e) => e.initializationType), ['provisioned-concurrency']);
       assert.equal(quick.provisionedStatus(key)?.status, 'READY');
     } finally {
@@ -246,31 +245,42 @@ describe('scaling', () => {
   });
 
   it('bounds starts per second, and an invoke waits for a start slot rather than fail', async () => {
-    const invoker = testInvoker({ startsPerSecond: 4 });
+    const clock = new FakeClock();
+    const invoker = testInvoker({ startsPerSecond: 4, clock });
     try {
       const g = await gate();
       const cfg = gatedFn();
-      const t = performance.now();
       const all = settle(invoker, cfg, 8, { gate: g.url });
+      // One second's worth (4) start at once; the other 4 wait for tokens, not fail.
+      await g.arrivals(4);
+      await clock.whenTimer((ms) => ms === 250);
+      assert.equal(invoker.stats().startsWaiting, 4);
+      // A token accrues every 250 ms.
+      clock.advance(250);
+      await g.arrivals(5);
+      assert.equal(invoker.stats().startsWaiting, 3);
+      clock.advance(750);
       await g.arrivals(8);
-      const took = performance.now() - t;
       g.release();
       assert.ok((await bounded('burst', all)).every((r) => r.status === 'fulfilled'));
-      // 4 at once (one second's worth), then one every 250 ms.
-      assert.ok(took >= 900, `8 environments at 4 per second took only ${took.toFixed(0)} ms`);
+      assert.equal(invoker.environments(cfg.functionArn).length, 8);
     } finally {
       await invoker.close();
     }
   });
 
   it('throttles with FunctionInvocationRateLimitExceeded when the wait for a start slot runs out', async () => {
-    const invoker = testInvoker({ startsPerSecond: 1, startWaitTimeoutMs: 100 });
+    const clock = new FakeClock();
+    const invoker = testInvoker({ startsPerSecond: 1, startWaitTimeoutMs: 100, clock });
     try {
       const g = await gate();
       const cfg = gatedFn();
       const first = invokeJson(invoker, cfg, { gate: g.url });
-      await assert.rejects(invokeJson(invoker, cfg, { gate: g.url }), (e) => (assertThrottle(e, 'FunctionInvocationRateLimitExceeded'), true));
       await g.arrivals(1);
+      const second = invokeJson(invoker, cfg, { gate: g.url });
+      await clock.whenTimer((ms) => ms === 100);
+      clock.advance(100);
+      await assert.rejects(second, (e) => (assertThrottle(e, 'FunctionInvocationRateLimitExceeded'), true));
       g.release();
       await first;
     } finally {
@@ -371,5 +381,45 @@ describe('metrics', () => {
     } finally {
       await invoker.close();
     }
+  });
+});
+
+describe('start limiter', () => {
+  it('grants a burst of one second\'s worth, then one start per token as time passes, first come first served', () => {
+    const clock = new FakeClock();
+    const limiter = new StartLimiter({ maxConcurrentStarts: 100, startsPerSecond: 4 }, clock);
+    const tickets = Array.from({ length: 8 }, () => limiter.request());
+    const granted = () => tickets.map((t) => t.isGranted);
+    assert.deepEqual(granted(), [true, true, true, true, false, false, false, false]);
+    clock.advance(249);
+    assert.equal(limiter.waiting, 4, 'no token before 250 ms');
+    clock.advance(1);
+    assert.deepEqual(granted(), [true, true, true, true, true, false, false, false]);
+    clock.advance(750);
+    assert.deepEqual(granted(), Array(8).fill(true));
+    assert.equal(limiter.started, 8);
+    limiter.close();
+  });
+
+  it('never runs more than maxConcurrentStarts at once; a release lets the next one in', () => {
+    const clock = new FakeClock();
+    const limiter = new StartLimiter({ maxConcurrentStarts: 2, startsPerSecond: 100 }, clock);
+    const [a, b, c] = [limiter.request(), limiter.request(), limiter.request()];
+    assert.deepEqual([a.isGranted, b.isGranted, c.isGranted], [true, true, false]);
+    clock.advance(10_000);
+    assert.equal(c.isGranted, false, 'time alone does not free a slot');
+    a.release();
+    assert.equal(c.isGranted, true);
+    assert.equal(limiter.peakRunning, 2);
+    limiter.close();
+  });
+
+  it('skips a cancelled ticket', () => {
+    const limiter = new StartLimiter({ maxConcurrentStarts: 1, startsPerSecond: 100 }, new FakeClock());
+    const [a, b, c] = [limiter.request(), limiter.request(), limiter.request()];
+    b.cancel();
+    a.release();
+    assert.deepEqual([b.isGranted, c.isGranted], [false, true]);
+    limiter.close();
   });
 });

@@ -4,6 +4,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipUnless } from '../helpers/require.js';
+import { gate, WAIT_ON_GATE } from '../helpers/gate.js';
+import { FakeClock } from '../../src/shared/clock.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from './fixtures.js';
 
 const invoker = testInvoker();
@@ -14,15 +16,6 @@ after(async () => {
 
 // Each environment picks a random id at init, so a response tells which environment served it.
 const ENV_ID = `const envId = require('crypto').randomUUID();`;
-
-/** Polls a condition that no event signals (idle reclaim runs on a timer), bounded. */
-async function eventually(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('environments', () => {
   it('reuses a warm environment and logs INIT_START and Init Duration only on the cold start', async () => {
@@ -70,63 +63,88 @@ describe('environments', () => {
     assert.deepEqual(invoker.environments(cfg.functionArn).map((e) => e.version), ['$LATEST']);
   });
 
-  it('reclaims idle environments after idleTimeoutMs', async () => {
-    const quick = testInvoker({ idleTimeoutMs: 100 });
+  it('reclaims idle environments once idleTimeoutMs has passed, not before', async () => {
+    const clock = new FakeClock();
+    const quick = testInvoker({ idleTimeoutMs: 100, clock });
     try {
       const cfg = fnConfig({ codeDir: makeCode({ 'index.js': 'exports.handler = async () => 1;' }) });
       await invokeJson(quick, cfg);
       assert.equal(quick.environments().length, 1);
-      await eventually('idle environment reclaimed', () => quick.environments().length === 0);
+      clock.advance(99);
+      assert.equal(quick.environments().length, 1, 'idle for 99 ms: kept');
+      // The sweep runs every idleTimeoutMs / 4: by 25 ms after the limit it has seen it.
+      clock.advance(26);
+      assert.equal(quick.environments().length, 0, 'idle for 125 ms: reclaimed');
     } finally {
       await quick.close();
     }
   });
 
-  it('serves 50 concurrent invokes with several environments, never two requests in one', async () => {
-    const cfg = fnConfig({
-      codeDir: makeCode({
-        'index.js': `${ENV_ID}
-          const fs = require('fs');
-          exports.handler = async () => {
-            // /tmp is private to the environment: a second request here would find the flag.
-            if (fs.existsSync('/tmp/busy')) throw new Error('two requests in one environment');
-            fs.writeFileSync('/tmp/busy', '1');
-            await new Promise((r) => setTimeout(r, 100));
-            fs.unlinkSync('/tmp/busy');
-            return envId;
-          };`,
-      }),
-      timeout: 30,
-    });
-    const results = await Promise.all(Array.from({ length: 50 }, () => invokeJson(invoker, cfg)));
-    for (const r of results) assert.equal(r.result.functionError, undefined, JSON.stringify(r.body));
-    const envIds = new Set(results.map((r) => r.body));
-    assert.ok(envIds.size > 1, `served by ${envIds.size} environment(s)`);
-    const envs = invoker.environments(cfg.functionArn);
-    assert.ok(envs.every((e) => e.maxConcurrent === 1), JSON.stringify(envs));
-    assert.equal(envs.reduce((n, e) => n + e.invocations, 0), 50);
+  it('serves 20 invokes in flight at once with 20 environments, never two requests in one', async () => {
+    const g = await gate();
+    try {
+      const cfg = fnConfig({
+        codeDir: makeCode({
+          'index.js': `${ENV_ID}
+            ${WAIT_ON_GATE}
+            const fs = require('fs');
+            exports.handler = async (e) => {
+              // /tmp is private to the environment: a second request here would find the flag.
+              if (fs.existsSync('/tmp/busy')) throw new Error('two requests in one environment');
+              fs.writeFileSync('/tmp/busy', '1');
+              await waitOnGate(e.gate);
+              fs.unlinkSync('/tmp/busy');
+              return envId;
+            };`,
+        }),
+        timeout: 60,
+      });
+      const all = Promise.all(Array.from({ length: 20 }, () => invokeJson(invoker, cfg, { gate: g.url })));
+      await g.arrivals(20);
+      g.release();
+      const results = await all;
+      for (const r of results) assert.equal(r.result.functionError, undefined, JSON.stringify(r.body));
+      assert.equal(new Set(results.map((r) => r.body)).size, 20, 'one environment per request in flight');
+      const envs = invoker.environments(cfg.functionArn);
+      assert.ok(envs.every((e) => e.maxConcurrent === 1), JSON.stringify(envs));
+      assert.equal(envs.reduce((n, e) => n + e.invocations, 0), 20);
+    } finally {
+      await g.close();
+    }
   });
 });
 
 describe('failures', () => {
-  it('times out with Sandbox.Timedout and replaces the environment', async () => {
-    const cfg = fnConfig({
-      codeDir: makeCode({ 'index.js': `${ENV_ID}\nexports.handler = async (e) => { if (e.wait) await new Promise((r) => setTimeout(r, 10000)); return envId; };` }),
-      timeout: 1,
-    });
-    const before = (await invokeJson(invoker, cfg)).body;
-    const t = performance.now();
-    const { result, body } = await invokeJson(invoker, cfg, { wait: true });
-    const took = performance.now() - t;
-    assert.ok(took >= 1000 && took < 3000, `took ${took} ms`);
-    assert.equal(result.functionError, 'Unhandled');
-    assert.equal(result.payload.toString(), `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: ${result.requestId} Error: Task timed out after 1.00 seconds"}`);
-    assert.deepEqual(body, { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${result.requestId} Error: Task timed out after 1.00 seconds` });
-    const after = (await invokeJson(invoker, cfg)).body;
-    assert.notEqual(after, before, 'a fresh environment after the timeout');
-    const text = await logText(invoker, cfg);
-    assert.match(text, new RegExp(`^\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z ${result.requestId} Task timed out after 1.00 seconds$`, 'm'));
-    assert.match(text, new RegExp(`^REPORT RequestId: ${result.requestId}\\tDuration: 10\\d\\d\\.\\d\\d ms\\tBilled Duration: 10\\d\\d ms\\t.*\\tStatus: timeout$`, 'm'));
+  it('times out with Sandbox.Timedout after exactly Timeout, and replaces the environment', async () => {
+    // The engine's clock decides the timeout: the test holds the function at a gate and moves time.
+    const clock = new FakeClock();
+    const timed = testInvoker({ clock });
+    const g = await gate();
+    try {
+      const cfg = fnConfig({
+        codeDir: makeCode({ 'index.js': `${ENV_ID}\n${WAIT_ON_GATE}\nexports.handler = async (e) => { if (e.gate) await waitOnGate(e.gate); return envId; };` }),
+        timeout: 1,
+      });
+      const before = (await invokeJson(timed, cfg)).body;
+      const pending = invokeJson(timed, cfg, { gate: g.url });
+      await g.arrivals(1);
+      clock.advance(999);
+      assert.equal(timed.environments(cfg.functionArn)[0]?.state, 'busy', 'still running at 999 ms');
+      clock.advance(1);
+      const { result, body } = await pending;
+      assert.equal(result.functionError, 'Unhandled');
+      assert.equal(result.payload.toString(), `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: ${result.requestId} Error: Task timed out after 1.00 seconds"}`);
+      assert.deepEqual(body, { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${result.requestId} Error: Task timed out after 1.00 seconds` });
+      const after = (await invokeJson(timed, cfg)).body;
+      assert.notEqual(after, before, 'a fresh environment after the timeout');
+      const text = await logText(timed, cfg);
+      assert.match(text, new RegExp(`^\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z ${result.requestId} Task timed out after 1.00 seconds$`, 'm'));
+      assert.match(text, new RegExp(`^REPORT RequestId: ${result.requestId}\\tDuration: 1000\\.00 ms\\tBilled Duration: 1000 ms\\t.*\\tStatus: timeout$`, 'm'));
+    } finally {
+      g.release();
+      await timed.close();
+      await g.close();
+    }
   });
 
   it('answers Runtime.ExitError when the runtime exits', async () => {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createInvoker, type InvokeEngine, type InvokerOptions } from '../../src/invoke/engine.js';
+import { SandboxInvokeEngine, type SandboxInvokeEngineOptions } from '../../src/invoke/engine.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../../src/invoke/types.js';
 
 export type FileSpec = string | { readonly content: string; readonly mode: number };
@@ -72,13 +72,13 @@ export function request(config: FunctionRuntimeConfig, payload: unknown = {}, ov
   };
 }
 
-export function testInvoker(options: Partial<InvokerOptions> = {}): InvokeEngine {
+export function testInvoker(options: Partial<SandboxInvokeEngineOptions> = {}): SandboxInvokeEngine {
   const dataDir = tempDir('data');
-  return createInvoker({ dataDir, log: () => {}, ...options });
+  return new SandboxInvokeEngine({ dataDir, log: () => {}, ...options });
 }
 
 export async function invokeJson(
-  invoker: InvokeEngine,
+  invoker: SandboxInvokeEngine,
   config: FunctionRuntimeConfig,
   payload: unknown = {},
   overrides: Partial<InvokeRequest> = {},
@@ -95,7 +95,7 @@ export async function invokeJson(
 }
 
 /** The one log stream's text for a function (waits for pending writes). */
-export async function logText(invoker: InvokeEngine, config: FunctionRuntimeConfig): Promise<string> {
+export async function logText(invoker: SandboxInvokeEngine, config: FunctionRuntimeConfig): Promise<string> {
   const streams = await invoker.readLogs(config.logGroup);
   return streams.map((s) => s.text).join('');
 }

@@ -1,5 +1,6 @@
 // Asynchronous invocation end to end: the real server, a real moto_server as SQS/SNS/EventBridge, driven by
-// @aws-sdk/client-lambda. Retry delays are scaled by 0.001 so AWS's 1 and 2 minutes take milliseconds.
+// @aws-sdk/client-lambda. The server runs on a fake clock that the tests move to each retry, so AWS's 1 and
+// 2 minutes pass at once and the delays themselves are checked.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -12,25 +13,20 @@ import { functionLogLines } from '../helpers/logs.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
+import { skippingTimers, waitFor } from '../helpers/wait.js';
+import { FakeClock } from '../../src/shared/clock.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 
 const FAIL = 'exports.handler = async (e) => { throw new Error("boom " + e.id); };';
 const OK = 'exports.handler = async (e) => ({ ok: true, id: e.id });';
 
-async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('asynchronous invocation (moto_server destinations)', () => {
   let moto: Moto;
   let t: TestServer;
   let sqs: SQSClient;
+  const clock = new FakeClock();
+  /** The records `count` that arrive at a queue, with the retry delays the queue waited meanwhile. */
+  const delivered = (url: string, count = 1) => skippingTimers(clock, receive(sqs, url, count), { message: `${count} record(s) at ${url}` });
 
   const create = async (name: string, source: string, extra: Record<string, unknown> = {}) => {
     await t.client.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: await nodeHandlerZip(source) }, ...extra }));
@@ -39,7 +35,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
   before(async () => {
     moto = await startMoto();
     sqs = new SQSClient(awsOptions(moto.url));
-    t = await startTestServer({ awsEndpoint: moto.url, asyncRetryScale: 0.001 });
+    t = await startTestServer({ awsEndpoint: moto.url }, { clock });
   });
   after(async () => {
     await t?.close();
@@ -54,7 +50,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     assert.equal(r.ExecutedVersion, undefined);
     assert.equal(Buffer.from(r.Payload ?? []).length, 0);
     const rid = r.$metadata.requestId!;
-    await until('the START line', () => functionLogLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)));
+    await waitFor(() => functionLogLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)), { message: 'the START line' });
   });
 
   it('refuses an Event payload over 1 MiB with AWS\'s text', async () => {
@@ -68,7 +64,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     const r = await t.client.send(new InvokeAsyncCommand({ FunctionName: 'ok-fn', InvokeArgs: Buffer.from('{"id":"legacy"}') }));
     assert.equal(r.Status, 202);
     const rid = r.$metadata.requestId!;
-    await until('the legacy START line', () => functionLogLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)));
+    await waitFor(() => functionLogLines(t.dataDir, 'ok-fn').find((l) => l.startsWith(`START RequestId: ${rid}`)), { message: 'the legacy START line' });
   });
 
   it('retries a failing function exactly MaximumRetryAttempts times and sends RetriesExhausted to OnFailure SQS', async () => {
@@ -77,8 +73,10 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     await t.client.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'fail-fn', DestinationConfig: { OnFailure: { Destination: q.arn } } }));
     const r = await t.client.send(new InvokeCommand({ FunctionName: 'fail-fn', InvocationType: 'Event', Payload: Buffer.from('{"id":"f1"}') }));
     const rid = r.$metadata.requestId!;
-    const [msg] = await receive(sqs, q.url, 1);
+    const { value: [msg], skipped } = await delivered(q.url);
     assert.ok(msg, 'a record arrived');
+    // AWS's backoff: about a minute before the first retry, two before the second.
+    assert.deepEqual(skipped, [60_000, 120_000]);
     const record = JSON.parse(msg.Body!);
     assert.equal(record.version, '1.0');
     assert.match(record.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -99,9 +97,10 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     for (const retries of [0, 1]) {
       await t.client.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'fail-n', MaximumRetryAttempts: retries, DestinationConfig: { OnFailure: { Destination: q.arn } } }));
       const r = await t.client.send(new InvokeCommand({ FunctionName: 'fail-n', InvocationType: 'Event', Payload: Buffer.from(`{"id":"n${retries}"}`) }));
-      const [msg] = await receive(sqs, q.url, 1);
+      const { value: [msg], skipped } = await delivered(q.url);
       const record = JSON.parse(msg!.Body!);
       assert.equal(record.requestContext.approximateInvokeCount, retries + 1);
+      assert.deepEqual(skipped, [60_000].slice(0, retries));
       assert.equal(functionLogLines(t.dataDir, 'fail-n').filter((l) => l.startsWith(`START RequestId: ${r.$metadata.requestId}`)).length, retries + 1);
     }
   });
@@ -151,7 +150,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     await create('fail-dlq', FAIL, { DeadLetterConfig: { TargetArn: dlq.arn } });
     await t.client.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'fail-dlq', MaximumRetryAttempts: 1 }));
     const r = await t.client.send(new InvokeCommand({ FunctionName: 'fail-dlq', InvocationType: 'Event', Payload: Buffer.from('{"id":"d1"}') }));
-    const [msg] = await receive(sqs, dlq.url, 1);
+    const { value: [msg] } = await delivered(dlq.url);
     assert.ok(msg);
     assert.deepEqual(JSON.parse(msg.Body!), { id: 'd1' });
     assert.deepEqual(msg.MessageAttributes?.['RequestID'], { DataType: 'String', StringValue: r.$metadata.requestId });

@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ROLE } from '../helpers/zip.js';
 import { functionLogLines } from '../helpers/logs.js';
 import { npmFunctionZip } from './npm-package.js';
-import { until } from '../runtimes/until.js';
+import { waitFor } from '../helpers/wait.js';
 
 let t: TestServer;
 before(async () => {
@@ -73,7 +73,7 @@ export const handler = async (event, context) => {
     assert.equal(emf._aws.CloudWatchMetrics[0].Namespace, 'shop');
     assert.equal(emf.orderPlaced, 1);
     // REPORT and its XRAY line land in the stream just after the response.
-    const xray = await until('REPORT\'s XRAY line', () => functionLogLines(t.dataDir, 'powertools').find((l) => l.startsWith('XRAY TraceId: ')));
+    const xray = await waitFor(() => functionLogLines(t.dataDir, 'powertools').find((l) => l.startsWith('XRAY TraceId: ')), { message: 'REPORT\'s XRAY line' });
     assert.match(xray, new RegExp(`^XRAY TraceId: ${body.traceId}\tSegmentId: [0-9a-f]{16}\tSampled: true\t$`));
   });
 

@@ -38,11 +38,11 @@ describe('python handlers', () => {
     const cfg = py(
       {
         'app.py': [
-          'import sys',
+          'import sys, time',
           'def handler(e, c):',
           '    return {"id": c.aws_request_id, "name": c.function_name, "version": c.function_version,',
           '            "arn": c.invoked_function_arn, "mem": c.memory_limit_in_mb, "group": c.log_group_name,',
-          '            "stream": c.log_stream_name, "left": c.get_remaining_time_in_millis(),',
+          '            "stream": c.log_stream_name, "deadline": int(time.time() * 1000) + c.get_remaining_time_in_millis(),',
           '            "cc": c.client_context.custom, "app": c.client_context.client.app_title,',
           '            "cid": c.identity.cognito_identity_id, "pool": c.identity.cognito_identity_pool_id,',
           '            "ver": "%d.%d" % sys.version_info[:2], "path0": sys.path[0]}',
@@ -51,6 +51,7 @@ describe('python handlers', () => {
       'app.handler',
       { memorySize: 192 },
     );
+    const sent = Date.now();
     const { result, body } = await invokeJson(invoker, cfg, {}, {
       invokedFunctionArn: `${cfg.functionArn}:3`,
       clientContext: Buffer.from(JSON.stringify({ client: { app_title: 'T' }, custom: { k: 1 } })).toString('base64'),
@@ -63,7 +64,8 @@ describe('python handlers', () => {
     assert.equal(body.mem, '192');
     assert.equal(body.group, cfg.logGroup);
     assert.match(body.stream, /^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
-    assert.ok(body.left > 3000 && body.left <= 5000, String(body.left));
+    // The deadline is the delivery time plus Timeout (5 s), and the remaining time counts down to it.
+    assert.ok(body.deadline >= sent + 5000 - 1 && body.deadline <= Date.now() + 5000 + 1, `deadline ${body.deadline - sent} ms after the invoke`);
     assert.deepEqual(body.cc, { k: 1 });
     assert.equal(body.app, 'T');
     assert.equal(body.cid, 'cid');

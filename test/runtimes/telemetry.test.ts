@@ -5,6 +5,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
+import { waitFor } from '../helpers/wait.js';
 
 const invoker = testInvoker();
 after(async () => {
@@ -69,10 +70,7 @@ describe('Telemetry API', () => {
 
 async function pollLog(cfg: Parameters<typeof logText>[1], done: (text: string) => boolean): Promise<string> {
   let text = '';
-  const end = Date.now() + 10_000;
-  while (!done((text = await logText(invoker, cfg)))) {
-    if (Date.now() > end) assert.fail(`telemetry did not arrive within 10 s:\n${text}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(async () => done((text = await logText(invoker, cfg))), { message: 'the telemetry', timeoutMs: 10_000 })
+    .catch((e: unknown) => assert.fail(`${(e as Error).message}; the log so far:\n${text}`));
   return text;
 }

@@ -4,7 +4,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
-import { until } from './until.js';
+import { waitFor } from '../helpers/wait.js';
 
 const invoker = testInvoker();
 after(async () => {
@@ -38,7 +38,7 @@ describe('X-Ray', () => {
     assert.equal(body.daemon, `${body.host}:${body.port}`);
     const log = await logText(invoker, cfg);
     assert.match(log, new RegExp(`REPORT RequestId: [^\\n]*\\t\\nXRAY TraceId: ${root}\\tSegmentId: ${parent}\\tSampled: true\\t\\n`));
-    const mine = await until('the function\'s subsegment', () => invoker.traceSegments(cfg.functionArn).find((s) => s.name === 'my-work'));
+    const mine = await waitFor(() => invoker.traceSegments(cfg.functionArn).find((s) => s.name === 'my-work'), { message: 'the function\'s subsegment' });
     assert.equal(mine.trace_id, root);
     const platform = invoker.traceSegments(cfg.functionArn).find((s) => s.id === parent);
     assert.equal(platform?.origin, 'AWS::Lambda::Function');
@@ -73,7 +73,7 @@ exports.handler = async () => {
       }),
     });
     await invokeJson(invoker, cfg);
-    await until('the last segment', () => invoker.traceSegments(cfg.functionArn).find((s) => s.name === 'last'));
+    await waitFor(() => invoker.traceSegments(cfg.functionArn).find((s) => s.name === 'last'), { message: 'the last segment' });
     const names = invoker.traceSegments(cfg.functionArn).map((s) => s.name);
     assert.ok(!names.includes('foreign'), names.join(','));
   });

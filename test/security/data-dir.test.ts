@@ -19,6 +19,7 @@ import { parseOptions } from '../../src/shared/config.js';
 import { startServer } from '../../src/server.js';
 import { CodeStore } from '../../src/control/code-store.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -43,20 +44,6 @@ function startCli(dataDir: string): Started {
   return { proc, outcome };
 }
 
-function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
-}
-
-/** Polls a condition that another part of the server makes true, bounded, with a clear failure. */
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('data dir lock', () => {
   let dataDir: string;
   const children: ChildProcess[] = [];
@@ -72,11 +59,11 @@ describe('data dir lock', () => {
   it('a second server on the same data dir exits non-zero naming the holder; after a SIGKILL the lock is taken over', async () => {
     const first = startCli(dataDir);
     children.push(first.proc);
-    assert.deepEqual(await within('the first server listening', 30_000, first.outcome), { listening: true });
+    assert.deepEqual(await within(first.outcome, { message: 'the first server listening', timeoutMs: 30_000 }), { listening: true });
 
     const second = startCli(dataDir);
     children.push(second.proc);
-    const refused = await within('the second server exiting', 30_000, second.outcome);
+    const refused = await within(second.outcome, { message: 'the second server exiting', timeoutMs: 30_000 });
     assert.equal(refused.listening, false);
     if (refused.listening) return;
     assert.notEqual(refused.code, 0);
@@ -88,7 +75,7 @@ describe('data dir lock', () => {
     await killed;
     const third = startCli(dataDir);
     children.push(third.proc);
-    assert.deepEqual(await within('a server listening after the holder was SIGKILLed', 30_000, third.outcome), { listening: true });
+    assert.deepEqual(await within(third.outcome, { message: 'a server listening after the holder was SIGKILLed', timeoutMs: 30_000 }), { listening: true });
     const stopped = new Promise((r) => third.proc.once('exit', r));
     third.proc.kill('SIGTERM');
     await stopped;
@@ -160,10 +147,10 @@ describe('code is removed once nothing refers to it', () => {
     assert.ok(onDisk(hex(a)), 'version 1 still runs the old code');
     assert.ok(onDisk(hex(b)));
     await client.send(new DeleteFunctionCommand({ FunctionName: name, Qualifier: v1.Version }));
-    await until('the code of the deleted version removed', () => !onDisk(hex(a)));
+    await waitFor(() => !onDisk(hex(a)), { message: 'the code of the deleted version removed', timeoutMs: 10_000 });
     assert.ok(onDisk(hex(b)), '$LATEST keeps its code');
     await client.send(new DeleteFunctionCommand({ FunctionName: name }));
-    await until('the code of the deleted function removed', () => !onDisk(hex(b)));
+    await waitFor(() => !onDisk(hex(b)), { message: 'the code of the deleted function removed', timeoutMs: 10_000 });
   });
 
   it('layer code stays while a function uses it, even after the layer version is deleted', async () => {
@@ -179,11 +166,11 @@ describe('code is removed once nothing refers to it', () => {
     await waitUntilFunctionActiveV2(waiter(), { FunctionName: name });
     await client.send(new DeleteLayerVersionCommand({ LayerName: 'gc-layer', VersionNumber: layer.Version }));
     await client.send(new DeleteLayerVersionCommand({ LayerName: 'gc-layer-unused', VersionNumber: unused.Version }));
-    await until('the unused layer code removed', () => !onDisk(unusedHash));
+    await waitFor(() => !onDisk(unusedHash), { message: 'the unused layer code removed', timeoutMs: 10_000 });
     assert.ok(onDisk(hex(layerZip)), 'a function still uses the deleted layer version');
     assert.equal(Buffer.from((await client.send(new InvokeCommand({ FunctionName: name }))).Payload!).toString(), String(process.pid));
     await client.send(new DeleteFunctionCommand({ FunctionName: name }));
-    await until('the layer code removed with its last user', () => !onDisk(hex(layerZip)));
+    await waitFor(() => !onDisk(hex(layerZip)), { message: 'the layer code removed with its last user', timeoutMs: 10_000 });
   });
 
   it('code held by an invocation or environment is kept until it is let go', async () => {
@@ -196,7 +183,7 @@ describe('code is removed once nothing refers to it', () => {
     assert.equal(await store.collect(), 0, 'held code is kept');
     assert.ok(existsSync(store.unpackedDir(pkg.hash)));
     release();
-    await until('released code removed', () => !existsSync(store.unpackedDir(pkg.hash)) && !existsSync(store.zipPath(pkg.hash)));
+    await waitFor(() => !existsSync(store.unpackedDir(pkg.hash)) && !existsSync(store.zipPath(pkg.hash)), { message: 'released code removed', timeoutMs: 10_000 });
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,5 +1,5 @@
 // Reserved and provisioned concurrency: the control plane's rules, persisted in the store and handed
-// to the invoke engine, which enforces them (src/invoke/concurrency.ts).
+// to the invoke engine, which enforces them (src/invoke/admission.ts).
 import type {
   Concurrency, DeleteFunctionConcurrencyRequest, DeleteProvisionedConcurrencyConfigRequest, GetFunctionConcurrencyRequest,
   GetFunctionConcurrencyResponse, GetProvisionedConcurrencyConfigRequest, GetProvisionedConcurrencyConfigResponse,
@@ -7,11 +7,11 @@ import type {
   PutFunctionConcurrencyRequest, PutProvisionedConcurrencyConfigRequest, PutProvisionedConcurrencyConfigResponse,
 } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
-import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
+import { functionArn, type Scope } from '../shared/arn.js';
 import { awsTimestamp, type Clock } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredFunction, StoredProvisioned } from '../store/types.js';
-import type { Invoker, ProvisionedKey } from '../invoke/types.js';
-import { functionNotFound, isVersionNumber, resolveQualified } from './resolve.js';
+import type { InvokeEngine, ProvisionedKey } from '../invoke/types.js';
+import { resolveFunctionName, functionNotFound, isVersionNumber, resolveQualified } from './resolve.js';
 import type { FunctionService } from './functions.js';
 import { pageOf } from './paging.js';
 
@@ -22,21 +22,21 @@ export interface ConcurrencyLimits {
 }
 
 const provisionedNotFound = () =>
-  new LambdaError('ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function', { status: 404 });
+  new LambdaError('ProvisionedConcurrencyConfigNotFoundException', {});
 
 /** AWS sends the account-limit refusals of both kinds of concurrency without a `Type` member. */
-const limitExceeded = (message: string) => new LambdaError('InvalidParameterValueException', message, { status: 400, untyped: true });
+const limitExceeded = (message: string) => new LambdaError('InvalidParameterValueUntyped', { message });
 
 export class ConcurrencyService {
   readonly #store: Store;
-  readonly #invoker: Invoker;
+  readonly #engine: InvokeEngine;
   readonly #functions: FunctionService;
   readonly #clock: Clock;
   readonly #limits: ConcurrencyLimits;
 
-  constructor(store: Store, invoker: Invoker, functions: FunctionService, clock: Clock, limits: ConcurrencyLimits) {
+  constructor(store: Store, engine: InvokeEngine, functions: FunctionService, clock: Clock, limits: ConcurrencyLimits) {
     this.#store = store;
-    this.#invoker = invoker;
+    this.#engine = engine;
     this.#functions = functions;
     this.#clock = clock;
     this.#limits = limits;
@@ -45,7 +45,7 @@ export class ConcurrencyService {
   /** Hands every stored reservation and provisioned configuration to the engine, at start-up. */
   restore(): void {
     for (const fn of this.#store.allFunctions()) {
-      if (fn.reservedConcurrency !== undefined) this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), fn.reservedConcurrency);
+      if (fn.reservedConcurrency !== undefined) this.#engine.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), fn.reservedConcurrency);
     }
     for (const p of this.#store.allProvisioned()) this.#apply(p, p);
   }
@@ -83,7 +83,7 @@ export class ConcurrencyService {
       throw limitExceeded(` ReservedConcurrentExecutions  ${n} should not be lower than function's total provisioned concurrency [${provisioned}].`);
     }
     this.#store.setReservedConcurrency(fn, n);
-    this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), n);
+    this.#engine.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), n);
     return { ReservedConcurrentExecutions: n };
   }
 
@@ -95,7 +95,7 @@ export class ConcurrencyService {
   deleteReserved(input: DeleteFunctionConcurrencyRequest, scope: Scope): void {
     const fn = this.#function(input.FunctionName, scope);
     this.#store.setReservedConcurrency(fn, undefined);
-    this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), undefined);
+    this.#engine.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), undefined);
   }
 
   /**
@@ -125,7 +125,7 @@ export class ConcurrencyService {
     const arn = functionArn(key.region, key.accountId, key.name);
     try {
       const r = resolveQualified(this.#store, scope, key.name, p.qualifier);
-      this.#invoker.setProvisionedConcurrency({ functionArn: arn, qualifier: p.qualifier }, this.#functions.runtimeConfig(r.fn, r.version), p.requested);
+      this.#engine.setProvisionedConcurrency({ functionArn: arn, qualifier: p.qualifier }, this.#functions.runtimeConfig(r.fn, r.version), p.requested);
     } catch {
       // The version or alias is gone: its environments go too.
     }
@@ -172,7 +172,7 @@ export class ConcurrencyService {
     if (!this.#store.getProvisioned(key, alias)) return;
     const r = resolveQualified(this.#store, scope, ref.name, alias);
     this.#store.deleteProvisioned(key, alias);
-    this.#invoker.setProvisionedConcurrency({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: alias }, this.#functions.runtimeConfig(r.fn, r.version), 0);
+    this.#engine.setProvisionedConcurrency({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: alias }, this.#functions.runtimeConfig(r.fn, r.version), 0);
   }
 
   #resolvesTo(key: FunctionKey, qualifier: string): string | undefined {
@@ -181,7 +181,7 @@ export class ConcurrencyService {
   }
 
   #present(key: FunctionKey, p: StoredProvisioned): GetProvisionedConcurrencyConfigResponse {
-    const status = this.#invoker.provisionedStatus({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: p.qualifier } satisfies ProvisionedKey);
+    const status = this.#engine.provisionedStatus({ functionArn: functionArn(key.region, key.accountId, key.name), qualifier: p.qualifier } satisfies ProvisionedKey);
     return {
       RequestedProvisionedConcurrentExecutions: p.requested,
       AvailableProvisionedConcurrentExecutions: status?.available ?? 0,
@@ -203,7 +203,7 @@ export class ConcurrencyService {
   deleteProvisioned(input: DeleteProvisionedConcurrencyConfigRequest, scope: Scope): void {
     const r = this.#qualified(input.FunctionName, input.Qualifier, scope);
     if (!this.#store.deleteProvisioned(r.key, input.Qualifier)) return;
-    this.#invoker.setProvisionedConcurrency({ functionArn: functionArn(r.key.region, r.key.accountId, r.key.name), qualifier: input.Qualifier }, this.#functions.runtimeConfig(r.fn, r.version), 0);
+    this.#engine.setProvisionedConcurrency({ functionArn: functionArn(r.key.region, r.key.accountId, r.key.name), qualifier: input.Qualifier }, this.#functions.runtimeConfig(r.fn, r.version), 0);
   }
 
   list(input: ListProvisionedConcurrencyConfigsRequest, scope: Scope): ListProvisionedConcurrencyConfigsResponse {

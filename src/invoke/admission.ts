@@ -1,4 +1,4 @@
-// Concurrency as AWS Lambda holds it (docs: "Lambda function scaling", "Configuring reserved
+// Admission: concurrency as AWS Lambda holds it (docs: "Lambda function scaling", "Configuring reserved
 // concurrency", "Configuring provisioned concurrency"):
 //
 //   - Every in-flight invocation counts, whatever its source (sync, async queue, event sources) and
@@ -25,8 +25,7 @@ import type { ThrottleReason } from './types.js';
  * `Retry-After` header member (retryAfterSeconds), but recorded concurrency throttles carry none.
  */
 export function throttled(reason: ThrottleReason): LambdaError {
-  return new LambdaError('TooManyRequestsException', 'Rate Exceeded.', {
-    status: 429,
+  return new LambdaError('TooManyRequestsException', {}, {
     fields: { Reason: reason },
   });
 }

@@ -1,11 +1,11 @@
-// The Invoke operation over HTTP: checks the payload as AWS does, resolves the function and qualifier,
-// and hands the call to the invoke engine. InvocationType Event belongs to the async path.
+// The Invoke and InvokeAsync operations: check the payload as AWS does, resolve the function and qualifier,
+// and hand the call to the invoke engine, or an event to the durable queue (InvocationType Event).
 import type { InvocationRequest, InvocationResponse, InvokeAsyncRequest, InvokeAsyncResponse } from '../api/generated/types.js';
 import type { RequestContext } from '../api/handlers.js';
 import { LambdaError } from '../shared/errors.js';
 import { jsonSyntaxError } from '../api/json-syntax.js';
-import type { FunctionService } from '../control/functions.js';
-import type { Invoker } from './types.js';
+import type { FunctionService } from './functions.js';
+import type { InvokeEngine } from '../invoke/types.js';
 import type { AsyncQueue } from '../queue/async-queue.js';
 import { functionArn } from '../shared/arn.js';
 
@@ -17,14 +17,9 @@ export const MAX_SYNC_PAYLOAD = 6_291_456;
  */
 export const MAX_EVENT_PAYLOAD = 1_048_576;
 
-/** AWS answers oversized payloads with the unmodelled RequestEntityTooLargeException and `Message`, no Type. */
-function tooLarge(message: string): LambdaError {
-  return new LambdaError('RequestEntityTooLargeException', message, { status: 413 });
-}
-
 function checkEventPayload(payload: Buffer): void {
   if (payload.length > MAX_EVENT_PAYLOAD) {
-    throw tooLarge(`${payload.length} byte payload is too large for the Event invocation type (limit ${MAX_EVENT_PAYLOAD} bytes)`);
+    throw new LambdaError('EventPayloadTooLarge', { size: payload.length, limit: MAX_EVENT_PAYLOAD });
   }
 }
 
@@ -32,7 +27,7 @@ function checkJson(payload: Buffer): void {
   if (payload.length === 0) return;
   const problem = jsonSyntaxError(payload);
   if (problem !== undefined) {
-    throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: Could not parse payload into json: ${problem}`, { status: 400 });
+    throw new LambdaError('InvalidRequestContentException', { message: `Could not parse request body into json: Could not parse payload into json: ${problem}` });
   }
 }
 
@@ -43,7 +38,7 @@ function checkJson(payload: Buffer): void {
  */
 function checkClientContext(value: string | undefined): void {
   if (value === undefined || value === '') return;
-  const invalid = () => new LambdaError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.', { status: 400 });
+  const invalid = () => new LambdaError('InvalidRequestContentException', { message: 'Client context must be a valid Base64-encoded JSON object.' });
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value)) throw invalid();
   let parsed: unknown;
   try {
@@ -54,11 +49,11 @@ function checkClientContext(value: string | undefined): void {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid();
 }
 
-export function createInvokeHandler(functions: FunctionService, invoker: Invoker, queue?: AsyncQueue) {
+export function createInvokeHandler(functions: FunctionService, engine: InvokeEngine, queue: AsyncQueue) {
   return async (input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> => {
     const payload = input.Payload ?? Buffer.alloc(0);
     if (payload.length > MAX_SYNC_PAYLOAD) {
-      throw tooLarge(`Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
+      throw new LambdaError('RequestTooLarge', { limit: MAX_SYNC_PAYLOAD, operation: 'InvokeFunction' });
     }
     checkJson(payload);
     checkClientContext(input.ClientContext);
@@ -68,7 +63,6 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
     // AWS's DryRun answer carries no X-Amz-Executed-Version.
     if (type === 'DryRun') return { StatusCode: 204 };
     if (type === 'Event') {
-      if (!queue) throw new LambdaError('ServiceException', 'lambdalite runs no asynchronous (Event) invocations here.', { status: 501, fault: 'Service' });
       checkEventPayload(payload);
       // 202 only once the event is committed to disk; the worker resolves the function again when it runs.
       await queue.enqueue({
@@ -78,7 +72,7 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
       });
       return { StatusCode: 202 };
     }
-    const result = await invoker.invoke(functions.runtimeConfig(fn, version), {
+    const result = await engine.invoke(functions.runtimeConfig(fn, version), {
       // One id for the whole invocation: the response's x-amzn-RequestId is the function's awsRequestId.
       requestId: ctx.requestId,
       payload: payload.length ? payload : Buffer.from('{}'),
