@@ -102,7 +102,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'dynamodbstreamsEndpoint', flag: '--dynamodbstreams-endpoint', env: 'LAMBDALITE_DYNAMODBSTREAMS_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB Streams event sources (overrides --aws-endpoint)' },
   { key: 'dynamodbEndpoint', flag: '--dynamodb-endpoint', env: 'LAMBDALITE_DYNAMODB_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB (overrides --aws-endpoint)' },
   { key: 'asyncRetryScale', flag: '--async-retry-scale', env: 'LAMBDALITE_ASYNC_RETRY_SCALE', kind: 'number', help: 'multiplies async retry delays (default 1)' },
-  { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
+  { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout, prefixed with the function name' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
   { key: 'totalCodeSize', flag: '--total-code-size', env: 'LAMBDALITE_TOTAL_CODE_SIZE', kind: 'int', help: 'bytes of code an account may store (default 80530636800)' },
   { key: 'concurrentExecutions', flag: '--concurrent-executions', env: 'LAMBDALITE_CONCURRENT_EXECUTIONS', kind: 'int', help: 'account concurrency limit (default 1000)' },
