@@ -438,6 +438,8 @@ export class ExecutionEnvironment {
     const type = errorType ?? 'Runtime.Unknown';
     const duration = this.#clock.elapsed() - this.#spawnedAt;
     this.#initReported = true;
+    // An extension's init/error can come while the runtime still polls: it must not get the event.
+    this.#api.cancelQueued();
     this.#initEnded({ ok: false, errorType: type });
     setImmediate(() => {
       this.log.platform(`INIT_REPORT Init Duration: ${duration.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${type}`);

@@ -126,6 +126,11 @@ export class RuntimeApiServer {
     }
   }
 
+  /** Drops an invocation not yet handed to the runtime (it has been answered otherwise, e.g. by an init error). */
+  cancelQueued(): void {
+    this.#queued = undefined;
+  }
+
   /** Hands an invocation to the runtime now if it is polling, else when it next polls. */
   deliver(invocation: RuntimeInvocation): void {
     this.#queued = invocation;

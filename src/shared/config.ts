@@ -97,7 +97,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'eventsEndpoint', flag: '--events-endpoint', env: 'LAMBDALITE_EVENTS_ENDPOINT', kind: 'string', help: 'endpoint for EventBridge destinations (overrides --aws-endpoint)' },
   { key: 'kinesisEndpoint', flag: '--kinesis-endpoint', env: 'LAMBDALITE_KINESIS_ENDPOINT', kind: 'string', help: 'endpoint for Kinesis event sources (overrides --aws-endpoint)' },
   { key: 'dynamodbstreamsEndpoint', flag: '--dynamodbstreams-endpoint', env: 'LAMBDALITE_DYNAMODBSTREAMS_ENDPOINT', kind: 'string', help: 'endpoint for DynamoDB Streams event sources (overrides --aws-endpoint)' },
-  { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout' },
+  { key: 'echoLogs', flag: '--echo-logs', env: 'LAMBDALITE_ECHO_LOGS', kind: 'bool', help: 'copy function logs to stdout, prefixed with the function name' },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'LAMBDALITE_IDLE_TIMEOUT_MS', kind: 'int', help: 'reclaim idle environments after this long (default 600000)' },
   { key: 'totalCodeSize', flag: '--total-code-size', env: 'LAMBDALITE_TOTAL_CODE_SIZE', kind: 'int', help: 'bytes of code an account may store (default 80530636800)' },
   { key: 'concurrentExecutions', flag: '--concurrent-executions', env: 'LAMBDALITE_CONCURRENT_EXECUTIONS', kind: 'int', help: 'account concurrency limit (default 1000)' },
