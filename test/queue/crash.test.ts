@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateFunctionCommand, InvokeCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
+import { CreateFunctionCommand, InvokeCommand, LambdaClient, PutFunctionConcurrencyCommand, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
@@ -24,7 +24,8 @@ interface Child {
 }
 
 async function startChild(dataDir: string, moto: string): Promise<Child> {
-  const proc = await spawnUntilReady(process.execPath, [path.join(root, 'bin', 'lambdalite.js'), 'start', '--port', '0', '--data-dir', dataDir, '--aws-endpoint', moto], {
+  const entry = path.join(root, 'dist', 'test', 'helpers', 'server-process.js');
+  const proc = await spawnUntilReady(process.execPath, [entry, '--port', '0', '--data-dir', dataDir, '--aws-endpoint', moto], {
     env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
     ready: /lambdalite listening on (\S+)/,
   });
@@ -68,13 +69,15 @@ describe('the async queue survives SIGKILL', () => {
     child = await startChild(dataDir, moto.url);
     let lambda = new LambdaClient({ ...awsOptions(child.url), maxAttempts: 1 });
     // Every invocation waits on the gate, which opens only after the restart: no event can finish
-    // before the kill, so all of them must come back from the store.
+    // before the kill, so all of them must come back from the store. Reserved concurrency keeps the
+    // environments few (the queue waits out the throttles); the child's clock skips those waits.
     await lambda.send(new CreateFunctionCommand({
       FunctionName: 'crash-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Timeout: 120,
       Environment: { Variables: { GATE: held.url } },
       Code: { ZipFile: await nodeHandlerZip(`${WAIT_ON_GATE}\nexports.handler = async (e) => { await waitOnGate(process.env.GATE); return e.id; };`) },
     }));
     await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'crash-fn', DestinationConfig: { OnSuccess: { Destination: q.arn } } }));
+    await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'crash-fn', ReservedConcurrentExecutions: 1 }));
     let next = 0;
     const accepted = new Set<number>();
     const sender = async () => {
@@ -96,6 +99,7 @@ describe('the async queue survives SIGKILL', () => {
     child = await startChild(dataDir, moto.url);
     held.release();
     lambda = new LambdaClient({ ...awsOptions(child.url), maxAttempts: 1 });
+    await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'crash-fn', ReservedConcurrentExecutions: 8 }));
     // At least once: events running at the kill may arrive twice, so count distinct ids.
     const seen = new Set<number>();
     let total = 0;
