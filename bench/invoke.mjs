@@ -42,6 +42,9 @@ const N_BURST = args.includes('--burst') ? Number(args[args.indexOf('--burst') +
 /** --max-starts N: the engine's maxConcurrentStarts (engine driver only); default the engine's own. */
 const maxStarts = args.includes('--max-starts') ? Number(args[args.indexOf('--max-starts') + 1]) : undefined;
 
+/** The runtime directory the tests use (Node.js builds, SDKs), so nothing is downloaded mid-run. */
+const benchRuntimeDir = process.env.LAMBDALITE_RUNTIME_DIR ?? path.join(os.homedir(), '.cache', 'lambdalite', 'runtimes');
+
 /** The engine's parent memory cgroup, from its start-up notice ("memory limits: cgroup v1 at …"). */
 let cgroupDir;
 const noteLog = (l) => {
@@ -57,7 +60,7 @@ const DRIVERS = {
   async engine(engineOptions = {}) {
     const { createInvoker } = await import(path.join(root, 'dist/src/invoke/engine.js'));
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
-    const invoker = createInvoker({ dataDir, log: noteLog, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}), ...engineOptions });
+    const invoker = createInvoker({ dataDir, log: noteLog, runtimeDir: benchRuntimeDir, ...(maxStarts ? { maxConcurrentStarts: maxStarts } : {}), ...engineOptions });
     return {
       /** Makes a function from a code dir; returns an opaque handle. */
       async define(name, runtime, handler, codeDir) {
@@ -120,7 +123,7 @@ DRIVERS.http = async function http_() {
   const { createLogger } = await import(path.join(root, 'dist/src/shared/logger.js'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-'));
   const logger = createLogger(process.stderr, true);
-  const server = await startServer(parseOptions([], {}, { port: 0, dataDir }), {
+  const server = await startServer(parseOptions([], {}, { port: 0, dataDir, runtimeDir: benchRuntimeDir }), {
     logger: { ...logger, info: (line, ...rest) => (typeof line === 'string' && noteLog(line), logger.info(line, ...rest)) },
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -188,7 +191,7 @@ async function sandboxedSpawn(runtime, argvFor) {
   const { RuntimeRegistry } = await import(path.join(root, 'dist/src/runtimes/registry.js'));
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lambdalite-bench-sb-'));
   const sandbox = detectSandbox({ scratchDir: scratch });
-  const plan = new RuntimeRegistry().resolve(runtime);
+  const plan = new RuntimeRegistry({ runtimeDir: benchRuntimeDir }).resolve(runtime);
   const prepared = sandbox.prepare('bench', {
     codeDir: scratch,
     layerDirs: [],
@@ -196,6 +199,7 @@ async function sandboxedSpawn(runtime, argvFor) {
     tmpSizeMb: 512,
     readOnly: plan.readOnly,
     hidden: plan.hidden,
+    binds: plan.binds,
   });
   const once = async () => {
     const t = performance.now();

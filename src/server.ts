@@ -20,16 +20,28 @@ import { LayerService } from './control/layers.js';
 import { PolicyService } from './control/policies.js';
 import { TagService } from './control/tags.js';
 import { ConcurrencyService } from './control/concurrency.js';
+import { CodeSigningService } from './control/code-signing.js';
+import { FunctionSettingsService } from './control/function-settings.js';
+import { VpcResolver } from './control/vpc.js';
 import type { Scope } from './shared/arn.js';
 import { createApiServer, type ExtraRoute } from './api/http-server.js';
+import { createAuthenticator, loadCredentialsFile } from './api/identity.js';
+import { FunctionCredentials } from './api/function-credentials.js';
+import { ConfigError } from './shared/config.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
+import type { GetFunctionCodeSigningConfigResponse } from './api/generated/types.js';
 import { createInvokeAsyncHandler, createInvokeHandler } from './invoke/sync-handler.js';
 import { AsyncQueue } from './queue/async-queue.js';
+import { consoleRoutes } from './console/routes.js';
 import { EventInvokeConfigService } from './control/event-invoke-configs.js';
 import type { Invoker } from './invoke/types.js';
 import { createInvoker } from './invoke/engine.js';
+import { runtimeSettings } from './runtimes/options.js';
 import { EventSourceMappingService } from './control/event-source-mappings.js';
 import { EventSourceMappingManager } from './events/manager.js';
+import { lockDataDir } from './shared/data-dir-lock.js';
+import { LogStore } from './logs/store.js';
+import { LogsService } from './logs/service.js';
 import { markSandboxSocket, type SandboxOrigin } from './shared/sandbox-origin.js';
 import type { Socket } from 'node:net';
 
@@ -39,6 +51,8 @@ export interface RunningServer {
   readonly options: ServerOptions;
   readonly store: Store;
   readonly invoker: Invoker;
+  /** The model operations this server has a handler for. */
+  readonly implemented: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
@@ -62,15 +76,37 @@ function loadSecret(dataDir: string): Buffer {
 
 const CODE_URL_TTL_S = 600;
 
+/** The role name in an execution role ARN (`arn:aws:iam::123456789012:role/path/name`). */
+function roleNameOf(roleArn: string | undefined): string {
+  const name = roleArn?.slice(roleArn.lastIndexOf('/') + 1);
+  return name || 'lambdalite-execution-role';
+}
+
+/** Addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host) || /^::ffff:127(\.\d{1,3}){3}$/i.test(host);
+}
+
 export async function startServer(options: ServerOptions, deps: ServerDeps = {}): Promise<RunningServer> {
   const logger = deps.logger ?? createLogger();
   const clock = deps.clock ?? systemClock;
+  // Access keys are read before anything else starts, so that a mistake in the file stops the start.
+  const accessKeys = options.credentialsFile === undefined ? undefined : loadCredentialsFile(options.credentialsFile);
+  if (!accessKeys && !isLoopback(options.host) && !options.allowUnauthenticated) {
+    throw new ConfigError(`refusing to listen on ${options.host} without authentication: give --credentials FILE, or --allow-unauthenticated to accept unsigned requests from the network`);
+  }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything in the data dir is opened: a second server on it refuses to start.
+  const lock = lockDataDir(options.dataDir);
   const secret = loadSecret(options.dataDir);
   const store = new SqliteStore(path.join(options.dataDir, 'lambdalite.db'));
-  const code = new CodeStore(options.dataDir);
+  const functionCredentials = new FunctionCredentials(secret, () => clock.now());
+  // Set once the server listens: environments started from then on call it.
+  let lambdaEndpoint: string | undefined;
+  const code = new CodeStore(options.dataDir, () => store.referencedCodeHashes());
   await code.init();
   const s3 = new S3Fetcher({ endpoint: options.s3Endpoint ?? options.awsEndpoint });
+  const logs = new LogStore(path.join(options.dataDir, 'logs.db'), { clock, retentionDays: options.logRetentionDays, maxBytes: options.logMaxBytes });
   // Functions reach the API from inside their network namespace; those connections are handed to
   // the API server marked with the environment they come from (src/shared/sandbox-origin.ts).
   let apiServer: http.Server | undefined;
@@ -90,13 +126,25 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     dataDir: options.dataDir,
     idleTimeoutMs: options.idleTimeoutMs,
     echoLogs: options.echoLogs,
-    logDir: path.join(options.dataDir, 'logs'),
+    logs,
     log: (line) => logger.info(line),
+    holdCode: (dirs) => code.hold(dirs),
+    warn: (line) => logger.warn(line),
+    sandbox: options.requireSandbox ? 'bwrap' : 'auto',
     accountConcurrency: options.concurrentExecutions,
     unreservedMinimum: options.unreservedMinimum,
     startsPerSecond: options.startsPerSecond,
     ...(options.memoryBudgetMb > 0 ? { memoryBudgetMb: options.memoryBudgetMb } : {}),
     ...(options.maxConcurrentStarts > 0 ? { maxConcurrentStarts: options.maxConcurrentStarts } : {}),
+    credentials: (environmentId, config) => functionCredentials.mint({
+      accountId: config.accountId,
+      region: config.region,
+      functionArn: config.functionArn,
+      environmentId,
+      roleName: roleNameOf(store.getFunction({ accountId: config.accountId, region: config.region, name: config.functionName })?.latest.config.Role),
+    }),
+    lambdaEndpoint: () => lambdaEndpoint,
+    ...runtimeSettings(options),
   });
 
   const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');
@@ -113,8 +161,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const checkCodeStorage = (s: Scope, bytes: number) => account.checkCodeStorage(s, bytes);
   const layers = new LayerService({ store, code, s3, clock, codeUrl, checkCodeStorage });
   const policies = new PolicyService(store);
-  const tags = new TagService(store);
-  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl });
+  const vpc = new VpcResolver({ endpoint: options.awsEndpoint });
+  const codeSigning = new CodeSigningService({ store, clock, logger, profilesFile: options.signingProfiles });
+  const functionSettings = new FunctionSettingsService(store);
+  const tags = new TagService(store, codeSigning);
+  const functions = new FunctionService({ store, code, s3, clock, invoker, versions, aliases, layers, policies, checkCodeStorage, settleDelayMs: options.settleDelayMs, codeUrl, codeSigning, vpc });
   functions.settleAll();
   const concurrency = new ConcurrencyService(store, invoker, functions, clock, options);
   unreserved = (s) => concurrency.unreserved(s);
@@ -140,7 +191,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   });
   const eventSourceMappings = new EventSourceMappingService(store, clock, esmManager);
   // Packages no version refers to (deleted functions, replaced code) are removed while nothing is in flight.
-  const removed = await code.collect(store.referencedCodeHashes());
+  const removed = await code.collect();
   if (removed) logger.info(`removed ${removed} unreferenced code files`);
 
   const scope = (ctx: RequestContext): CallContext => ({ accountId: ctx.identity.accountId, region: ctx.identity.region, baseUrl: ctx.baseUrl });
@@ -197,9 +248,39 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     UpdateEventSourceMapping: (input, ctx) => eventSourceMappings.update(input, scope(ctx)),
     DeleteEventSourceMapping: (input, ctx) => eventSourceMappings.delete(input, scope(ctx)),
     ListEventSourceMappings: (input, ctx) => eventSourceMappings.list(input, scope(ctx)),
+    CreateCodeSigningConfig: (input, ctx) => codeSigning.create(input, scope(ctx)),
+    GetCodeSigningConfig: (input, ctx) => codeSigning.get(input, scope(ctx)),
+    UpdateCodeSigningConfig: (input, ctx) => codeSigning.update(input, scope(ctx)),
+    DeleteCodeSigningConfig: (input, ctx) => codeSigning.delete(input, scope(ctx)),
+    ListCodeSigningConfigs: (input, ctx) => codeSigning.list(input, scope(ctx)),
+    ListFunctionsByCodeSigningConfig: (input, ctx) => codeSigning.listFunctions(input, scope(ctx)),
+    PutFunctionCodeSigningConfig: (input, ctx) => codeSigning.putForFunction(input, scope(ctx)),
+    GetFunctionCodeSigningConfig: (input, ctx) => codeSigning.getForFunction(input, scope(ctx)) as GetFunctionCodeSigningConfigResponse,
+    DeleteFunctionCodeSigningConfig: (input, ctx) => codeSigning.deleteForFunction(input, scope(ctx)),
+    PutFunctionRecursionConfig: (input, ctx) => functionSettings.putRecursion(input, scope(ctx)),
+    GetFunctionRecursionConfig: (input, ctx) => functionSettings.getRecursion(input, scope(ctx)),
+    PutRuntimeManagementConfig: (input, ctx) => functionSettings.putRuntimeManagement(input, scope(ctx)),
+    GetRuntimeManagementConfig: (input, ctx) => functionSettings.getRuntimeManagement(input, scope(ctx)),
   };
 
+  // After these a package may have lost its last reference (or was stored and then refused): it is
+  // removed from disk once no invocation or environment uses it either.
+  for (const op of ['CreateFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'DeleteFunction', 'PublishLayerVersion', 'DeleteLayerVersion'] as const) {
+    const handler = handlers[op] as ((input: unknown, ctx: RequestContext) => unknown) | undefined;
+    if (!handler) continue;
+    (handlers as Record<string, unknown>)[op] = async (input: unknown, ctx: RequestContext) => {
+      try {
+        return await handler(input, ctx);
+      } finally {
+        code.collectSoon();
+      }
+    };
+  }
+
+  const consoleRoute = consoleRoutes({ queuedEvents: () => store.countEvents() });
   const extraRoutes: ExtraRoute = (req, url) => {
+    const fromConsole = consoleRoute(req, url);
+    if (fromConsole) return fromConsole;
     if (url.pathname === '/metrics' && req.method === 'GET') {
       return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: invoker.metrics() };
     }
@@ -220,11 +301,20 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
   };
 
+  const logsApi = new LogsService(logs, clock);
   const server: http.Server = (apiServer = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
     logger,
     extraRoutes,
+    authenticate: createAuthenticator({
+      defaults: { accountId: options.accountId, region: options.region },
+      keys: accessKeys,
+      functionCredentials,
+      functionApiAccess: options.functionApiAccess,
+      now: () => clock.now(),
+    }),
+    logs: logsApi,
   }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -232,6 +322,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       server.off('error', reject);
       resolve();
     });
+  }).catch((e: unknown) => {
+    lock.release();
+    throw e;
   });
   const port = (server.address() as AddressInfo).port;
   // Events a previous run accepted (or was running when it died) are delivered from here on.
@@ -239,6 +332,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   // Enabled mappings poll again; changes a previous run left half-done are finished.
   esmManager.start();
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  lambdaEndpoint = `http://${options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : host}:${port}`;
+  logger.info(accessKeys
+    ? `requests must be signed with one of ${accessKeys.size} access keys from ${options.credentialsFile}; functions may call the API: ${options.functionApiAccess}`
+    : `open developer mode: requests are not authenticated (give --credentials FILE to require signatures); functions may call the API: ${options.functionApiAccess}`);
   apiListening({ port, url: `http://${host}:${port}` });
   let closing: Promise<void> | undefined;
   return {
@@ -247,10 +344,12 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     options,
     store,
     invoker,
+    implemented: new Set(Object.keys(handlers)),
     close() {
       closing ??= (async () => {
         // Stop accepting, let in-flight requests finish, then stop environments and close the store.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        logsApi.close();
         server.closeIdleConnections();
         await closed;
         await esmManager.close();
@@ -258,7 +357,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
         functions.close();
         await invoker.close();
         s3.close();
+        await code.close();
+        logs.close();
+        vpc.close();
         store.close();
+        lock.release();
       })();
       return closing;
     },

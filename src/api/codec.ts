@@ -4,6 +4,7 @@
 import { shapes } from './generated/model.js';
 import type { OperationSpec, ShapeSpec } from './model-types.js';
 import { LambdaError } from '../shared/errors.js';
+import { jsonSyntaxError } from './json-syntax.js';
 
 export interface WireRequest {
   readonly method: string;
@@ -112,11 +113,9 @@ function fromJson(shapeName: string, value: unknown, where: string): unknown {
 
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return {};
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw serializationError(`Could not parse request body into json: ${(e as Error).message}`);
-  }
+  const problem = jsonSyntaxError(body);
+  if (problem !== undefined) throw serializationError(`Could not parse request body into json: ${problem}`);
+  return JSON.parse(body.toString('utf8'));
 }
 
 function header(headers: WireRequest['headers'], name: string): string | undefined {

@@ -4,14 +4,16 @@
 import { shapes } from './generated/model.js';
 import type { ShapeSpec } from './model-types.js';
 import { errors } from '../shared/errors.js';
+import { awsMemberOrder, creatableRuntimes, quotedEnum } from './enum-order.js';
 
 const patternCache = new Map<string, RegExp>();
 
 /**
- * Enums the service checks itself with its own wording (src/control/runtimes.ts), not the framework:
- * AWS answers an unknown runtime with InvalidParameterValueException listing only creatable runtimes.
+ * Members whose enum the service checks itself with its own wording (src/control/runtimes.ts), not the
+ * framework: AWS answers an unknown function runtime with InvalidParameterValueException listing only
+ * creatable runtimes. Elsewhere (ListLayers' CompatibleRuntime) the framework checks the Runtime enum.
  */
-const serviceCheckedEnums = new Set(['Runtime']);
+const serviceCheckedPaths = new Set(['runtime']);
 
 function compiledPattern(pattern: string): RegExp {
   let re = patternCache.get(pattern);
@@ -54,10 +56,14 @@ function shape(name: string): ShapeSpec {
   return s;
 }
 
+function enumFailure(shapeName: string, values: readonly string[]): string {
+  return `Member must satisfy enum value set: [${quotedEnum(shapeName, values).join(', ')}]`;
+}
+
 /** Every constraint a scalar shape declares, in the order AWS lists them. */
-function allConstraints(spec: ShapeSpec): string[] {
+function allConstraints(spec: ShapeSpec, shapeName: string): string[] {
   const out: string[] = [];
-  if (spec.enum) out.push(`Member must satisfy enum value set: [${spec.enum.join(', ')}]`);
+  if (spec.enum) out.push(enumFailure(shapeName, spec.enum));
   const unit = spec.type === 'string' || spec.type === 'blob' ? 'length' : 'value';
   const bound = (n: number) => (unit === 'value' ? renderNumber(n, spec.type) : String(n));
   if (spec.max !== undefined) out.push(`Member must have ${unit} less than or equal to ${bound(spec.max)}`);
@@ -67,11 +73,11 @@ function allConstraints(spec: ShapeSpec): string[] {
 }
 
 /** Constraint failures of one scalar value, as the text after "failed to satisfy constraint: ". */
-function scalarFailures(spec: ShapeSpec, value: unknown, shapeName = ''): string[] {
+function scalarFailures(spec: ShapeSpec, value: unknown, shapeName: string, path = ''): string[] {
   const out: string[] = [];
   if (spec.type === 'string' && typeof value === 'string') {
-    if (spec.enum && !serviceCheckedEnums.has(shapeName) && !spec.enum.includes(value)) {
-      out.push(`Member must satisfy enum value set: [${spec.enum.join(', ')}]`);
+    if (spec.enum && !(shapeName === 'Runtime' && serviceCheckedPaths.has(path)) && !spec.enum.includes(value)) {
+      out.push(enumFailure(shapeName, spec.enum));
     }
     // Lengths count UTF-16 code units as Java does.
     if (spec.max !== undefined && value.length > spec.max) out.push(`Member must have length less than or equal to ${spec.max}`);
@@ -92,16 +98,19 @@ function scalarFailures(spec: ShapeSpec, value: unknown, shapeName = ''): string
 function collect(shapeName: string, value: unknown, path: string, out: string[]): void {
   const spec = shape(shapeName);
   const at = (msg: string) => {
-    const shown = spec.sensitive ? '***' : renderValue(value, shapeName);
-    return value === null || value === undefined
-      ? `Value null at '${path}' failed to satisfy constraint: ${msg}`
-      : `Value '${shown}' at '${path}' failed to satisfy constraint: ${msg}`;
+    if (value === null || value === undefined) return `Value null at '${path}' failed to satisfy constraint: ${msg}`;
+    // AWS quotes no value at all for a sensitive member.
+    if (spec.sensitive) return `Value at '${path}' failed to satisfy constraint: ${msg}`;
+    return `Value '${renderValue(value, shapeName)}' at '${path}' failed to satisfy constraint: ${msg}`;
   };
   switch (spec.type) {
     case 'structure': {
       if (value === null || typeof value !== 'object') return;
       const obj = value as Record<string, unknown>;
-      for (const [member, m] of Object.entries(spec.members ?? {})) {
+      const members = spec.members ?? {};
+      for (const member of awsMemberOrder[shapeName] ?? Object.keys(members)) {
+        const m = members[member];
+        if (!m) continue;
         const v = obj[member];
         const memberPath = path ? `${path}.${wireMemberName(member)}` : wireMemberName(member);
         if ((v === undefined || v === null) && spec.required?.includes(member)) {
@@ -120,10 +129,18 @@ function collect(shapeName: string, value: unknown, path: string, out: string[])
       const memberSpec = shape(spec.member!);
       if (memberSpec.type === 'structure') {
         value.forEach((item, i) => collect(spec.member!, item, `${path}.${i + 1}.member`, out));
+      } else if (spec.member === 'Runtime') {
+        // A list of runtimes (a layer's CompatibleRuntimes) is checked by the service, which quotes the
+        // creatable runtimes directly rather than the element's constraints.
+        if (value.some((item) => typeof item !== 'string' || !memberSpec.enum?.includes(item))) {
+          out.push(at(`Member must satisfy enum value set: [${creatableRuntimes.join(', ')}]`));
+        }
       } else {
-        // AWS names every constraint of the element shape, not only the broken one.
-        if (value.some((item) => item === null || scalarFailures(memberSpec, item).length > 0)) {
-          out.push(at(`Member must satisfy constraint: [${[...allConstraints(memberSpec), 'Member must not be null'].join(', ')}]`));
+        // AWS names every constraint of the element shape, not only the broken one, and adds "must not
+        // be null" for enum elements only (recorded: architectures has it, vpcConfig.subnetIds not).
+        if (value.some((item) => item === null || scalarFailures(memberSpec, item, spec.member!).length > 0)) {
+          const constraints = allConstraints(memberSpec, spec.member!);
+          out.push(at(`Member must satisfy constraint: [${[...constraints, ...(memberSpec.enum ? ['Member must not be null'] : [])].join(', ')}]`));
         }
       }
       return;
@@ -141,13 +158,14 @@ function collect(shapeName: string, value: unknown, path: string, out: string[])
         if (valueSpec.type === 'structure' || valueSpec.type === 'list' || valueSpec.type === 'map') collect(spec.value!, v, `${path}.${k}`, out);
         else if (v === null || scalarFailures(valueSpec, v, spec.value!).length) badValue = true;
       }
-      // As for lists, AWS names every constraint of the key or value shape, not only the broken one.
-      if (badKey) out.push(at(`Map keys must satisfy constraint: [${[...allConstraints(keySpec), 'Member must not be null'].join(', ')}]`));
-      if (badValue) out.push(at(`Map value must satisfy constraint: [${[...allConstraints(valueSpec), 'Member must not be null'].join(', ')}]`));
+      // As for lists, AWS names every constraint of the key or value shape, not only the broken one; a
+      // key can never be null, so its list has no "Member must not be null".
+      if (badKey) out.push(at(`Map keys must satisfy constraint: [${allConstraints(keySpec, spec.key!).join(', ')}]`));
+      if (badValue) out.push(at(`Map value must satisfy constraint: [${[...allConstraints(valueSpec, spec.value!), 'Member must not be null'].join(', ')}]`));
       return;
     }
     default:
-      for (const f of scalarFailures(spec, value, shapeName)) out.push(at(f));
+      for (const f of scalarFailures(spec, value, shapeName, path)) out.push(at(f));
   }
 }
 

@@ -1,12 +1,19 @@
 // The `lambdalite` command. One error boundary: user errors print one line without a stack.
 import { parseOptions, optionSpecs, ConfigError } from '../shared/config.js';
 import { startServer } from '../server.js';
+import { SandboxRequiredError } from '../invoke/engine.js';
+import { installRuntimes, runtimesCommand } from './runtimes.js';
+import { clientUsage, isClientCommand, runClientCommand } from './commands.js';
+import './dev.js';
+import { runLogs } from './logs.js';
 
 const usage = `usage: lambdalite start [options]
+       lambdalite logs NAME [--follow] [--since 10m] [--filter PATTERN] [--endpoint URL]
+       lambdalite runtimes list|install RUNTIME... (see lambdalite runtimes --help)
+${clientUsage}
+\`start\` runs the AWS Lambda API (2015-03-31) on this machine; the other commands talk to it.
 
-Runs the AWS Lambda API (2015-03-31) on this machine.
-
-options (each also an environment variable):
+options of start (each also an environment variable):
 ${optionSpecs.map((s) => `  ${`${s.flag}${s.kind === 'bool' ? '' : ' VALUE'}`.padEnd(26)} ${s.env.padEnd(28)} ${s.help}`).join('\n')}
 `;
 
@@ -16,6 +23,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'logs') return runLogs(rest);
+  if (command === 'runtimes') return runtimesCommand(rest);
+  if (isClientCommand(command)) return runClientCommand(command, rest);
   if (command !== 'start') {
     process.stderr.write(`lambdalite: unknown command '${command}'\n${usage}`);
     return 2;
@@ -25,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parseOptions(rest, process.env);
+  await installRuntimes(options, options.installRuntimes, (line) => process.stderr.write(`lambdalite: ${line}\n`));
   const server = await startServer(options);
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -48,6 +59,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) {
       process.stderr.write(`lambdalite: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof SandboxRequiredError) {
+      process.stderr.write(`lambdalite: ${err.message}\n`);
+      process.exit(1);
     }
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {

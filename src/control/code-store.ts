@@ -3,16 +3,14 @@
 // execution environments. Every package is hostile until checked: it must be a zip, stay under AWS's
 // size limits, and no entry may land outside its directory.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, symlink, writeFile, chmod, readdir, readFile } from 'node:fs/promises';
+import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import yauzl from 'yauzl';
 import { errors, LambdaError } from '../shared/errors.js';
+import { extractZip } from './unzip.js';
 
 export const limits = {
-  /** Zipped package uploaded directly or fetched from S3. */
+  /** Zipped package uploaded directly (in the request). */
   zipped: 52_428_800,
   /** All files of the function and its layers, unzipped. */
   unzipped: 262_144_000,
@@ -30,110 +28,32 @@ export interface StoredPackage {
 const badZip = () => errors.invalidParameter('Could not unzip uploaded file. Please check your file, then try to upload again.');
 const tooBigUnzipped = () => errors.invalidParameter(`Unzipped size must be smaller than ${limits.unzipped} bytes`);
 
-function openZip(buf: Buffer): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buf, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
-      if (err || !zip) reject(badZip());
-      else resolve(zip);
-    });
-  });
-}
-
-function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.ReadableStream> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => (err || !stream ? reject(badZip()) : resolve(stream)));
-  });
-}
-
-/** Unix mode bits of an entry, when the zip was made on a Unix system. */
-function unixMode(entry: yauzl.Entry): number {
-  const madeBy = entry.versionMadeBy >> 8;
-  return madeBy === 3 ? (entry.externalFileAttributes >>> 16) & 0xffff : 0;
-}
-
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
-const S_IFDIR = 0o040000;
-
-/** A path inside the package, or an error: absolute paths, `..` and drive letters are zip-slip. */
-function safeRelative(name: string): string {
-  const normalised = name.replace(/\\/g, '/');
-  if (normalised.startsWith('/') || /^[a-zA-Z]:/.test(normalised) || normalised.split('/').includes('..') || normalised.includes('\0')) {
-    throw badZip();
-  }
-  return normalised;
-}
-
-/** Extracts every entry below `dir`, refusing zip-slip, escaping symlinks and more than `budget` bytes. */
-async function extract(buf: Buffer, dir: string, budget: number): Promise<number> {
-  const zip = await openZip(buf);
-  let total = 0;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      zip.on('error', () => reject(badZip()));
-      zip.on('end', () => resolve());
-      zip.on('entry', (entry: yauzl.Entry) => {
-        (async () => {
-          const rel = safeRelative(entry.fileName);
-          const target = path.join(dir, rel);
-          if (!target.startsWith(dir + path.sep) && target !== dir) throw badZip();
-          const mode = unixMode(entry);
-          const kind = mode & S_IFMT;
-          if (rel.endsWith('/') || kind === S_IFDIR) {
-            await mkdir(target, { recursive: true });
-            return;
-          }
-          total += entry.uncompressedSize;
-          if (total > budget) throw tooBigUnzipped();
-          await mkdir(path.dirname(target), { recursive: true });
-          if (kind === S_IFLNK) {
-            const stream = await openEntry(zip, entry);
-            const chunks: Buffer[] = [];
-            for await (const c of stream) chunks.push(c as Buffer);
-            const linkTarget = Buffer.concat(chunks).toString('utf8');
-            const resolved = path.resolve(path.dirname(target), linkTarget);
-            // A link may point anywhere inside the package (or into /opt, /tmp at run time), never
-            // at the host: absolute targets outside the sandbox's view are refused.
-            const allowedAbsolute = /^\/(opt|tmp|var\/task|var\/runtime)(\/|$)/.test(linkTarget);
-            if (!allowedAbsolute && !resolved.startsWith(dir + path.sep)) throw badZip();
-            await symlink(linkTarget, target);
-            return;
-          }
-          const stream = await openEntry(zip, entry);
-          let written = 0;
-          const counter = new Transform({
-            transform(chunk: Buffer, _enc, cb) {
-              written += chunk.length;
-              // validateEntrySizes catches lying headers at the end; this stops a bomb early.
-              if (written > entry.uncompressedSize) cb(badZip());
-              else cb(null, chunk);
-            },
-          });
-          await pipeline(stream, counter, createWriteStream(target, { flags: 'wx' }));
-          // Files are readable by the function's user whatever the zip said; exec bits are kept.
-          await chmod(target, ((mode & 0o777) || 0o644) | 0o444);
-        })().then(() => zip.readEntry(), (e: unknown) => reject(e instanceof LambdaError ? e : badZip()));
-      });
-      zip.readEntry();
-    });
-  } finally {
-    zip.close();
-  }
-  return total;
+/** A package's files on disk: `<hash>.zip`, `<hash>.json` and the unpacked `<hash>/`. */
+function hashOf(name: string): string | undefined {
+  const m = /^([0-9a-f]{64})(?:\.zip|\.json)?$/.exec(name);
+  return m?.[1];
 }
 
 export class CodeStore {
   readonly #dir: string;
+  /** Hashes that a version, layer version or alias of the store refers to. */
+  readonly #referenced: () => ReadonlySet<string>;
   /** Unpacks in progress, so concurrent uploads of the same package share one. */
   readonly #inflight = new Map<string, Promise<StoredPackage>>();
+  /** Packages in use by invocations and live execution environments: hash -> holders. */
+  readonly #held = new Map<string, number>();
+  #collectScheduled = false;
+  #closed = false;
+  #collecting: Promise<number> = Promise.resolve(0);
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, referenced: () => ReadonlySet<string> = () => new Set()) {
     this.#dir = path.join(dataDir, 'code');
+    this.#referenced = referenced;
   }
 
   async init(): Promise<void> {
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    // Leftovers of a crash in the middle of an unpack.
+    // Leftovers of a crash in the middle of an unpack or a removal.
     for (const name of await readdir(this.#dir)) if (name.startsWith('.tmp-')) await rm(path.join(this.#dir, name), { recursive: true, force: true });
   }
 
@@ -154,9 +74,12 @@ export class CodeStore {
     return path.join(this.#dir, hash);
   }
 
-  /** Checks, stores and unpacks a zip; idempotent for the same bytes. */
-  async put(zip: Buffer): Promise<StoredPackage> {
-    if (zip.length > limits.zipped) {
+  /**
+   * Checks, stores and unpacks a zip; idempotent for the same bytes. The 50 MB zipped limit applies to
+   * direct uploads only: a package from S3 is bounded by its unzipped size alone, as on AWS.
+   */
+  async put(zip: Buffer, options: { fromS3?: boolean } = {}): Promise<StoredPackage> {
+    if (!options.fromS3 && zip.length > limits.zipped) {
       throw new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
     }
     const digest = createHash('sha256').update(zip).digest();
@@ -169,10 +92,12 @@ export class CodeStore {
   }
 
   async #store(zip: Buffer, hash: string, sha256: string): Promise<StoredPackage> {
-    // The metadata file is written last, so its presence means the package is complete.
+    // The metadata file is written last, so its presence means the package is complete. Read
+    // synchronously: between this check and the caller recording its reference (both in the same
+    // turn of the event loop) a collection cannot remove the package.
     const meta = path.join(this.#dir, `${hash}.json`);
     try {
-      const { unzippedSize } = JSON.parse(await readFile(meta, 'utf8')) as { unzippedSize: number };
+      const { unzippedSize } = JSON.parse(readFileSync(meta, 'utf8')) as { unzippedSize: number };
       return { hash, sha256, size: zip.length, unzippedSize };
     } catch {
       // Not stored yet.
@@ -180,7 +105,12 @@ export class CodeStore {
     const tmp = path.join(this.#dir, `.tmp-${randomUUID()}`);
     await mkdir(tmp, { mode: 0o755 });
     try {
-      const unzippedSize = await extract(zip, tmp, limits.unzipped);
+      let unzippedSize: number;
+      try {
+        unzippedSize = await extractZip(zip, tmp, limits.unzipped, tooBigUnzipped);
+      } catch (e) {
+        throw e instanceof LambdaError ? e : badZip();
+      }
       await writeFile(`${tmp}.zip`, zip);
       await rename(`${tmp}.zip`, this.zipPath(hash));
       await rm(this.unpackedDir(hash), { recursive: true, force: true });
@@ -195,15 +125,87 @@ export class CodeStore {
     }
   }
 
-  /** Removes packages no version refers to any more. */
-  async collect(referenced: ReadonlySet<string>): Promise<number> {
-    let removed = 0;
-    for (const name of await readdir(this.#dir)) {
-      const hash = name.replace(/\.(zip|json)$/, '');
-      if (name.startsWith('.') || referenced.has(hash) || this.#inflight.has(hash)) continue;
-      await rm(path.join(this.#dir, name), { recursive: true, force: true });
-      removed++;
+  /**
+   * Marks the packages unpacked at `dirs` as in use (by an invocation or an execution environment)
+   * until the returned function is called; they are not removed meanwhile even if nothing in the
+   * store refers to them any more.
+   */
+  hold(dirs: readonly string[]): () => void {
+    const hashes = dirs.filter((d) => path.dirname(d) === this.#dir).map((d) => path.basename(d));
+    for (const h of hashes) this.#held.set(h, (this.#held.get(h) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      let freed = false;
+      for (const h of hashes) {
+        const n = (this.#held.get(h) ?? 1) - 1;
+        if (n > 0) this.#held.set(h, n);
+        else {
+          this.#held.delete(h);
+          freed = true;
+        }
+      }
+      if (freed) this.collectSoon();
+    };
+  }
+
+  /** Removes unreferenced packages once the current turn of the event loop is over. */
+  collectSoon(): void {
+    if (this.#collectScheduled || this.#closed) return;
+    this.#collectScheduled = true;
+    setImmediate(() => {
+      this.#collectScheduled = false;
+      void this.collect();
+    });
+  }
+
+  /**
+   * Removes packages that nothing refers to: no function version, no layer version, no invocation or
+   * environment holding them, no upload in progress. Which ones is decided and moved aside in one
+   * synchronous step, so no reference can be recorded in between; the files go afterwards.
+   * Resolves with the number of packages removed.
+   */
+  collect(): Promise<number> {
+    if (this.#closed) return Promise.resolve(0);
+    const referenced = this.#referenced();
+    const victims: string[] = [];
+    const hashes = new Set<string>();
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return Promise.resolve(0);
     }
-    return removed;
+    for (const name of names) {
+      const hash = hashOf(name);
+      if (hash === undefined || referenced.has(hash) || this.#inflight.has(hash) || this.#held.has(hash)) continue;
+      const aside = path.join(this.#dir, `.tmp-gc-${randomUUID()}`);
+      try {
+        renameSync(path.join(this.#dir, name), aside);
+      } catch {
+        continue;
+      }
+      victims.push(aside);
+      hashes.add(hash);
+    }
+    const previous = this.#collecting;
+    this.#collecting = (async () => {
+      await previous;
+      for (const v of victims) await rm(v, { recursive: true, force: true });
+      return hashes.size;
+    })();
+    return this.#collecting;
+  }
+
+  /** Resolves once every removal started so far is done. */
+  async settled(): Promise<void> {
+    await this.#collecting;
+  }
+
+  /** No more collections (the store they read is about to close); waits for the one under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#collecting;
   }
 }

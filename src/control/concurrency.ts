@@ -24,6 +24,9 @@ export interface ConcurrencyLimits {
 const provisionedNotFound = () =>
   new LambdaError('ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function', { status: 404 });
 
+/** AWS sends the account-limit refusals of both kinds of concurrency without a `Type` member. */
+const limitExceeded = (message: string) => new LambdaError('InvalidParameterValueException', message, { status: 400, untyped: true });
+
 export class ConcurrencyService {
   readonly #store: Store;
   readonly #invoker: Invoker;
@@ -72,12 +75,12 @@ export class ConcurrencyService {
     const others = this.#store.reservedConcurrencyTotal(scope.accountId, scope.region, fn.name);
     const minimum = this.#limits.unreservedMinimum;
     if (this.#limits.concurrentExecutions - others - n < minimum) {
-      throw errors.invalidParameter(`Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${minimum}].`);
+      throw limitExceeded(`Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${minimum}].`);
     }
     const provisioned = this.#provisionedTotal(fn);
     if (n < provisioned) {
       // AWS's text, stray spaces included.
-      throw errors.invalidParameter(` ReservedConcurrentExecutions  ${n} should not be lower than function's total provisioned concurrency [${provisioned}].`);
+      throw limitExceeded(` ReservedConcurrentExecutions  ${n} should not be lower than function's total provisioned concurrency [${provisioned}].`);
     }
     this.#store.setReservedConcurrency(fn, n);
     this.#invoker.setReservedConcurrency(functionArn(fn.region, fn.accountId, fn.name), n);
@@ -138,10 +141,10 @@ export class ConcurrencyService {
     }
     const unreserved = this.unreserved(scope);
     if (reserved === undefined && others + n > unreserved) {
-      throw errors.invalidParameter(`Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [${unreserved}].`);
+      throw limitExceeded(`Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [${unreserved}].`);
     }
     if (reserved === undefined && unreserved - (others + n) < this.#limits.unreservedMinimum) {
-      throw errors.invalidParameter(`Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.#limits.unreservedMinimum}].`);
+      throw limitExceeded(`Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.#limits.unreservedMinimum}].`);
     }
     // An alias and the version it points to cannot both carry a configuration.
     const conflicting = this.#store.listProvisioned(r.key).find((p) => p.qualifier !== input.Qualifier && this.#resolvesTo(r.key, p.qualifier) === r.version.version);

@@ -15,6 +15,7 @@ import { FilterPatternError, INVALID_PATTERN, validateFilterCriteria } from '../
 import { sourceKind, type SourceKind } from '../events/registry.js';
 import { resolveQualified } from './resolve.js';
 import { pageOf } from './paging.js';
+import { checkTagCount } from './tags.js';
 
 const LIST_DEFAULT = 100;
 
@@ -65,7 +66,7 @@ export function mappingArn(region: string, accountId: string, uuid: string): str
 
 /** The API's view of a stored mapping. */
 export function presentMapping(m: StoredEventSourceMapping): EventSourceMappingConfiguration {
-  const { Enabled: _enabled, LastModified, ...rest } = m.config as StoredMappingConfig & { LastModified: number };
+  const { Enabled: _enabled, LastModified, Tags: _tags, ...rest } = m.config as StoredMappingConfig & { LastModified: number; Tags?: unknown };
   return { ...(rest as EventSourceMappingConfiguration), LastModified: new Date(LastModified) };
 }
 
@@ -148,6 +149,8 @@ export class EventSourceMappingService {
     const now = this.#clock.now();
     const enabled = input.Enabled ?? true;
     const opt = <K extends keyof CreateEventSourceMappingRequest>(k: K) => (input[k] !== undefined ? { [k]: input[k] } : {});
+    // AWS leaves an empty FilterCriteria ({} or no filters) out of its answers.
+    const filters = input.FilterCriteria?.Filters?.length ? { FilterCriteria: input.FilterCriteria } : {};
     // Members in the order AWS answers them.
     const config = kind === 'sqs'
       ? {
@@ -155,7 +158,7 @@ export class EventSourceMappingService {
         BatchSize: input.BatchSize ?? DEFAULT_BATCH.sqs,
         MaximumBatchingWindowInSeconds: input.MaximumBatchingWindowInSeconds ?? 0,
         EventSourceArn: arn!,
-        ...opt('FilterCriteria'),
+        ...filters,
         FunctionArn: fn.arn,
         LastModified: now,
         State: 'Creating',
@@ -176,7 +179,7 @@ export class EventSourceMappingService {
         MaximumBatchingWindowInSeconds: input.MaximumBatchingWindowInSeconds ?? 0,
         ParallelizationFactor: input.ParallelizationFactor ?? 1,
         EventSourceArn: arn!,
-        ...opt('FilterCriteria'),
+        ...filters,
         FunctionArn: fn.arn,
         LastModified: now,
         LastProcessingResult: 'No records processed',
@@ -194,7 +197,8 @@ export class EventSourceMappingService {
         ...opt('LoggingConfig'),
         Enabled: enabled,
       };
-    const stored: StoredEventSourceMapping = { uuid, accountId: scope.accountId, region: scope.region, createdAt: now, config };
+    checkTagCount(input.Tags);
+    const stored: StoredEventSourceMapping = { uuid, accountId: scope.accountId, region: scope.region, createdAt: now, config: { ...config, ...(input.Tags ? { Tags: { ...input.Tags } } : {}) } };
     this.#store.putEventSourceMapping(stored);
     this.#lifecycle.changed(uuid);
     return presentMapping(stored);

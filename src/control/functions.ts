@@ -1,12 +1,14 @@
 // Functions: create, read, list, update and delete, with AWS's defaults, lifecycle (Pending -> Active,
 // InProgress -> Successful), RevisionId preconditions and error texts.
 import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type {
   CreateFunctionRequest, DeleteFunctionRequest, FunctionCode, FunctionConfiguration, GetFunctionConfigurationRequest,
   GetFunctionRequest, GetFunctionResponse, ListFunctionsRequest, ListFunctionsResponse, UpdateFunctionCodeRequest,
-  UpdateFunctionConfigurationRequest, TEnvironmentVariables,
+  UpdateFunctionConfigurationRequest, TEnvironmentVariables, CodeSigningConfig,
 } from '../api/generated/types.js';
 import { errors, LambdaError } from '../shared/errors.js';
+import { shapes } from '../api/generated/model.js';
 import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
 import { awsTimestamp, type Clock, type Timer } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
@@ -18,9 +20,12 @@ import type { VersionService } from './versions.js';
 import type { AliasService } from './aliases.js';
 import type { LayerService, ResolvedLayers } from './layers.js';
 import type { PolicyService } from './policies.js';
+import type { CodeSigningService, SignatureInfo } from './code-signing.js';
+import type { VpcResolver } from './vpc.js';
 import { checkTagCount } from './tags.js';
-import { resolveQualified, functionNotFound } from './resolve.js';
-import { presentVersion } from './present.js';
+import { resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
+import { presentListItem, presentVersion } from './present.js';
+import { HOT_RELOAD_BUCKET, HotReloadWatcher, checkHotReloadFolder, hotReloadDir, hotReloadPackage } from './hot-reload.js';
 
 /** Variables the runtime sets itself; a function may not define them (AWS's reserved keys). */
 const reservedEnvKeys = new Set([
@@ -49,6 +54,10 @@ export interface FunctionServiceDeps {
   /** Refuses a change that would take the account past its code storage limit. */
   readonly checkCodeStorage: (scope: Scope, extraBytes: number) => void;
   readonly aliases: AliasService;
+  /** Completes VpcConfig through EC2. */
+  readonly vpc?: VpcResolver;
+  /** Verifies packages of functions that have a code signing config. */
+  readonly codeSigning?: CodeSigningService;
   readonly settleDelayMs: number;
   /** Builds the Code.Location download URL for a package. */
   readonly codeUrl: (hash: string, baseUrl: string) => string;
@@ -92,7 +101,7 @@ function checkEnvironment(vars: TEnvironmentVariables | undefined): void {
 }
 
 /** A RuntimeVersionArn that is stable per runtime and region, shaped like AWS's. */
-function runtimeVersionArn(region: string, runtime: string): string {
+export function runtimeVersionArn(region: string, runtime: string): string {
   return `arn:aws:lambda:${region}::runtime:${createHash('sha256').update(runtime).digest('hex')}`;
 }
 
@@ -100,6 +109,7 @@ export class FunctionService {
   readonly #d: FunctionServiceDeps;
   /** Pending lifecycle transitions, so shutdown does not leave timers behind. */
   readonly #settling = new Set<Timer>();
+  readonly #hotReload = new HotReloadWatcher();
 
   constructor(deps: FunctionServiceDeps) {
     this.#d = deps;
@@ -107,35 +117,51 @@ export class FunctionService {
 
   /** On start-up, finish every transition a previous run left half way. */
   settleAll(): void {
-    for (const fn of this.#d.store.allFunctions()) this.#settle(fn, fn.latest.config.RevisionId ?? '');
+    for (const fn of this.#d.store.allFunctions()) {
+      this.#settle(fn, fn.latest.config.RevisionId ?? '');
+      for (const v of this.#allVersions(fn)) {
+        if (v.version !== '$LATEST' && v.config.State === 'Pending') this.#settleVersion(fn, v.version, v.config.RevisionId ?? '');
+      }
+    }
   }
 
   close(): void {
     for (const t of this.#settling) this.#d.clock.clearTimeout(t);
     this.#settling.clear();
+    this.#hotReload.close();
   }
 
-  async #loadCode(code: FunctionCode, scope: Scope): Promise<StoredPackage> {
+  /**
+   * Fetches, checks and stores a package. With a code signing config the package is verified before it
+   * is stored; the signature it carries (when trusted) is returned with it.
+   */
+  async #loadCode(code: FunctionCode, scope: Scope, signing?: { csc: CodeSigningConfig; functionName: string }): Promise<StoredPackage & { signature?: SignatureInfo }> {
     const sources = [code.ZipFile !== undefined, code.S3Bucket !== undefined || code.S3Key !== undefined, code.ImageUri !== undefined].filter(Boolean).length;
     if (sources === 0) throw errors.invalidParameter('Please provide a source for function code.');
     if (sources > 1) throw errors.invalidParameter('Please provide only one source for function code.');
     if (code.ImageUri !== undefined) {
       throw errors.invalidParameter('lambdalite does not run container images yet: use PackageType Zip.');
     }
-    let zip: Buffer;
-    if (code.ZipFile !== undefined) {
-      zip = code.ZipFile;
-    } else {
+    if (code.S3Bucket === HOT_RELOAD_BUCKET) {
+      // The code store keeps packages at <data dir>/code/<hash>.
+      const dir = checkHotReloadFolder(code.S3Key, path.dirname(path.dirname(this.#d.code.unpackedDir('x'))));
+      this.#hotReload.generation(dir);
+      return hotReloadPackage(dir);
+    }
+    let zip = code.ZipFile;
+    if (zip === undefined) {
       if (!code.S3Bucket || !code.S3Key) throw errors.invalidParameter('Please provide a source for function code.');
       zip = await this.#d.s3.fetch(scope.region, code.S3Bucket, code.S3Key, code.S3ObjectVersion);
     }
-    return this.#d.code.put(zip);
+    const signature = signing && this.#d.codeSigning ? this.#d.codeSigning.verify(zip, signing.csc, signing.functionName) : undefined;
+    const pkg = await this.#d.code.put(zip, { fromS3: code.ZipFile === undefined });
+    return signature ? { ...pkg, signature } : pkg;
   }
 
   async create(input: CreateFunctionRequest, ctx: CallContext): Promise<FunctionConfiguration> {
-    const ref = resolveFunctionName(input.FunctionName, ctx);
+    const ref = resolveFunctionName(input.FunctionName, ctx, undefined, { forCreate: true });
     if (ref.qualifier !== undefined) {
-      throw validationFailure(input.FunctionName, 'functionName', 'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)');
+      throw validationFailure(input.FunctionName, 'functionName', `Member must satisfy regular expression pattern: ${shapes['UnqualifiedFunctionName']?.pattern ?? ''}`);
     }
     const packageType = input.PackageType ?? 'Zip';
     if (packageType === 'Zip' && (!input.Runtime || !input.Handler)) {
@@ -149,8 +175,10 @@ export class FunctionService {
     this.#d.layers.resolveForFunction(input.Layers ?? [], ctx, 0);
     const key: FunctionKey = { accountId: ctx.accountId, region: ctx.region, name: ref.name };
     if (this.#d.store.getFunction(key)) throw errors.conflict(`Function already exist: ${ref.name}`);
+    const csc = input.CodeSigningConfigArn !== undefined && this.#d.codeSigning ? this.#d.codeSigning.configForCreate(input.CodeSigningConfigArn, ctx) : undefined;
 
-    const pkg = await this.#loadCode(input.Code, ctx);
+    const vpc = input.VpcConfig ? await this.#vpc(input.VpcConfig, ctx) : undefined;
+    const pkg = await this.#loadCode(input.Code, ctx, csc && { csc, functionName: ref.name });
     const layers = this.#d.layers.resolveForFunction(input.Layers ?? [], ctx, pkg.unzippedSize);
     this.#d.checkCodeStorage(ctx, pkg.size);
     const config: StoredConfig = {
@@ -158,12 +186,13 @@ export class FunctionService {
       Role: input.Role,
       Handler: input.Handler,
       CodeSize: pkg.size,
+      ...pkg.signature,
       Description: input.Description ?? '',
       Timeout: input.Timeout ?? 3,
       MemorySize: input.MemorySize ?? 128,
       LastModified: awsTimestamp(this.#d.clock.now()),
       CodeSha256: pkg.sha256,
-      ...(input.VpcConfig ? { VpcConfig: { SubnetIds: input.VpcConfig.SubnetIds ?? [], SecurityGroupIds: input.VpcConfig.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: input.VpcConfig.Ipv6AllowedForDualStack ?? false, VpcId: '' } } : {}),
+      ...(vpc ? { VpcConfig: vpc } : {}),
       ...(input.DeadLetterConfig ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
       ...(input.Environment ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
       ...(input.KMSKeyArn ? { KMSKeyArn: input.KMSKeyArn } : {}),
@@ -187,22 +216,38 @@ export class FunctionService {
       latest: { version: '$LATEST', codeHash: pkg.hash, config, ...(layers.hashes.length ? { layerHashes: layers.hashes } : {}) },
     };
     if (!this.#d.store.createFunction(fn)) throw errors.conflict(`Function already exist: ${ref.name}`);
+    if (csc) this.#d.codeSigning?.bind(key, csc.CodeSigningConfigArn);
     const response = this.#present(fn, fn.latest, undefined);
     this.#settle(fn, config.RevisionId!);
     if (input.Publish) {
-      // AWS answers with version 1 but the unqualified ARN and $LATEST's lifecycle state.
+      // AWS answers with version 1 but the unqualified ARN and $LATEST's lifecycle state and RevisionId;
+      // the version itself settles later with a RevisionId of its own.
       const published = this.#d.versions.publishFrom(fn, undefined, true);
-      return { ...response, Version: published.version, RevisionId: published.config.RevisionId };
+      this.#settleVersion(fn, published.version, published.config.RevisionId ?? '');
+      return { ...response, Version: published.version };
     }
     return response;
   }
 
-  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string): StoredConfig['LoggingConfig'] {
-    const format = given?.LogFormat ?? 'Text';
+  /**
+   * AWS's defaults (Text, /aws/lambda/NAME; INFO levels with JSON), merged over the current settings on
+   * update. Levels belong to the JSON format: asked for with Text they are refused, and switching to
+   * Text drops them.
+   */
+  #loggingConfig(given: CreateFunctionRequest['LoggingConfig'], name: string, current?: StoredConfig['LoggingConfig']): StoredConfig['LoggingConfig'] {
+    const format = given?.LogFormat ?? current?.LogFormat ?? 'Text';
+    if (format === 'Text' && (given?.ApplicationLogLevel !== undefined || given?.SystemLogLevel !== undefined)) {
+      throw errors.invalidParameter('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "Json" and try again.');
+    }
     return {
       LogFormat: format,
-      ...(format === 'JSON' ? { ApplicationLogLevel: given?.ApplicationLogLevel ?? 'INFO', SystemLogLevel: given?.SystemLogLevel ?? 'INFO' } : {}),
-      LogGroup: given?.LogGroup ?? `/aws/lambda/${name}`,
+      ...(format === 'JSON'
+        ? {
+            ApplicationLogLevel: given?.ApplicationLogLevel ?? current?.ApplicationLogLevel ?? 'INFO',
+            SystemLogLevel: given?.SystemLogLevel ?? current?.SystemLogLevel ?? 'INFO',
+          }
+        : {}),
+      LogGroup: given?.LogGroup ?? current?.LogGroup ?? `/aws/lambda/${name}`,
     };
   }
 
@@ -221,6 +266,27 @@ export class FunctionService {
       const settled: StoredConfig = { ...rest, State: 'Active', LastUpdateStatus: 'Successful', RevisionId: randomUUID() };
       this.#d.store.replaceLatest(fn, revision, { ...current.latest, config: settled });
     };
+    this.#later(run);
+  }
+
+  /** A VpcConfig as AWS stores it, with the VpcId looked up in EC2 (no lookup without a resolver). */
+  async #vpc(config: NonNullable<CreateFunctionRequest['VpcConfig']>, scope: Scope): Promise<NonNullable<StoredConfig['VpcConfig']>> {
+    if (this.#d.vpc) return this.#d.vpc.resolve(scope.region, config);
+    return { SubnetIds: config.SubnetIds ?? [], SecurityGroupIds: config.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: config.Ipv6AllowedForDualStack ?? false, VpcId: '' };
+  }
+
+  /** Pending -> Active of a version published with a deployment, with a new RevisionId as on AWS. */
+  #settleVersion(fn: FunctionKey, version: string, revision: string): void {
+    this.#later(() => {
+      const v = this.#d.store.getVersion(fn, version);
+      if (!v || v.config.RevisionId !== revision || v.config.State !== 'Pending') return;
+      const { StateReason: _sr, StateReasonCode: _src, ...rest } = v.config;
+      this.#d.store.replaceVersion(fn, revision, { ...v, config: { ...rest, State: 'Active', LastUpdateStatus: 'Successful', RevisionId: randomUUID() } });
+    });
+  }
+
+  /** Runs a lifecycle transition after the response is built: at once, or after --settle-delay-ms. */
+  #later(run: () => void): void {
     if (this.#d.settleDelayMs <= 0) {
       run();
       return;
@@ -239,7 +305,7 @@ export class FunctionService {
   }
 
   get(input: GetFunctionRequest, ctx: CallContext): GetFunctionResponse {
-    const { fn, qualifier, version } = resolveQualified(this.#d.store, ctx, input.FunctionName, input.Qualifier);
+    const { fn, qualifier, version } = resolveQualified(this.#d.store, ctx, input.FunctionName, input.Qualifier, undefined, { action: 'lambda:GetFunction' });
     const out: GetFunctionResponse = {
       Configuration: this.#present(fn, version, qualifier),
       Code: { RepositoryType: 'S3', Location: this.#d.codeUrl(version.codeHash, ctx.baseUrl) },
@@ -250,7 +316,7 @@ export class FunctionService {
   }
 
   getConfiguration(input: GetFunctionConfigurationRequest, ctx: CallContext): FunctionConfiguration {
-    const { fn, qualifier, version } = resolveQualified(this.#d.store, ctx, input.FunctionName, input.Qualifier);
+    const { fn, qualifier, version } = resolveQualified(this.#d.store, ctx, input.FunctionName, input.Qualifier, undefined, { action: 'lambda:GetFunctionConfiguration' });
     return this.#present(fn, version, qualifier);
   }
 
@@ -263,12 +329,7 @@ export class FunctionService {
     const limit = input.MaxItems ?? limits.listDefault;
     const page = this.#d.store.listFunctions(ctx.accountId, ctx.region, after, limit);
     const all = input.FunctionVersion === 'ALL';
-    // ListFunctions items leave out the lifecycle members, as AWS's do.
-    const item = (fn: FunctionKey, v: StoredVersion, qualifier: string | undefined) => {
-      const { State: _s, StateReason: _sr, StateReasonCode: _src, LastUpdateStatus: _l, LastUpdateStatusReason: _lr, LastUpdateStatusReasonCode: _lrc, RuntimeVersionConfig: _rv, ...c } =
-        this.#present(fn, v, qualifier);
-      return c;
-    };
+    const item = presentListItem;
     // With FunctionVersion=ALL a page holds MaxItems functions, each with all its versions ($LATEST first).
     const Functions = page.items.flatMap((fn) =>
       all ? this.#allVersions(fn).map((v) => item(fn, v, v.version)) : [item(fn, fn.latest, undefined)],
@@ -337,11 +398,17 @@ export class FunctionService {
     if (fn.latest.config.PackageType === 'Zip' && input.ImageUri !== undefined) {
       throw errors.invalidParameter("Please don't provide ImageUri when updating a function with packageType Zip.");
     }
-    const pkg = await this.#loadCode({ ZipFile: input.ZipFile, S3Bucket: input.S3Bucket, S3Key: input.S3Key, S3ObjectVersion: input.S3ObjectVersion }, ctx);
+    const csc = this.#d.codeSigning?.configOf(fn);
+    const pkg = await this.#loadCode({ ZipFile: input.ZipFile, S3Bucket: input.S3Bucket, S3Key: input.S3Key, S3ObjectVersion: input.S3ObjectVersion }, ctx, csc && { csc, functionName: fn.name });
+    // The signing members describe the package deployed now: a new package replaces or drops them.
+    const signing = (c: StoredConfig): StoredConfig => {
+      const { SigningProfileVersionArn: _p, SigningJobArn: _j, ...rest } = c;
+      return { ...rest, ...pkg.signature };
+    };
     this.#d.layers.resolveForFunction((fn.latest.config.Layers ?? []).map((l) => l.Arn!), ctx, pkg.unzippedSize);
     this.#d.checkCodeStorage(ctx, pkg.size);
     const config: StoredConfig = {
-      ...fn.latest.config,
+      ...signing(fn.latest.config),
       CodeSha256: pkg.sha256,
       CodeSize: pkg.size,
       ...(input.Architectures ? { Architectures: input.Architectures } : {}),
@@ -353,24 +420,32 @@ export class FunctionService {
     const current = this.#d.store.getFunction(fn);
     if (!current) throw notFound(ctx, fn.name);
     this.#checkUpdatable(current, input.RevisionId);
-    const response = this.#commitUpdate(current, { ...current.latest.config, CodeSha256: pkg.sha256, CodeSize: pkg.size, ...(input.Architectures ? { Architectures: input.Architectures } : {}) }, pkg.hash, current.latest.layerHashes);
+    const response = this.#commitUpdate(current, { ...signing(current.latest.config), CodeSha256: pkg.sha256, CodeSize: pkg.size, ...(input.Architectures ? { Architectures: input.Architectures } : {}) }, pkg.hash, current.latest.layerHashes);
     if (!input.Publish) return response;
     // AWS answers with the new version, qualified, still Pending and without LastUpdateStatus.
     const updated = this.#d.store.getFunction(current);
     if (!updated) throw notFound(ctx, fn.name);
     const published = this.#d.versions.publishFrom(updated, undefined, true);
-    const { LastUpdateStatus: _a, LastUpdateStatusReason: _b, LastUpdateStatusReasonCode: _c, ...v } = this.#present(fn, published, published.version);
+    const answer = this.#present(fn, published, published.version);
+    if (published.config.State === 'Pending') this.#settleVersion(fn, published.version, published.config.RevisionId ?? '');
+    const { LastUpdateStatus: _a, LastUpdateStatusReason: _b, LastUpdateStatusReasonCode: _c, ...v } = answer;
     return { ...v, State: 'Pending', StateReason: 'The function is being created.', StateReasonCode: 'Creating' };
   }
 
-  updateConfiguration(input: UpdateFunctionConfigurationRequest, ctx: CallContext): FunctionConfiguration {
-    const fn = this.#unqualified(input.FunctionName, ctx);
+  async updateConfiguration(input: UpdateFunctionConfigurationRequest, ctx: CallContext): Promise<FunctionConfiguration> {
+    let fn = this.#unqualified(input.FunctionName, ctx);
     this.#checkUpdatable(fn, input.RevisionId);
+    const vpc = input.VpcConfig !== undefined ? await this.#vpc(input.VpcConfig, ctx) : undefined;
+    if (vpc) {
+      // Re-read after the EC2 lookup: the precondition must hold at write time.
+      fn = this.#unqualified(input.FunctionName, ctx);
+      this.#checkUpdatable(fn, input.RevisionId);
+    }
     if (input.Runtime !== undefined) checkRuntime(input.Runtime);
     checkLimits(input);
     checkEnvironment(input.Environment?.Variables);
     let layers: ResolvedLayers | undefined;
-    if (input.Layers !== undefined) layers = this.#d.layers.resolveForFunction(input.Layers, ctx, this.#d.code.unzippedSize(fn.latest.codeHash));
+    if (input.Layers !== undefined) layers = this.#d.layers.resolveForFunction(input.Layers, ctx, hotReloadDir(fn.latest.codeHash) !== undefined ? 0 : this.#d.code.unzippedSize(fn.latest.codeHash));
     const c = fn.latest.config;
     const runtime = input.Runtime ?? c.Runtime;
     const config: StoredConfig = {
@@ -383,14 +458,16 @@ export class FunctionService {
       ...(input.Runtime !== undefined ? { Runtime: input.Runtime } : {}),
       ...(runtime ? { RuntimeVersionConfig: { RuntimeVersionArn: runtimeVersionArn(ctx.region, runtime) } } : {}),
       ...(input.Environment !== undefined ? { Environment: { Variables: input.Environment.Variables ?? {} } } : {}),
-      ...(input.VpcConfig !== undefined ? { VpcConfig: { SubnetIds: input.VpcConfig.SubnetIds ?? [], SecurityGroupIds: input.VpcConfig.SecurityGroupIds ?? [], Ipv6AllowedForDualStack: input.VpcConfig.Ipv6AllowedForDualStack ?? false, VpcId: '' } } : {}),
-      ...(input.DeadLetterConfig !== undefined ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
+      ...(vpc ? { VpcConfig: vpc } : {}),
+      // DeadLetterConfig={} changes nothing (AWS answers with the previous TargetArn); TargetArn '' removes it.
+      ...(input.DeadLetterConfig?.TargetArn !== undefined ? { DeadLetterConfig: input.DeadLetterConfig } : {}),
       ...(input.KMSKeyArn !== undefined ? { KMSKeyArn: input.KMSKeyArn } : {}),
       ...(input.TracingConfig !== undefined ? { TracingConfig: { Mode: input.TracingConfig.Mode ?? 'PassThrough' } } : {}),
       ...(input.EphemeralStorage !== undefined ? { EphemeralStorage: { Size: input.EphemeralStorage.Size } } : {}),
       ...(input.SnapStart !== undefined ? { SnapStart: { ApplyOn: input.SnapStart.ApplyOn ?? 'None', OptimizationStatus: 'Off' } } : {}),
-      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig({ ...c.LoggingConfig, ...input.LoggingConfig }, fn.name) } : {}),
+      ...(input.LoggingConfig !== undefined ? { LoggingConfig: this.#loggingConfig(input.LoggingConfig, fn.name, c.LoggingConfig) } : {}),
     };
+    if (config.DeadLetterConfig?.TargetArn === '') delete config.DeadLetterConfig;
     if (layers) {
       if (layers.layers.length) config.Layers = layers.layers;
       else delete config.Layers;
@@ -400,8 +477,11 @@ export class FunctionService {
 
   delete(input: DeleteFunctionRequest, ctx: CallContext): void {
     const ref = resolveFunctionName(input.FunctionName, ctx, input.Qualifier);
-    // AWS refuses $LATEST before it looks the function up.
+    // AWS refuses $LATEST and anything shaped like an alias name before it looks the function up.
     if (ref.qualifier === '$LATEST') throw errors.invalidParameter('$LATEST version cannot be deleted without deleting the function.');
+    if (ref.qualifier !== undefined && isAliasName(ref.qualifier)) {
+      throw errors.invalidParameter('Deletion of aliases is not currently supported.');
+    }
     const key = { accountId: ctx.accountId, region: ctx.region, name: ref.name };
     const fn = this.#d.store.getFunction(key);
     // AWS names the unqualified function when it does not exist, whatever the qualifier.
@@ -413,15 +493,20 @@ export class FunctionService {
       void this.#d.invoker.retire(arn);
       return;
     }
-    if (!/^[0-9]+$/.test(ref.qualifier)) {
-      throw errors.invalidParameter('Deletion of aliases is not supported through DeleteFunction. Please use the DeleteAlias API.');
-    }
+    // A qualifier neither a version nor an alias name (e.g. `$latest`) names no version: nothing to delete.
+    if (!isVersionNumber(ref.qualifier)) throw notFound(ctx, ref.name);
     const referencing = this.#d.aliases.referencing(key, ref.qualifier);
     if (referencing.length) {
       throw errors.conflict(`Unable to delete version because the following aliases reference it: [${referencing.map((a) => a.alias).join(', ')}]`);
     }
     // Deleting a version that does not exist succeeds, as on AWS.
     if (this.#d.store.deleteVersion(key, ref.qualifier)) void this.#d.invoker.retire(arn, ref.qualifier);
+  }
+
+  /** For a hot-reload folder, its change count: a saved file makes the next invoke start new environments. */
+  #hotReloadRevision(codeHash: string): string {
+    const dir = hotReloadDir(codeHash);
+    return dir === undefined ? '' : `#${this.#hotReload.generation(dir)}`;
   }
 
   /** Everything an execution environment needs for this function's $LATEST, resolved ahead of the invoke. */
@@ -437,13 +522,17 @@ export class FunctionService {
       timeout: c.Timeout ?? 3,
       ephemeralStorage: c.EphemeralStorage?.Size ?? 512,
       architectures: c.Architectures ?? ['x86_64'],
-      codeDir: this.#d.code.unpackedDir(version.codeHash),
+      codeDir: hotReloadDir(version.codeHash) ?? this.#d.code.unpackedDir(version.codeHash),
       layerDirs: (version.layerHashes ?? []).map((h) => this.#d.code.unpackedDir(h)),
       environment: c.Environment?.Variables ?? {},
       region: fn.region,
       accountId: fn.accountId,
       logGroup: c.LoggingConfig?.LogGroup ?? `/aws/lambda/${fn.name}`,
-      revision: version.codeHash + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures]),
+      ...(c.LoggingConfig?.LogFormat === 'JSON'
+        ? { logFormat: 'JSON' as const, applicationLogLevel: c.LoggingConfig.ApplicationLogLevel ?? 'INFO', systemLogLevel: c.LoggingConfig.SystemLogLevel ?? 'INFO' }
+        : {}),
+      revision: version.codeHash + this.#hotReloadRevision(version.codeHash) + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.LoggingConfig, c.TracingConfig]),
+      ...(c.TracingConfig?.Mode !== undefined ? { tracingMode: c.TracingConfig.Mode } : {}),
     };
   }
 
@@ -454,11 +543,7 @@ export class FunctionService {
   resolveForInvoke(name: string, qualifierParam: string | undefined, ctx: Scope): { fn: StoredFunction; version: StoredVersion; invokedArn: string; qualifier: string | undefined } {
     // AWS names the invoked version in "not found", $LATEST when unqualified. A function of another
     // account may be invoked by ARN when its resource policy allows the caller's account.
-    const r = resolveQualified(this.#d.store, ctx, name, qualifierParam, (q) => q ?? '$LATEST', { crossAccount: true });
-    if (r.key.accountId !== ctx.accountId && !this.#d.policies.allowsInvoke(r.key, r.qualifier, ctx.accountId)) {
-      const arn = functionArn(r.key.region, r.key.accountId, r.fn.name, r.qualifier);
-      throw new LambdaError('AccessDeniedException', `User: arn:aws:iam::${ctx.accountId}:root is not authorized to perform: lambda:InvokeFunction on resource: ${arn} because no resource-based policy allows the lambda:InvokeFunction action`, { status: 403 });
-    }
+    const r = resolveQualified(this.#d.store, ctx, name, qualifierParam, (q) => q ?? '$LATEST', { action: 'lambda:InvokeFunction' });
     let version = r.version;
     if (r.alias && Object.keys(r.alias.additionalVersionWeights).length) {
       const picked = this.#d.aliases.pickVersion(r.alias);

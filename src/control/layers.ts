@@ -92,11 +92,10 @@ export class LayerService {
     const key = this.#key(input.LayerName, scope);
     if (key.accountId !== scope.accountId) throw new LambdaError('AccessDeniedException', '', { status: 403 });
     const c = input.Content;
-    let zip: Buffer;
-    if (c.ZipFile !== undefined) zip = c.ZipFile;
-    else if (c.S3Bucket && c.S3Key) zip = await this.#d.s3.fetch(scope.region, c.S3Bucket, c.S3Key, c.S3ObjectVersion);
+    let pkg;
+    if (c.ZipFile !== undefined) pkg = await this.#d.code.put(c.ZipFile);
+    else if (c.S3Bucket && c.S3Key) pkg = await this.#d.code.put(await this.#d.s3.fetch(scope.region, c.S3Bucket, c.S3Key, c.S3ObjectVersion), { fromS3: true });
     else throw errors.invalidParameter('Please provide a source for layer content.');
-    const pkg = await this.#d.code.put(zip);
     this.#d.checkCodeStorage(scope, pkg.size);
     const v = this.#d.store.publishLayerVersion(key, (version) => ({
       version,
@@ -137,7 +136,7 @@ export class LayerService {
     const m = LAYER_VERSION_ARN.exec(input.Arn);
     if (!m || m[1] !== scope.region) throw missing();
     const key = { accountId: m[2]!, region: m[1]!, name: m[3]! };
-    return this.#present(key, this.#readable(key, Number(m[4])), scope.baseUrl);
+    return this.#present(key, this.#readable(key, Number(m[4]), scope), scope.baseUrl);
   }
 
   /** A layer version the caller may use: its own, or one whose policy grants its account. */

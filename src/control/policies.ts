@@ -6,12 +6,14 @@ import type { AddPermissionRequest, AddPermissionResponse, GetPolicyRequest, Get
 import { errors, LambdaError } from '../shared/errors.js';
 import { functionArn, resolveFunctionName, type Scope } from '../shared/arn.js';
 import type { FunctionKey, PolicyStatement, Store, StoredFunction } from '../store/types.js';
-import { functionNotFound, isVersionNumber } from './resolve.js';
-import { revisionMismatch } from './versions.js';
+import { functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
 
 /** AWS's errors for statements, shared by function and layer version policies. */
 export const duplicateStatement = (sid: string) =>
   errors.conflict(`The statement id (${sid}) provided already exists. Please provide a new statement id, or remove the existing statement.`);
+/** A policy's RevisionId precondition failed: AWS points at GetPolicy, not GetFunction. */
+const policyRevisionMismatch = () =>
+  errors.preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id');
 export const statementNotFound = (sid: string) => errors.notFound(`Statement ${sid} is not found in resource policy.`);
 
 /** A principal AWS accepts: `*`, an account id, an IAM ARN, or a service principal. */
@@ -21,14 +23,6 @@ function renderPrincipal(principal: string): PolicyStatement['Principal'] {
   if (/^arn:aws[a-zA-Z-]*:iam::\d{12}:[^\s]+$/.test(principal)) return { AWS: principal };
   if (/^[a-z0-9-]+(\.[a-z0-9-]+)*\.(amazonaws\.com|amazon\.com)$/.test(principal)) return { Service: principal };
   throw errors.invalidParameter('The provided principal was invalid. Please check the principal and try again.');
-}
-
-/** Whether a statement's principal covers the given account. */
-function principalCovers(principal: unknown, accountId: string): boolean {
-  if (principal === '*') return true;
-  const aws = (principal as { AWS?: string | string[] } | undefined)?.AWS;
-  const list = Array.isArray(aws) ? aws : aws === undefined ? [] : [aws];
-  return list.some((p) => p === '*' || p === accountId || p.startsWith(`arn:aws:iam::${accountId}:`));
 }
 
 /** Where a policy lives: the function's RevisionId (or the alias's) moves with every policy change. */
@@ -83,9 +77,10 @@ export class PolicyService {
   }
 
   #missingQualifier(fn: FunctionKey) {
-    return (q: string) => (isVersionNumber(q)
-      ? functionNotFound(fn, fn.name, q)
-      : errors.notFound(`Cannot find alias arn: ${functionArn(fn.region, fn.accountId, fn.name, q)}`));
+    // Only a qualifier shaped like an alias name is looked for as an alias; anything else as a version.
+    return (q: string) => (isAliasName(q)
+      ? errors.notFound(`Cannot find alias arn: ${functionArn(fn.region, fn.accountId, fn.name, q)}`)
+      : functionNotFound(fn, fn.name, q));
   }
 
   add(input: AddPermissionRequest, scope: Scope): AddPermissionResponse {
@@ -95,7 +90,7 @@ export class PolicyService {
     const fn = this.#store.getFunction(key);
     if (!fn) throw functionNotFound(scope, ref.name);
     const target = this.#target(fn, ref.qualifier, this.#missingQualifier(key));
-    if (input.RevisionId !== undefined && input.RevisionId !== target.revision()) throw revisionMismatch();
+    if (input.RevisionId !== undefined && input.RevisionId !== target.revision()) throw policyRevisionMismatch();
     const principal = renderPrincipal(input.Principal);
     const current = this.#store.getPolicy(key, target.qualifier);
     if (current?.statements.some((s) => s.Sid === input.StatementId)) {
@@ -126,9 +121,9 @@ export class PolicyService {
   get(input: GetPolicyRequest, scope: Scope): GetPolicyResponse {
     const ref = resolveFunctionName(input.FunctionName, scope, input.Qualifier);
     const key = { accountId: scope.accountId, region: scope.region, name: ref.name };
-    const fn = this.#store.getFunction(key);
-    if (!fn) throw functionNotFound(scope, ref.name);
     const nothing = () => errors.notFound('The resource you requested does not exist.');
+    const fn = this.#store.getFunction(key);
+    if (!fn) throw nothing();
     const target = this.#target(fn, ref.qualifier === '$LATEST' ? undefined : ref.qualifier, nothing);
     const policy = this.#store.getPolicy(key, target.qualifier);
     if (!policy || policy.statements.length === 0) throw nothing();
@@ -144,7 +139,7 @@ export class PolicyService {
     const fn = this.#store.getFunction(key);
     if (!fn) throw errors.notFound(`No policy found for: ${functionArn(scope.region, scope.accountId, ref.name)}`);
     const target = this.#target(fn, ref.qualifier === '$LATEST' ? undefined : ref.qualifier, this.#missingQualifier(key));
-    if (input.RevisionId !== undefined && input.RevisionId !== target.revision()) throw revisionMismatch();
+    if (input.RevisionId !== undefined && input.RevisionId !== target.revision()) throw policyRevisionMismatch();
     const policy = this.#store.getPolicy(key, target.qualifier);
     if (!policy || policy.statements.length === 0) throw errors.notFound('No policy is associated with the given resource.');
     if (!policy.statements.some((s) => s.Sid === input.StatementId)) {
@@ -154,19 +149,5 @@ export class PolicyService {
     target.bump();
     if (statements.length === 0) this.#store.deletePolicy(key, target.qualifier);
     else this.#store.putPolicy(key, target.qualifier, { revisionId: target.revision() ?? '', statements }, policy.revisionId);
-  }
-
-  /**
-   * Whether `callerAccount` may invoke the function through `qualifier` (undefined: unqualified):
-   * some statement of that qualifier's policy must allow lambda:InvokeFunction to it.
-   */
-  allowsInvoke(key: FunctionKey, qualifier: string | undefined, callerAccount: string): boolean {
-    const policy = this.#store.getPolicy(key, qualifier === undefined || qualifier === '$LATEST' ? '' : qualifier);
-    return (policy?.statements ?? []).some((s) => {
-      const action = s['Action'];
-      const actions = Array.isArray(action) ? action : [action];
-      const allowsAction = actions.some((a) => a === 'lambda:InvokeFunction' || a === 'lambda:*' || a === '*');
-      return s['Effect'] === 'Allow' && allowsAction && principalCovers(s['Principal'], callerAccount);
-    });
   }
 }

@@ -12,6 +12,16 @@ export function presentVersion(fn: FunctionKey, v: StoredVersion, qualifier: str
   };
 }
 
+/**
+ * A version as ListFunctions and ListVersionsByFunction list it: AWS leaves out the lifecycle members and
+ * the runtime version there.
+ */
+export function presentListItem(fn: FunctionKey, v: StoredVersion, qualifier: string | undefined): FunctionConfiguration {
+  const { State: _s, StateReason: _sr, StateReasonCode: _src, LastUpdateStatus: _l, LastUpdateStatusReason: _lr, LastUpdateStatusReasonCode: _lrc, RuntimeVersionConfig: _rv, ...c } =
+    presentVersion(fn, v, qualifier);
+  return c;
+}
+
 export function presentAlias(fn: FunctionKey, a: StoredAlias): AliasConfiguration {
   return {
     AliasArn: functionArn(fn.region, fn.accountId, fn.name, a.alias),

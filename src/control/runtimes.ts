@@ -1,16 +1,8 @@
 // Runtime identifiers AWS knows, and which of them a function may be created or updated with.
 import { errors } from '../shared/errors.js';
+import { creatableRuntimes } from '../api/enum-order.js';
 
-/**
- * The runtimes AWS accepts for create and update, in the order AWS lists them in its "enum value set"
- * message (a hash-set order recorded from AWS, extended with the runtimes added since).
- */
-export const creatableRuntimes: readonly string[] = [
-  'nodejs20.x', 'python3.14', 'provided.al2023', 'python3.12', 'python3.13', 'nodejs24.x', 'nodejs22.x',
-  'java17', 'nodejs16.x', 'java25', 'dotnet8', 'python3.10', 'java11', 'python3.11', 'dotnet6', 'java21',
-  'nodejs18.x', 'provided.al2', 'ruby3.3', 'ruby3.4', 'java8.al2', 'ruby3.2', 'python3.8', 'python3.9',
-  'dotnet10', 'ruby4.0',
-];
+export { creatableRuntimes };
 
 /**
  * Identifiers AWS still recognises but no longer lets a function be created or updated with (those

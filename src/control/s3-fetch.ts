@@ -39,16 +39,18 @@ export class S3Fetcher {
         // An unread response body left open would later fail with an unhandled 'aborted' error.
         body?.on('error', () => {});
         body?.destroy?.();
-        return new LambdaError('RequestEntityTooLargeException', `Zipped size must be smaller than ${limits.zipped} bytes`, { status: 413 });
+        // No zip of more than the unzipped limit can unpack within it, so AWS's unzipped-size answer
+        // applies before the download completes.
+        return errors.invalidParameter(`Unzipped size must be smaller than ${limits.unzipped} bytes`);
       };
-      if (out.ContentLength !== undefined && out.ContentLength > limits.zipped) throw tooLarge();
+      if (out.ContentLength !== undefined && out.ContentLength > limits.unzipped) throw tooLarge();
       if (!body) return Buffer.alloc(0);
       // Counted while reading too, for responses without a Content-Length.
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of body) {
         size += (chunk as Buffer).length;
-        if (size > limits.zipped) throw tooLarge();
+        if (size > limits.unzipped) throw tooLarge();
         chunks.push(chunk as Buffer);
       }
       return Buffer.concat(chunks);

@@ -7,7 +7,7 @@ import { errors } from '../shared/errors.js';
 import { awsTimestamp, type Clock } from '../shared/clock.js';
 import type { FunctionKey, Store, StoredConfig, StoredFunction, StoredVersion } from '../store/types.js';
 import { functionNotFound } from './resolve.js';
-import { presentVersion } from './present.js';
+import { presentListItem, presentVersion } from './present.js';
 
 /** Members that differ between versions without the code or configuration having changed. */
 const volatile = new Set(['RevisionId', 'LastModified', 'State', 'StateReason', 'StateReasonCode', 'LastUpdateStatus', 'LastUpdateStatusReason', 'LastUpdateStatusReasonCode', 'Description']);
@@ -57,9 +57,13 @@ export class VersionService {
         Description: description ?? c.Description ?? '',
         LastModified: awsTimestamp(this.#clock.now()),
         RevisionId: randomUUID(),
-        State: 'Active',
-        LastUpdateStatus: 'Successful',
+        // Published along with a deployment, the version is Pending until the deployment settles
+        // (FunctionService settles it, with a new RevisionId, as AWS does).
+        ...(duringUpdate
+          ? { State: 'Pending' as const, StateReason: 'The function is being created.', StateReasonCode: 'Creating' as const, LastUpdateStatus: undefined }
+          : { State: 'Active' as const, LastUpdateStatus: 'Successful' as const }),
       };
+      if (config.LastUpdateStatus === undefined) delete config.LastUpdateStatus;
       return { version, codeHash: fn.latest.codeHash, config, ...(fn.latest.layerHashes ? { layerHashes: fn.latest.layerHashes } : {}) };
     });
     if (!published) throw functionNotFound(fn, fn.name);
@@ -94,7 +98,7 @@ export class VersionService {
     }
     const page = this.#store.listVersions(key, after, input.MaxItems ?? 50);
     return {
-      Versions: page.items.map((v) => presentVersion(key, v, v.version)),
+      Versions: page.items.map((v) => presentListItem(key, v, v.version)),
       ...(page.nextMarker ? { NextMarker: Buffer.from(page.nextMarker).toString('base64url') } : {}),
     };
   }

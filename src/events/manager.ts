@@ -53,6 +53,27 @@ function pollerSettings(config: StoredEventSourceMapping['config']): string {
   return JSON.stringify(rest);
 }
 
+/** A batch's invocation that returned: its function either succeeded or failed. */
+export function resultOutcome(result: InvokeResult): BatchOutcome {
+  if (result.functionError) return { kind: 'function-error', result, executedVersion: result.executedVersion };
+  return { kind: 'ok', result, executedVersion: result.executedVersion };
+}
+
+/**
+ * A batch's invocation that threw, while resolving the function or invoking it. A function that is gone
+ * or denied, or an invoke the API refuses (4xx), is fatal: retrying cannot help. Throttles, a function
+ * not ready yet (Pending) and our own failures are retried, so no batch is lost to them.
+ */
+export function errorOutcome(e: unknown, phase: 'resolve' | 'invoke'): BatchOutcome {
+  if (phase === 'resolve') {
+    if (isLambdaError(e) && (e.code === 'ResourceNotFoundException' || e.code === 'AccessDeniedException')) return { kind: 'fatal', message: e.message };
+    return { kind: 'throttled', reason: (e as Error).message };
+  }
+  if (isLambdaError(e) && e.code === 'TooManyRequestsException') return { kind: 'throttled', reason: String(e.fields['Reason'] ?? e.message) };
+  if (isLambdaError(e) && e.status < 500) return { kind: 'fatal', message: `${e.code}: ${e.message}` };
+  return { kind: 'throttled', reason: (e as Error).message };
+}
+
 export class EventSourceMappingManager implements MappingLifecycle {
   readonly #o: ManagerOptions;
   readonly #factories: Record<SourceKind, PollerFactory>;
@@ -240,9 +261,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
     try {
       resolved = functions.resolveForInvoke(config.FunctionArn!, undefined, { accountId: view.accountId, region: view.region });
     } catch (e) {
-      if (isLambdaError(e) && (e.code === 'ResourceNotFoundException' || e.code === 'AccessDeniedException')) return this.#fatal(view, e.message);
-      // E.g. the function is Pending: wait as for a throttle.
-      return { kind: 'throttled', reason: (e as Error).message };
+      return this.#settle(view, errorOutcome(e, 'resolve'));
     }
     const qualifier = config.FunctionArn!.split(':')[7];
     try {
@@ -254,16 +273,15 @@ export class EventSourceMappingManager implements MappingLifecycle {
         ...(qualifier !== undefined ? { qualifier } : {}),
       });
       this.stats.batches++;
-      if (result.functionError) return { kind: 'function-error', result, executedVersion: result.executedVersion };
-      return { kind: 'ok', result, executedVersion: result.executedVersion };
+      return resultOutcome(result);
     } catch (e) {
-      if (isLambdaError(e) && e.code === 'TooManyRequestsException') {
-        this.stats.throttled++;
-        return { kind: 'throttled', reason: String(e.fields['Reason'] ?? e.message) };
-      }
-      if (isLambdaError(e) && e.status < 500) return this.#fatal(view, `${e.code}: ${e.message}`);
-      return { kind: 'throttled', reason: (e as Error).message };
+      if (isLambdaError(e) && e.code === 'TooManyRequestsException') this.stats.throttled++;
+      return this.#settle(view, errorOutcome(e, 'invoke'));
     }
+  }
+
+  #settle(view: MappingView, outcome: BatchOutcome): BatchOutcome {
+    return outcome.kind === 'fatal' ? this.#fatal(view, outcome.message) : outcome;
   }
 
   /**

@@ -21,19 +21,13 @@ import type { Clock, Timer } from '../shared/clock.js';
 import type { ThrottleReason } from './types.js';
 
 /**
- * AWS's TooManyRequestsException models `Retry-After` (member retryAfterSeconds) but neither the
- * docs nor any recording we found gives the value Lambda sends for concurrency throttles; the SDKs
- * only use it as a hint next to their own backoff. 1 second is the smallest whole value and
- * matches the async path's first retry interval ("from 1 second after the first attempt").
+ * The one shape every throttle takes (TooManyRequestsException, 429, "Rate Exceeded."). AWS's model has a
+ * `Retry-After` header member (retryAfterSeconds), but recorded concurrency throttles carry none.
  */
-export const RETRY_AFTER_SECONDS = '1';
-
-/** The one shape every throttle takes (TooManyRequestsException, 429, "Rate Exceeded."). */
 export function throttled(reason: ThrottleReason): LambdaError {
   return new LambdaError('TooManyRequestsException', 'Rate Exceeded.', {
     status: 429,
     fields: { Reason: reason },
-    headers: { 'Retry-After': RETRY_AFTER_SECONDS },
   });
 }
 
@@ -51,6 +45,8 @@ export interface Lease {
 
 interface FunctionState {
   inFlight: number;
+  /** In-flight invocations not served through a provisioned configuration. */
+  onDemand: number;
   reserved: number | undefined;
   /** Provisioned concurrency per qualifier; only matters while the function has no reservation. */
   readonly provisioned: Map<string, number>;
@@ -72,7 +68,7 @@ export class ConcurrencyGovernor {
   #fn(functionArn: string): FunctionState {
     let s = this.#fns.get(functionArn);
     if (!s) {
-      s = { inFlight: 0, reserved: undefined, provisioned: new Map() };
+      s = { inFlight: 0, onDemand: 0, reserved: undefined, provisioned: new Map() };
       this.#fns.set(functionArn, s);
     }
     return s;
@@ -120,24 +116,32 @@ export class ConcurrencyGovernor {
     for (const [arn, s] of this.#fns) yield [arn, s.inFlight];
   }
 
-  /** Admits one invocation or throws TooManyRequestsException with AWS's Reason. */
-  acquire(functionArn: string): Lease {
+  /**
+   * Admits one invocation or throws TooManyRequestsException with AWS's Reason. `viaProvisioned`: the
+   * invocation targets a version with provisioned concurrency. Provisioned environments take their
+   * share of a reservation (AWS: reserved 1 with provisioned 1 throttles every other invocation), so
+   * other invocations get what the reservation leaves beyond the provisioned total.
+   */
+  acquire(functionArn: string, viaProvisioned = false): Lease {
     const s = this.#fn(functionArn);
     let shared = false;
     if (s.reserved !== undefined) {
       if (s.inFlight >= s.reserved) throw throttled('ReservedFunctionConcurrentInvocationLimitExceeded');
+      if (!viaProvisioned && s.onDemand >= s.reserved - this.#provisionedOf(s)) throw throttled('ReservedFunctionConcurrentInvocationLimitExceeded');
     } else if (s.inFlight >= this.#provisionedOf(s)) {
       if (this.#sharedInUse >= this.sharedPool()) throw throttled('ConcurrentInvocationLimitExceeded');
       shared = true;
       this.#sharedInUse++;
     }
     s.inFlight++;
+    if (!viaProvisioned) s.onDemand++;
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
         s.inFlight--;
+        if (!viaProvisioned) s.onDemand--;
         if (shared) this.#sharedInUse--;
       },
     };

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { LambdaError } from '../shared/errors.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult, Invoker, ProvisionedKey, ProvisionedStatus, ThrottleReason } from './types.js';
 import { systemClock, type Clock, type Timer } from '../shared/clock.js';
-import { ExecutionEnvironment, type InitializationType } from '../sandbox/environment.js';
+import { ExecutionEnvironment, type EnvironmentCredentials, type InitializationType } from '../sandbox/environment.js';
 import { detectMemoryController, type MemoryController } from '../sandbox/memory.js';
 import { RuntimeApiServer } from '../sandbox/runtime-api.js';
 import { Launcher } from '../sandbox/launcher.js';
@@ -29,14 +29,16 @@ import { detectScratchDisks, type ScratchDisk, type ScratchDisks } from '../sand
 import { DEFAULT_PIDS_LIMIT } from '../sandbox/memory.js';
 import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
+import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './concurrency.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
+import { LogStore } from '../logs/store.js';
 
 export interface InvokerOptions {
   /** Absolute path of the server's data dir; functions never see it. */
   readonly dataDir: string;
-  /** Where log streams are kept; default `<dataDir>/logs`. */
-  readonly logDir?: string;
+  /** The log store environments write to; default one of its own at `<dataDir>/logs.db`. */
+  readonly logs?: LogStore;
   /** Idle environments are stopped after this long; default 10 minutes. */
   readonly idleTimeoutMs?: number;
   /** Also write function logs to the server's stdout. */
@@ -58,10 +60,23 @@ export interface InvokerOptions {
   readonly startWaitTimeoutMs?: number;
   /** Sum of MemorySize of all live environments on this node; default 75% of the machine's memory. */
   readonly memoryBudgetMb?: number;
-  /** Placeholder credentials handed to functions. */
-  readonly credentials?: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+  /** Credentials handed to functions: fixed placeholders, or minted for each environment as it starts. */
+  readonly credentials?: EnvironmentCredentials | ((environmentId: string, config: FunctionRuntimeConfig) => EnvironmentCredentials);
+  /** The Lambda API endpoint functions' SDKs call (AWS_ENDPOINT_URL_LAMBDA), once known. */
+  readonly lambdaEndpoint?: () => string | undefined;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * Marks the unpacked code an invocation or environment uses (code and layer dirs) as in use until
+   * the returned function is called, so deleted code is removed from disk only once nothing runs it.
+   */
+  readonly holdCode?: (dirs: readonly string[]) => () => void;
+  /** Receives warnings an operator must see (functions running unsandboxed); default `log`. */
+  readonly warn?: (line: string) => void;
+  /** Runtimes: install dir (default $LAMBDALITE_RUNTIME_DIR, else `<dataDir>/runtimes`), interpreters named by the operator, variables for every function. */
+  readonly runtimeDir?: string;
+  readonly runtimePaths?: Readonly<Record<string, string>>;
+  readonly functionEnv?: Readonly<Record<string, string>>;
   /**
    * Environments' network (src/sandbox/network.ts). Default `host` for an engine on its own; the
    * server passes `--function-network`, whose default is `egress`.
@@ -109,7 +124,6 @@ export interface EnvironmentInfo {
 
 export interface LogStreamContents {
   readonly stream: string;
-  readonly file: string;
   readonly text: string;
 }
 
@@ -134,6 +148,10 @@ export interface InvokeEngine extends Invoker {
   stats(): EngineStats;
   /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
   provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined>;
+  /** X-Ray segments sent for a function's traced invocations (bounded, oldest first). */
+  traceSegments(functionArn: string): readonly TraceSegment[];
+  /** Installs a runtime ahead of its first invoke; resolves to its INIT_START version (e.g. nodejs:22.v22.23.5). */
+  installRuntime(runtime: string): Promise<string>;
 }
 
 interface Waiter {
@@ -172,6 +190,8 @@ interface Meta {
   readonly functionName: string;
   /** Init finished successfully. */
   initialised: boolean;
+  /** Lets go of the environment's code once it is gone. */
+  readonly releaseCode: () => void;
   /** Its own network namespace, when it has one. */
   readonly network: EnvironmentNetwork | undefined;
 }
@@ -182,6 +202,9 @@ const SPARES = 2;
 /** AWS: provisioned init may take max(130 s, the function's timeout); on-demand init gets 10 s. */
 const PROVISIONED_INIT_MIN_MS = 130_000;
 
+/** The engine was told to sandbox functions and cannot: the server must not start. */
+export class SandboxRequiredError extends Error {}
+
 export function createInvoker(options: InvokerOptions): InvokeEngine {
   return new Engine(options);
 }
@@ -190,7 +213,11 @@ class Engine implements InvokeEngine {
   readonly #clock: Clock;
   readonly #sandbox: Sandbox;
   readonly #memory: MemoryController;
-  readonly #registry = new RuntimeRegistry();
+  readonly #registry: RuntimeRegistry;
+  /** Variables every function's environment gets (--function-env, the X-Ray daemon), under the function's own. */
+  #platformEnv: Readonly<Record<string, string>>;
+  #xray: XRayDaemon | undefined;
+  readonly #xrayReady: Promise<void>;
   readonly #pools = new Map<string, Pool>();
   readonly #meta = new Map<ExecutionEnvironment, Meta>();
   readonly #provisioned = new Map<string, Provisioned>();
@@ -201,6 +228,8 @@ class Engine implements InvokeEngine {
   readonly #names = new Map<string, string>();
   readonly #spares: RuntimeApiServer[] = [];
   readonly #launchers: Launcher[] = [];
+  readonly #logs: LogStore;
+  readonly #ownsLogs: boolean;
   readonly #network: NetworkSupport;
   readonly #scratch: ScratchDisks;
   readonly #tmpSpares: ScratchDisk[] = [];
@@ -210,7 +239,6 @@ class Engine implements InvokeEngine {
   #likelyTmpMb = 512;
   readonly #log: (line: string) => void;
   readonly #stopPortWatch: () => void;
-  readonly #logDir: string;
   readonly #scriptDir: string;
   readonly #idleTimeoutMs: number;
   readonly #maxEnvironments: number;
@@ -219,6 +247,7 @@ class Engine implements InvokeEngine {
   #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
   readonly #credentials: NonNullable<InvokerOptions['credentials']>;
+  readonly #lambdaEndpoint: InvokerOptions['lambdaEndpoint'];
   readonly #sweeper: NodeJS.Timeout;
   #refilling = false;
   /** MemorySize of the latest cold start: spare launchers' cgroups get it ahead of time. */
@@ -227,11 +256,14 @@ class Engine implements InvokeEngine {
   readonly #disposing = new Set<Promise<void>>();
   #closed = false;
   #seq = 0;
+  readonly #holdCode: (dirs: readonly string[]) => () => void;
 
   constructor(o: InvokerOptions) {
     if (!path.isAbsolute(o.dataDir)) throw new Error(`dataDir must be absolute: ${o.dataDir}`);
     this.#clock = o.clock ?? systemClock;
-    this.#logDir = o.logDir ?? path.join(o.dataDir, 'logs');
+    this.#holdCode = o.holdCode ?? (() => () => {});
+    this.#ownsLogs = o.logs === undefined;
+    this.#logs = o.logs ?? new LogStore(path.join(o.dataDir, 'logs.db'), { clock: this.#clock, retentionDays: 0, maxBytes: 0 });
     this.#scriptDir = path.join(o.dataDir, 'sandbox', 'launch');
     fs.mkdirSync(this.#scriptDir, { recursive: true, mode: 0o700 });
     this.#idleTimeoutMs = o.idleTimeoutMs ?? 10 * 60 * 1000;
@@ -255,19 +287,39 @@ class Engine implements InvokeEngine {
       secretAccessKey: 'lambdalite/placeholder/secret/access/key0',
       sessionToken: 'lambdalite-placeholder-session-token',
     };
+    this.#lambdaEndpoint = o.lambdaEndpoint;
     const log = o.log ?? ((line: string) => process.stderr.write(`lambdalite: ${line}\n`));
     this.#sandbox = detectSandbox({
       prefer: o.sandbox === 'auto' ? undefined : o.sandbox,
       scratchDir: path.join(o.dataDir, 'sandbox'),
     });
-    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') throw new Error(this.#sandbox.description);
+    if (o.sandbox === 'bwrap' && this.#sandbox.kind !== 'bwrap') {
+      throw new SandboxRequiredError(`a sandbox is required, and functions cannot be sandboxed here: ${this.#sandbox.description}`);
+    }
     this.#memory = detectMemoryController({ pidsLimit: o.pidsLimit ?? DEFAULT_PIDS_LIMIT, freeze: o.freeze ?? true });
     this.#log = log;
     this.#network = detectNetwork(this.#sandbox.kind === 'bwrap' ? (o.network ?? 'host') : 'host');
     this.#scratch = detectScratchDisks(path.join(o.dataDir, 'sandbox', 'tmp'), this.#sandbox.kind === 'bwrap' ? (o.diskTmp ?? true) : 'no-sandbox');
     this.#lambdaApi = o.lambdaApi;
     void o.lambdaApi?.listening.then((l) => (this.#hostApi = l));
+    this.#registry = new RuntimeRegistry({
+      runtimeDir: o.runtimeDir ?? process.env['LAMBDALITE_RUNTIME_DIR'] ?? path.join(o.dataDir, 'runtimes'),
+      ...(o.runtimePaths !== undefined ? { runtimePaths: o.runtimePaths } : {}),
+      log,
+    });
+    this.#platformEnv = { ...o.functionEnv };
+    this.#xrayReady = XRayDaemon.start().then(
+      (d) => {
+        if (this.#closed) return void d.close();
+        this.#xray = d;
+        this.#platformEnv = { ...d.env(), ...o.functionEnv };
+      },
+      (e: unknown) => log(`X-Ray daemon not started: ${(e as Error).message}`),
+    );
     log(this.#sandbox.description);
+    if (this.#sandbox.kind !== 'bwrap') {
+      (o.warn ?? log)(`WARNING: functions run WITHOUT a sandbox and can read and change everything this user can (${this.#sandbox.description}); start with --require-sandbox to refuse to run like this`);
+    }
     log(this.#memory.description);
     log(this.#network.description);
     this.#stopPortWatch = this.#network.mode === 'egress' ? watchHostPorts(1000) : () => {};
@@ -276,6 +328,14 @@ class Engine implements InvokeEngine {
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
     this.#sweeper.unref();
     void this.#refill();
+  }
+
+  traceSegments(functionArn: string): readonly TraceSegment[] {
+    return this.#xray?.segments(functionArn) ?? [];
+  }
+
+  async installRuntime(runtime: string): Promise<string> {
+    return (await this.#registry.install(runtime)).runtimeVersion;
   }
 
   get sandboxKind(): Sandbox['kind'] {
@@ -307,15 +367,17 @@ class Engine implements InvokeEngine {
 
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
     if (this.#closed) throw new LambdaError('ServiceException', 'The invoke engine is shut down.', { status: 500 });
-    const plan = this.#registry.resolve(config.runtime);
+    const plan = await this.#registry.prepare(config.runtime);
+    if (this.#xray === undefined) await this.#xrayReady;
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
     try {
-      lease = this.#governor.acquire(config.functionArn);
+      lease = this.#governor.acquire(config.functionArn, this.#provisionedEntries(config, request).length > 0);
     } catch (e) {
       if (e instanceof LambdaError) this.#metrics.throttle(config.functionName, e.fields['Reason'] as ThrottleReason);
       throw e;
     }
+    const releaseCode = this.#holdCode([config.codeDir, ...config.layerDirs]);
     try {
       const pool = this.#pool(config);
       const env = this.#takeProvisioned(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
@@ -335,6 +397,7 @@ class Engine implements InvokeEngine {
       }
     } finally {
       lease.release();
+      releaseCode();
     }
   }
 
@@ -344,16 +407,28 @@ class Engine implements InvokeEngine {
    * per version; an alias and its version cannot both carry a configuration).
    */
   #takeProvisioned(config: FunctionRuntimeConfig, request: InvokeRequest): ExecutionEnvironment | undefined {
-    if (this.#provisioned.size === 0) return undefined;
-    for (const q of request.qualifier !== undefined && request.qualifier !== config.version ? [request.qualifier, config.version] : [config.version]) {
-      const entry = this.#provisioned.get(provisionedKey(config.functionArn, q));
-      if (!entry || entry.config.version !== config.version || entry.config.revision !== config.revision) continue;
+    for (const entry of this.#provisionedEntries(config, request)) {
       let env: ExecutionEnvironment | undefined;
       while ((env = entry.idle.pop()) !== undefined) {
         if (env.canServe(config.revision)) return env;
       }
     }
     return undefined;
+  }
+
+  /**
+   * The provisioned configurations that may serve this invocation: the one on the invoked qualifier
+   * first, then any other on the same version (a version invoked directly uses the environments of an
+   * alias that points to it, as on AWS).
+   */
+  #provisionedEntries(config: FunctionRuntimeConfig, request: InvokeRequest): Provisioned[] {
+    if (this.#provisioned.size === 0) return [];
+    const fits = (e: Provisioned | undefined): e is Provisioned =>
+      e !== undefined && e.config.functionArn === config.functionArn && e.config.version === config.version && e.config.revision === config.revision;
+    const first = request.qualifier !== undefined ? this.#provisioned.get(provisionedKey(config.functionArn, request.qualifier)) : undefined;
+    const out = fits(first) ? [first] : [];
+    for (const e of this.#provisioned.values()) if (e !== first && fits(e)) out.push(e);
+    return out;
   }
 
   #takeIdle(pool: Pool, revision: string): ExecutionEnvironment | undefined {
@@ -449,6 +524,7 @@ class Engine implements InvokeEngine {
   ): ExecutionEnvironment {
     this.#likelyMemoryMb = config.memorySize;
     const { api, launcher, network, tmp } = slot;
+    const id = `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`;
     const env = new ExecutionEnvironment({
       network,
       tmp,
@@ -456,7 +532,7 @@ class Engine implements InvokeEngine {
         endpoint: network?.lambdaApiEndpoint ?? this.#hostApi?.url,
         connect: this.#lambdaApi?.connect,
       },
-      id: `${(++this.#seq).toString(36)}-${randomBytes(4).toString('hex')}`,
+      id,
       config,
       plan,
       sandbox: this.#sandbox,
@@ -465,13 +541,16 @@ class Engine implements InvokeEngine {
       launcher,
       scriptDir: this.#scriptDir,
       clock: this.#clock,
-      logDir: this.#logDir,
+      logs: this.#logs,
       echo: this.#echo,
-      credentials: this.#credentials,
+      credentials: typeof this.#credentials === 'function' ? this.#credentials(id, config) : this.#credentials,
+      lambdaEndpoint: this.#lambdaEndpoint?.(),
+      platformEnv: this.#platformEnv,
+      ...(this.#xray !== undefined ? { xray: this.#xray } : {}),
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
-    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false, network };
+    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false, releaseCode: this.#holdCode([config.codeDir, ...config.layerDirs]), network };
     this.#meta.set(env, meta);
     pool.all.add(env);
     provisioned?.envs.add(env);
@@ -523,6 +602,7 @@ class Engine implements InvokeEngine {
       }
     }
     const done = env.dispose();
+    if (meta) void done.then(meta.releaseCode, meta.releaseCode);
     this.#disposing.add(done);
     void done.finally(() => this.#disposing.delete(done));
     return done;
@@ -700,7 +780,8 @@ class Engine implements InvokeEngine {
       const { config } = entry;
       let plan: ReturnType<RuntimeRegistry['resolve']>;
       try {
-        plan = this.#registry.resolve(config.runtime);
+        plan = await this.#registry.prepare(config.runtime);
+        await this.#xrayReady;
       } catch (e) {
         return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
       }
@@ -861,9 +942,11 @@ class Engine implements InvokeEngine {
     this.#pools.clear();
     for (const api of this.#spares.splice(0)) waits.push(api.close());
     for (const launcher of this.#launchers.splice(0)) waits.push(launcher.dispose());
+    if (this.#xray !== undefined) waits.push(this.#xray.close());
     for (const tmp of this.#tmpSpares.splice(0)) waits.push(tmp.dispose());
     await Promise.all(waits);
     await this.#memory.close();
+    if (this.#ownsLogs) this.#logs.close();
   }
 
   environments(functionArn?: string): EnvironmentInfo[] {
@@ -889,28 +972,7 @@ class Engine implements InvokeEngine {
   async readLogs(logGroup: string): Promise<LogStreamContents[]> {
     await Promise.all([...this.#disposing]);
     await Promise.all([...this.#pools.values()].flatMap((p) => [...p.all].map((e) => e.log.flush())));
-    const root = path.join(this.#logDir, logGroup);
-    const files: { file: string; mtime: number }[] = [];
-    const walk = (dir: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.name.endsWith('.log')) files.push({ file: p, mtime: fs.statSync(p).mtimeMs });
-      }
-    };
-    walk(root);
-    files.sort((a, b) => a.mtime - b.mtime);
-    return files.map(({ file }) => ({
-      stream: path.relative(root, file).slice(0, -'.log'.length),
-      file,
-      text: fs.readFileSync(file, 'utf8'),
-    }));
+    return this.#logs.groupText(logGroup);
   }
 }
 

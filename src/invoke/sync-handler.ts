@@ -1,9 +1,9 @@
 // The Invoke operation over HTTP: checks the payload as AWS does, resolves the function and qualifier,
 // and hands the call to the invoke engine. InvocationType Event belongs to the async path.
-import { randomUUID } from 'node:crypto';
 import type { InvocationRequest, InvocationResponse, InvokeAsyncRequest, InvokeAsyncResponse } from '../api/generated/types.js';
 import type { RequestContext } from '../api/handlers.js';
 import { LambdaError } from '../shared/errors.js';
+import { jsonSyntaxError } from '../api/json-syntax.js';
 import type { FunctionService } from '../control/functions.js';
 import type { Invoker } from './types.js';
 import type { AsyncQueue } from '../queue/async-queue.js';
@@ -30,11 +30,28 @@ function checkEventPayload(payload: Buffer): void {
 
 function checkJson(payload: Buffer): void {
   if (payload.length === 0) return;
-  try {
-    JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: Could not parse payload into json: ${(e as Error).message}`, { status: 400 });
+  const problem = jsonSyntaxError(payload);
+  if (problem !== undefined) {
+    throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: Could not parse payload into json: ${problem}`, { status: 400 });
   }
+}
+
+/**
+ * X-Amz-Client-Context must be base64 of a JSON object; AWS answers 400 before anything is queued or
+ * run (sync and async alike), with this text. Strict base64 (RFC 4648 alphabet, padding), as AWS's
+ * decoder; an empty header is no context.
+ */
+function checkClientContext(value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  const invalid = () => new LambdaError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.', { status: 400 });
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'base64')));
+  } catch {
+    throw invalid();
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid();
 }
 
 export function createInvokeHandler(functions: FunctionService, invoker: Invoker, queue?: AsyncQueue) {
@@ -44,10 +61,12 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
       throw tooLarge(`Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
     }
     checkJson(payload);
+    checkClientContext(input.ClientContext);
     const scope = ctx.identity;
     const { fn, version, invokedArn, qualifier } = functions.resolveForInvoke(input.FunctionName, input.Qualifier, scope);
     const type = input.InvocationType ?? 'RequestResponse';
-    if (type === 'DryRun') return { StatusCode: 204, ExecutedVersion: version.version };
+    // AWS's DryRun answer carries no X-Amz-Executed-Version.
+    if (type === 'DryRun') return { StatusCode: 204 };
     if (type === 'Event') {
       if (!queue) throw new LambdaError('ServiceException', 'lambdalite runs no asynchronous (Event) invocations here.', { status: 501, fault: 'Service' });
       checkEventPayload(payload);
@@ -60,7 +79,8 @@ export function createInvokeHandler(functions: FunctionService, invoker: Invoker
       return { StatusCode: 202 };
     }
     const result = await invoker.invoke(functions.runtimeConfig(fn, version), {
-      requestId: randomUUID(),
+      // One id for the whole invocation: the response's x-amzn-RequestId is the function's awsRequestId.
+      requestId: ctx.requestId,
       payload: payload.length ? payload : Buffer.from('{}'),
       invokedFunctionArn: invokedArn,
       tailLog: input.LogType === 'Tail',

@@ -27,11 +27,17 @@ export interface FunctionRuntimeConfig {
   readonly accountId: string;
   /** e.g. /aws/lambda/my-fn */
   readonly logGroup: string;
+  /** LoggingConfig: Text (default) or JSON; the levels apply to JSON only, as on AWS. */
+  readonly logFormat?: 'Text' | 'JSON';
+  readonly applicationLogLevel?: string;
+  readonly systemLogLevel?: string;
   /**
    * Changes whenever code or configuration of this version changes (the RevisionId). Environments
    * started for an older revision are never handed a new request.
    */
   readonly revision: string;
+  /** TracingConfig.Mode; Active samples every invocation and writes REPORT's XRAY line. */
+  readonly tracingMode?: 'Active' | 'PassThrough';
 }
 
 export interface InvokeRequest {
@@ -85,7 +91,7 @@ export interface Invoker {
   /**
    * Runs one invocation to completion. Throws LambdaError for AWS API errors (e.g. missing runtime);
    * a throttled invocation throws TooManyRequestsException (429, message "Rate Exceeded.", `Reason`
-   * field a ThrottleReason, `Retry-After` header) before any environment is touched, so callers (the
+   * field a ThrottleReason) before any environment is touched, so callers (the
    * async queue, event source pollers) can retry it. `request.qualifier` selects provisioned
    * environments configured on that qualifier.
    */

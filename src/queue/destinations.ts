@@ -3,6 +3,7 @@
 // itself by default), and another Lambda function locally, as an asynchronous invocation of it.
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 
 export interface DestinationEndpoints {
@@ -20,12 +21,20 @@ export interface Delivery {
   readonly detailType?: string;
   /** For EventBridge: the ARNs the event is about (the function, the destination). */
   readonly resources?: readonly string[];
+  /** The X-Ray trace header of the invocation; SQS messages carry it as the AWSTraceHeader system attribute. */
+  readonly traceHeader?: string;
 }
 
 /** Enqueues an asynchronous invocation of a local function (a Lambda destination). */
 export type LocalInvoke = (functionArn: string, payload: Buffer) => Promise<void>;
 
 export class DeliveryError extends Error {}
+
+/** An X-Ray trace header as Lambda sends one for an unsampled invocation: Root=1-<epoch hex>-<96 bit hex>. */
+export function newTraceHeader(nowMs: number): string {
+  const epoch = Math.floor(nowMs / 1000).toString(16).padStart(8, '0');
+  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Sampled=0`;
+}
 
 interface ParsedArn {
   readonly service: string;
@@ -100,7 +109,13 @@ export class Destinations {
     const attrs: Record<string, MessageAttributeValue> = {};
     for (const [k, v] of Object.entries(d.attributes ?? {})) attrs[k] = { DataType: v.type, StringValue: v.value };
     try {
-      await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: d.body, ...(d.attributes ? { MessageAttributes: attrs } : {}) }));
+      await client.send(new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: d.body,
+        ...(d.attributes ? { MessageAttributes: attrs } : {}),
+        // Lambda's destination and dead-letter messages always carry a trace header, as AWS's do.
+        MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: d.traceHeader ?? newTraceHeader(Date.now()) } },
+      }));
     } catch (e) {
       this.#queueUrls.delete(d.target);
       throw e;

@@ -13,12 +13,14 @@
 
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import type { RuntimePlan } from '../runtimes/registry.js';
-import { isEntrypointError } from '../runtimes/registry.js';
+import { externalExtensions, isEntrypointError, withExecWrapper, withExtensions } from '../runtimes/registry.js';
 import type { Clock, Timer } from '../shared/clock.js';
-import { LogStream, newLogStreamName } from './logs.js';
+import { LogStream, newLogStreamName, type LogSink } from './logs.js';
 import { procTreePeakBytes, type MemoryCgroup, type MemoryController } from './memory.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeInvocation } from './runtime-api.js';
 import { Launcher } from './launcher.js';
+import type { ActiveTrace, XRayDaemon } from '../runtimes/xray.js';
+import { SHUTDOWN_BUDGET_MS } from './extensions-api.js';
 import type { ExitStatus, PreparedSandbox, Sandbox, SandboxProcess } from './sandbox.js';
 import type { EnvironmentNetwork } from './network.js';
 import type { ScratchDisk } from './scratch.js';
@@ -39,9 +41,15 @@ export interface EnvironmentOptions {
   /** Where launchers' scripts are written (private to the server). */
   readonly scriptDir: string;
   readonly clock: Clock;
-  readonly logDir: string;
+  readonly logs: LogSink;
   readonly echo: ((chunk: string | Buffer) => void) | undefined;
-  readonly credentials: Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+  readonly credentials: EnvironmentCredentials;
+  /** The Lambda API endpoint for the function's SDK (AWS_ENDPOINT_URL_LAMBDA) unless its own variables name one. */
+  readonly lambdaEndpoint?: string | undefined;
+  /** Operator-set variables (--function-env, the X-Ray daemon): over the defaults, under the function's own. */
+  readonly platformEnv?: Readonly<Record<string, string>>;
+  /** Where functions with TracingConfig Active send segments; their invocations are sampled. */
+  readonly xray?: XRayDaemon;
   /** Called once when the environment can no longer serve requests. */
   readonly onDead: (env: ExecutionEnvironment) => void;
   /**
@@ -57,6 +65,8 @@ export interface EnvironmentOptions {
   readonly tmp?: ScratchDisk;
 }
 
+export type EnvironmentCredentials = Readonly<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', string>>;
+
 export type InitializationType = 'on-demand' | 'provisioned-concurrency';
 
 /** How the init phase ended: the runtime's first GET /invocation/next, or a failure before it. */
@@ -71,6 +81,8 @@ interface Active {
   /** Monotonic ms when the runtime received the event. */
   deliveredAt: number | undefined;
   done: boolean;
+  /** The sampled trace of an Active function's invocation. */
+  readonly trace: ActiveTrace | undefined;
 }
 
 interface Ending {
@@ -120,6 +132,8 @@ export class ExecutionEnvironment {
   #exit: Promise<ExitStatus> | undefined;
   #disposed: Promise<void> | undefined;
   #retired = false;
+  /** How many external extensions (/opt/extensions/*) start with the runtime. */
+  readonly #externalExtensions: number;
 
   constructor(o: EnvironmentOptions) {
     this.#o = o;
@@ -135,7 +149,7 @@ export class ExecutionEnvironment {
     this.lastUsed = o.clock.now();
     this.#spawnedAt = o.clock.elapsed();
     const { config, plan } = o;
-    this.log = new LogStream(o.logDir, config.logGroup, newLogStreamName(config.version, o.clock.now()), o.echo);
+    this.log = new LogStream({ sink: o.logs, config, name: newLogStreamName(config.version, o.clock.now()), clock: o.clock, echo: o.echo, initializationType: this.initializationType });
     if (o.launcher !== undefined) {
       this.#launcher = o.launcher;
       this.#cgroup = o.launcher.cgroup;
@@ -152,7 +166,14 @@ export class ExecutionEnvironment {
       tmpDir: o.tmp?.dir,
       readOnly: plan.readOnly,
       hidden: plan.hidden,
+      binds: plan.binds,
     });
+    this.#externalExtensions = externalExtensions(config.layerDirs).length;
+    this.#api.attachExtensions(
+      { functionName: config.functionName, functionVersion: config.version, handler: config.handler, accountId: config.accountId },
+      this.#externalExtensions,
+      { onInitError: (type, body) => this.#onInitError(type, body), onLog: (line) => this.log.platform(line) },
+    );
     this.#api.attach({
       onNext: () => this.#onNext(),
       onDeliver: (inv) => this.#onDeliver(inv),
@@ -193,14 +214,19 @@ export class ExecutionEnvironment {
     this.log.platform(
       `INIT_START Runtime Version: ${plan.runtimeVersion}\tRuntime Version ARN: ${plan.runtimeVersionArn(config.region)}`,
     );
-    const command = plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined);
+    const command = withExtensions(
+      withExecWrapper(plan, plan.command(view, config.codeDir, config.layerDirs, this.#o.memory.kind === 'none' ? config.memorySize : undefined), config.environment),
+      view.optDir,
+      this.#externalExtensions,
+    );
     if (isEntrypointError(command)) {
       // AWS fails these at exec time; the invocation gets the error once it arrives.
       this.#initError = this.#runtimeFailure(command.errorType, command.errorMessage, false);
       this.#initEnded({ ok: false, errorType: command.errorType });
       return;
     }
-    const binPath = plan.binDir && !plan.binDir.startsWith('/usr/') ? `${plan.binDir}:` : '';
+    const binDir = plan.binDir(view);
+    const binPath = binDir && !binDir.startsWith('/usr/') ? `${binDir}:` : '';
     const env: Record<string, string> = {
       PATH: `${binPath}/usr/local/bin:/usr/bin/:/bin:${view.optDir}/bin`,
       LD_LIBRARY_PATH: [
@@ -221,6 +247,7 @@ export class ExecutionEnvironment {
       _AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129',
       _AWS_XRAY_DAEMON_PORT: '2000',
       ...plan.env(view),
+      ...this.#o.platformEnv,
       // The function's own variables may replace the defaults above but none of the reserved ones
       // below (the control plane rejects reserved keys at create time; this is the backstop).
       ...config.environment,
@@ -229,6 +256,9 @@ export class ExecutionEnvironment {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
       AWS_LAMBDA_LOG_GROUP_NAME: config.logGroup,
       AWS_LAMBDA_LOG_STREAM_NAME: this.log.name,
+      // Advanced logging controls: the runtime clients format and filter by these, as AWS's do.
+      AWS_LAMBDA_LOG_FORMAT: config.logFormat ?? 'Text',
+      ...(config.logFormat === 'JSON' ? { AWS_LAMBDA_LOG_LEVEL: config.applicationLogLevel ?? 'INFO' } : {}),
       AWS_LAMBDA_RUNTIME_API: this.#api.address,
       AWS_LAMBDA_INITIALIZATION_TYPE: this.initializationType,
       LAMBDA_TASK_ROOT: view.taskRoot,
@@ -239,8 +269,8 @@ export class ExecutionEnvironment {
       AWS_SECRET_ACCESS_KEY: this.#o.credentials.secretAccessKey,
       AWS_SESSION_TOKEN: this.#o.credentials.sessionToken,
     };
-    const lambdaEndpoint = this.#o.lambdaApi?.endpoint;
-    if (lambdaEndpoint !== undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = lambdaEndpoint;
+    const lambdaEndpoint = this.#o.lambdaApi?.endpoint ?? this.#o.lambdaEndpoint;
+    if (lambdaEndpoint !== undefined && env['AWS_ENDPOINT_URL_LAMBDA'] === undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = lambdaEndpoint;
     if (config.handler !== undefined) env['_HANDLER'] = config.handler;
     else delete env['_HANDLER'];
     if (plan.executionEnv !== undefined) env['AWS_EXECUTION_ENV'] = plan.executionEnv;
@@ -248,8 +278,15 @@ export class ExecutionEnvironment {
 
     const proc = this.#prepared.spawn({ argv: command, env, launcher: this.#launcher });
     this.#proc = proc;
-    proc.stdout.on('data', (chunk: Buffer) => this.log.write(chunk));
-    proc.stderr.on('data', (chunk: Buffer) => this.log.write(chunk));
+    const telemetry = this.#api.telemetry;
+    proc.stdout.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      telemetry.output(chunk);
+    });
+    proc.stderr.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      telemetry.output(chunk);
+    });
     this.#exit = proc.exit;
     void proc.exit.then((status) => this.#onExit(status));
   }
@@ -261,7 +298,7 @@ export class ExecutionEnvironment {
     const wasStarting = this.state === 'starting';
     this.state = 'busy';
     return new Promise<InvokeResult>((resolve) => {
-      const active: Active = { request, resolve, timer: undefined, deliveredAt: undefined, done: false };
+      const active: Active = { request, resolve, timer: undefined, deliveredAt: undefined, done: false, trace: this.#beginTrace(request) };
       this.#active = active;
       if (request.tailLog) this.log.beginCapture();
       if (this.#initError !== undefined) {
@@ -276,6 +313,12 @@ export class ExecutionEnvironment {
       this.#cgroup.thaw();
       this.#api.deliver({ requestId: request.requestId, payload: request.payload.length ? request.payload : EMPTY_EVENT });
     });
+  }
+
+  #beginTrace(request: InvokeRequest): ActiveTrace | undefined {
+    const { config, xray } = this.#o;
+    if (config.tracingMode !== 'Active' || xray === undefined) return undefined;
+    return xray.begin(config.functionArn, config.functionName, request.traceId, this.#clock.now());
   }
 
   #arm(active: Active, ms: number): void {
@@ -322,12 +365,13 @@ export class ExecutionEnvironment {
     active.deliveredAt = this.#clock.elapsed();
     this.#arm(active, timeoutMs);
     this.log.platform(`START RequestId: ${inv.requestId} Version: ${this.version}`);
+    this.#api.telemetry.emit('platform', 'platform.start', { requestId: inv.requestId, version: this.version });
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'Lambda-Runtime-Aws-Request-Id': inv.requestId,
       'Lambda-Runtime-Deadline-Ms': String(deadline),
       'Lambda-Runtime-Invoked-Function-Arn': request.invokedFunctionArn,
-      'Lambda-Runtime-Trace-Id': request.traceId ?? newTraceId(this.#clock.now()),
+      'Lambda-Runtime-Trace-Id': active.trace?.header ?? request.traceId ?? newTraceId(this.#clock.now()),
     };
     if (request.clientContext !== undefined && request.clientContext !== '') {
       // X-Amz-Client-Context arrives base64; the runtime gets the decoded JSON.
@@ -394,6 +438,8 @@ export class ExecutionEnvironment {
     const type = errorType ?? 'Runtime.Unknown';
     const duration = this.#clock.elapsed() - this.#spawnedAt;
     this.#initReported = true;
+    // An extension's init/error can come while the runtime still polls: it must not get the event.
+    this.#api.cancelQueued();
     this.#initEnded({ ok: false, errorType: type });
     setImmediate(() => {
       this.log.platform(`INIT_REPORT Init Duration: ${duration.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${type}`);
@@ -483,15 +529,21 @@ export class ExecutionEnvironment {
       this.invocations === 0 && !this.#initReported && this.initializationType === 'on-demand' ? this.#initDuration : undefined;
     // Custom runtimes are billed for their init phase, managed runtimes are not.
     const billed = Math.max(1, Math.ceil(duration + (this.#o.plan.family === 'provided' ? (initDuration ?? 0) : 0)));
-    const peak = this.#cgroup.peakBytes() ?? (this.#proc ? procTreePeakBytes(this.#proc.pid) : undefined) ?? 0;
+    const peak = maxMemoryUsedBytes(this.#cgroup, this.#proc);
     let report =
       `REPORT RequestId: ${id}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${billed} ms\t` +
       `Memory Size: ${config.memorySize} MB\tMax Memory Used: ${Math.max(1, Math.round(peak / 1048576))} MB\t`;
     if (initDuration !== undefined) report += `Init Duration: ${initDuration.toFixed(2)} ms\t`;
     if (ending.status === 'timeout') report += 'Status: timeout';
     else if (ending.status === 'error') report += `Status: error${ending.errorType ? `\tError Type: ${ending.errorType}` : ''}`;
+    if (active.trace !== undefined) {
+      // AWS's second line of the REPORT event for traced invocations.
+      report += `\nXRAY TraceId: ${active.trace.root}\tSegmentId: ${active.trace.segmentId}\tSampled: true\t`;
+      active.trace.finish(this.#clock.now(), ending.functionError !== undefined);
+    }
     this.log.platform(`END RequestId: ${id}`);
     this.log.platform(report);
+    if (this.#api.telemetry.active) this.#reportTelemetry(id, ending, duration, billed, peak, initDuration);
     const logResult = request.tailLog ? this.log.endCapture() : undefined;
 
     this.lastDurationMs = duration;
@@ -514,6 +566,25 @@ export class ExecutionEnvironment {
     if (this.state === 'idle') setImmediate(() => this.#freezeIfIdle());
   }
 
+  /** platform.runtimeDone and platform.report for Telemetry API subscribers (AWS's record schemas). */
+  #reportTelemetry(requestId: string, ending: Ending, durationMs: number, billedDurationMs: number, peakBytes: number, initDurationMs: number | undefined): void {
+    const status = ending.status === 'timeout' ? 'timeout' : ending.functionError !== undefined ? (ending.status === 'error' ? 'failure' : 'error') : 'success';
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    const t = this.#api.telemetry;
+    t.emit('platform', 'platform.runtimeDone', { requestId, status, metrics: { durationMs: round(durationMs), producedBytes: ending.payload.length } });
+    t.emit('platform', 'platform.report', {
+      requestId,
+      status,
+      metrics: {
+        durationMs: round(durationMs),
+        billedDurationMs,
+        memorySizeMB: this.memorySize,
+        maxMemoryUsedMB: Math.max(1, Math.round(peakBytes / 1048576)),
+        ...(initDurationMs !== undefined ? { initDurationMs: round(initDurationMs) } : {}),
+      },
+    });
+  }
+
   #kill(): void {
     this.#initEnded({ ok: false, errorType: 'Runtime.ExitError' });
     if (this.state !== 'dead') {
@@ -528,6 +599,11 @@ export class ExecutionEnvironment {
   /** Stops the runtime and releases everything. Safe to call more than once. */
   dispose(): Promise<void> {
     this.#disposed ??= (async () => {
+      // Extensions registered for SHUTDOWN get it, with AWS's budget, before the environment stops.
+      if (this.#api.extensions.count > 0 && this.#proc !== undefined && this.state !== 'dead') {
+        await this.#api.telemetry.flushAll(SHUTDOWN_BUDGET_MS);
+        await this.#api.extensions.shutdown('spindown', this.#clock.now());
+      }
       this.#kill();
       if (this.#proc === undefined) await this.#launcher?.dispose();
       if (this.#exit) {
@@ -547,6 +623,17 @@ export class ExecutionEnvironment {
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
+
+/**
+ * REPORT's Max Memory Used: the environment's peak as AWS's microVM sees it. The cgroup's peak
+ * leaves out file pages another cgroup brought into the page cache first (the interpreter's own
+ * binary, shared by every environment here, private to each microVM on AWS), so the peak resident
+ * set of the process tree counts too: whichever is larger, never less than what the runtime itself
+ * reports as its RSS.
+ */
+function maxMemoryUsedBytes(cgroup: MemoryCgroup, proc: SandboxProcess | undefined): number {
+  return Math.max(cgroup.peakBytes() ?? 0, (proc ? procTreePeakBytes(proc.pid) : undefined) ?? 0);
+}
 
 /** Go's os.ProcessState.String(), which AWS puts in "Runtime exited with error: ...". */
 function describeExit(status: ExitStatus): string {

@@ -9,6 +9,8 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EXTENSIONS_PREFIX, ExtensionsApi, type ExtensionsHooks, type FunctionInfo } from './extensions-api.js';
+import { TELEMETRY_PREFIX, TelemetryApi } from './telemetry-api.js';
 
 /** AWS's LAMBDA_EVENT_BODY_SIZE: 6 MiB plus 100 bytes (RIE interop.MaxPayloadSize). */
 export const MAX_PAYLOAD_SIZE = 6 * 1024 * 1024 + 100;
@@ -43,6 +45,10 @@ export interface RuntimeApiHooks {
 }
 
 export class RuntimeApiServer {
+  /** The Extensions API (2020-01-01) on the same port; invocations wait for its extensions. */
+  readonly extensions = new ExtensionsApi();
+  /** The Telemetry API (2022-07-01): subscriptions of this environment's extensions. */
+  readonly telemetry = new TelemetryApi((id) => this.extensions.has(id));
   readonly #server: http.Server;
   #hooks: RuntimeApiHooks | undefined;
   #state: State = State.Started;
@@ -107,18 +113,34 @@ export class RuntimeApiServer {
     this.#hooks = hooks;
   }
 
-  /** Hands an invocation to the runtime now if it is polling, else when it next polls. */
-  deliver(invocation: RuntimeInvocation): void {
-    this.#queued = invocation;
+  /** Extensions of this environment: `expectedExternal` must register before the first invocation. */
+  attachExtensions(info: FunctionInfo, expectedExternal: number, hooks: Omit<ExtensionsHooks, 'onReady'>): void {
+    this.extensions.attach(info, expectedExternal, { ...hooks, onReady: () => this.#sendIfReady() });
+  }
+
+  #sendIfReady(): void {
     const waiting = this.#waiting;
-    if (waiting !== undefined && this.#state === State.Ready) {
+    if (waiting !== undefined && this.#queued !== undefined && this.#state === State.Ready && this.extensions.ready()) {
       this.#waiting = undefined;
       this.#send(waiting);
     }
   }
 
+  /** Drops an invocation not yet handed to the runtime (it has been answered otherwise, e.g. by an init error). */
+  cancelQueued(): void {
+    this.#queued = undefined;
+  }
+
+  /** Hands an invocation to the runtime now if it is polling, else when it next polls. */
+  deliver(invocation: RuntimeInvocation): void {
+    this.#queued = invocation;
+    this.#sendIfReady();
+  }
+
   async close(): Promise<void> {
     this.#hooks = undefined;
+    this.extensions.close();
+    this.telemetry.close();
     this.#waiting?.destroy();
     this.#waiting = undefined;
     this.#server.closeAllConnections();
@@ -133,6 +155,12 @@ export class RuntimeApiServer {
     this.#current = invocation;
     this.#state = State.Running;
     const headers = hooks.onDeliver(invocation);
+    this.extensions.invoke({
+      requestId: invocation.requestId,
+      deadlineMs: Number(headers['Lambda-Runtime-Deadline-Ms']),
+      invokedFunctionArn: headers['Lambda-Runtime-Invoked-Function-Arn'] ?? '',
+      traceId: headers['Lambda-Runtime-Trace-Id'],
+    });
     headers['Content-Length'] = String(invocation.payload.length);
     res.writeHead(200, headers);
     res.end(invocation.payload);
@@ -140,6 +168,8 @@ export class RuntimeApiServer {
 
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '';
+    if (url.startsWith(EXTENSIONS_PREFIX)) return this.extensions.route(req, res, url.slice(EXTENSIONS_PREFIX.length));
+    if (url === TELEMETRY_PREFIX || url === `${TELEMETRY_PREFIX}/`) return this.telemetry.route(req, res);
     if (!url.startsWith(PREFIX)) return notFound(req, res);
     const rest = url.slice(PREFIX.length);
     if (rest === 'invocation/next') {
@@ -182,10 +212,7 @@ export class RuntimeApiServer {
       if (this.#waiting === res) this.#waiting = undefined;
     });
     this.#hooks?.onNext();
-    if (this.#queued !== undefined && this.#waiting === res) {
-      this.#waiting = undefined;
-      this.#send(res);
-    }
+    if (this.#waiting === res) this.#sendIfReady();
   }
 
   #response(req: http.IncomingMessage, res: http.ServerResponse, id: string): void {

@@ -26,6 +26,14 @@ export interface SandboxView {
   readonly runtimeDir: string;
   readonly optDir: string;
   readonly tmpDir: string;
+  /** Whether `binds` are shown at their inside paths (bwrap); the process backend shows host paths. */
+  readonly mapsPaths: boolean;
+}
+
+/** A host path shown read-only at another path inside the sandbox (/var/lang, /var/runtime/node_modules). */
+export interface RuntimeBind {
+  readonly host: string;
+  readonly inside: string;
 }
 
 export interface SandboxMounts {
@@ -40,6 +48,8 @@ export interface SandboxMounts {
   readonly readOnly: readonly string[];
   /** Paths inside `readOnly` covered by an empty directory (the host's site-packages). */
   readonly hidden: readonly string[];
+  /** Runtime pieces at AWS's paths (under /var/lang or /var/runtime; with runtimeDir undefined for the latter). */
+  readonly binds?: readonly RuntimeBind[];
 }
 
 export interface SandboxLaunch {
@@ -85,6 +95,7 @@ const AWS_VIEW: SandboxView = Object.freeze({
   runtimeDir: '/var/runtime',
   optDir: '/opt',
   tmpDir: '/tmp',
+  mapsPaths: true,
 });
 
 export interface DetectOptions {
@@ -115,7 +126,7 @@ export function detectSandbox(options: DetectOptions): Sandbox {
       `sandbox: bwrap cannot create namespaces here (${why}); functions run as plain child processes without isolation`,
     );
   }
-  return new BwrapSandbox(bwrap, findExecutable('setpriv'));
+  return new BwrapSandbox(bwrap, findExecutable('setpriv'), options.scratchDir);
 }
 
 export function findExecutable(name: string): string | undefined {
@@ -188,7 +199,7 @@ export class BwrapSandbox implements Sandbox {
   readonly #systemArgs: readonly string[];
   readonly #optPlans = new Map<string, string[]>();
 
-  constructor(bwrap: string, setpriv: string | undefined) {
+  constructor(bwrap: string, setpriv: string | undefined, scratchDir?: string) {
     this.#bwrap = bwrap;
     this.#setpriv = setpriv;
     this.description =
@@ -208,6 +219,7 @@ export class BwrapSandbox implements Sandbox {
       else if (st.isDirectory()) args.push('--ro-bind', p, p);
     }
     args.push('--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev');
+    args.push(...amazonLinuxArgs(scratchDir));
     args.push('--unshare-pid', '--unshare-ipc', '--die-with-parent');
     this.#systemArgs = args;
   }
@@ -240,6 +252,12 @@ export class BwrapSandbox implements Sandbox {
     made.add('/var/task');
     if (mounts.runtimeDir !== undefined) args.push('--ro-bind', mounts.runtimeDir, '/var/runtime');
     else args.push('--perms', '0755', '--dir', '/var/runtime');
+    made.add('/var/runtime');
+    for (const b of mounts.binds ?? []) {
+      parents(b.inside);
+      args.push('--ro-bind', b.host, b.inside);
+      made.add(b.inside);
+    }
     args.push(...this.#optArgs(mounts.layerDirs));
     args.push('--chdir', '/var/task');
     const bwrap = this.#bwrap;
@@ -274,33 +292,76 @@ export class BwrapSandbox implements Sandbox {
   }
 }
 
+// ---- an Amazon Linux-like root ----------------------------------------------------------------
+
+/** AWS's sandbox user, and the /etc/passwd and /etc/group lines its runtimes see. */
+const SANDBOX_PASSWD = `root:x:0:0:root:/root:/bin/bash\nsbx_user1051:x:${SANDBOX_UID}:${SANDBOX_UID}::/home/sbx_user1051:/sbin/nologin\nnobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin\n`;
+const SANDBOX_GROUP = `root:x:0:\nsbx_user1051:x:${SANDBOX_UID}:\nnobody:x:65534:\n`;
+
+/**
+ * What makes the host's system look like Amazon Linux to a function: `/bin/sh` is bash (AL2023 has
+ * no dash; shell bootstraps from AWS's docs use bash features under `#!/bin/sh`), and the sandbox
+ * user exists in /etc/passwd, so `os.homedir()`, `getpwuid` and `id` answer as on AWS (the AWS SDKs
+ * look up the home directory for their config files); `sandbox.localdomain` resolves, as on AWS.
+ */
+function amazonLinuxArgs(scratchDir: string | undefined): string[] {
+  const args: string[] = [];
+  const bash = ['/usr/bin/bash', '/bin/bash'].find((p) => fs.existsSync(p));
+  // Bound over the file /bin/sh resolves to (dash on Debian): both names run bash.
+  if (bash !== undefined && fs.existsSync('/bin/sh') && fs.realpathSync('/bin/sh') !== fs.realpathSync(bash)) args.push('--ro-bind', bash, '/bin/sh');
+  if (scratchDir !== undefined) {
+    const dir = path.join(scratchDir, 'etc');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    // sandbox.localdomain names the sandbox itself (Telemetry API destinations use it).
+    let hosts = '127.0.0.1\tlocalhost\n';
+    try {
+      hosts = fs.readFileSync('/etc/hosts', 'utf8');
+    } catch {
+      // no hosts file on the host
+    }
+    hosts = `${hosts.replace(/\n?$/, '\n')}127.0.0.1\tsandbox.localdomain\n`;
+    for (const [name, text] of [['passwd', SANDBOX_PASSWD], ['group', SANDBOX_GROUP], ['hosts', hosts]] as const) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, text, { mode: 0o644 });
+      args.push('--ro-bind', file, `/etc/${name}`);
+    }
+  }
+  return args;
+}
+
 /** Binds each entry of the merged tree; a directory present in several sources is merged recursively. */
 function mergeInto(dest: string, sources: readonly string[], out: string[]): void {
-  const entries = new Map<string, { path: string; dir: boolean }[]>();
+  const entries = new Map<string, { path: string; dir: boolean; link?: string }[]>();
   for (const src of sources) {
     const names = readdirOrEmpty(src);
     for (const name of names) {
       const p = path.join(src, name);
       let dir = false;
+      let link: string | undefined;
       try {
-        dir = fs.statSync(p).isDirectory();
+        // A link from a package is made again inside the sandbox, never bound: bwrap resolves a bind's
+        // source on the host, so `x -> /tmp` in a layer would bind the host's /tmp.
+        const st = fs.lstatSync(p);
+        if (st.isSymbolicLink()) link = fs.readlinkSync(p);
+        else dir = st.isDirectory();
       } catch {
-        // dangling symlink: bind will fail the same way AWS's would show nothing
         continue;
       }
       const list = entries.get(name) ?? [];
-      list.push({ path: p, dir });
+      list.push({ path: p, dir, ...(link !== undefined ? { link } : {}) });
       entries.set(name, list);
     }
   }
   for (const [name, list] of entries) {
     const target = path.join(dest, name);
-    const winner = list[list.length - 1] as { path: string; dir: boolean };
+    const winner = list[list.length - 1] as { path: string; dir: boolean; link?: string };
     // Only directories after the last plain file take part in a merge.
     let firstDir = list.length - 1;
     while (firstDir > 0 && (list[firstDir - 1] as { dir: boolean }).dir && winner.dir) firstDir--;
     const dirs = list.slice(firstDir);
-    if (winner.dir && dirs.length > 1) {
+    if (winner.link !== undefined) {
+      out.push('--symlink', winner.link, target);
+    } else if (winner.dir && dirs.length > 1) {
       out.push('--perms', '0755', '--dir', target);
       mergeInto(target, dirs.map((d) => d.path), out);
     } else {
@@ -335,7 +396,7 @@ export class ProcessSandbox implements Sandbox {
       runtimeDir = path.join(root, 'runtime');
       fs.mkdirSync(runtimeDir, { recursive: true });
     }
-    const view: SandboxView = { taskRoot: mounts.codeDir, runtimeDir, optDir, tmpDir };
+    const view: SandboxView = { taskRoot: mounts.codeDir, runtimeDir, optDir, tmpDir, mapsPaths: false };
     return {
       view,
       spawn: (l) => launch(l.argv, { ...l.env, TMPDIR: tmpDir }, mounts.codeDir, l.launcher, false),

@@ -181,6 +181,21 @@ export interface Store {
   getStreamCheckpoint(uuid: string, shardId: string): string | undefined;
   /** Ignored when the mapping is gone (deleted while a batch was in flight). */
   putStreamCheckpoint(uuid: string, shardId: string, sequenceNumber: string): void;
+
+  // Configuration documents (src/control/code-signing.ts, function settings): JSON bodies by kind and id.
+  getDocument(key: DocumentKey): unknown;
+  /** With `functionName`, the document is deleted with that function. */
+  putDocument(key: DocumentKey, body: unknown, functionName?: string): void;
+  deleteDocument(key: DocumentKey): boolean;
+  /** Every document of a kind in an account and region, by id. */
+  listDocuments(kind: string, accountId: string, region: string): Array<{ readonly id: string; readonly body: unknown }>;
+}
+
+export interface DocumentKey {
+  readonly kind: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly id: string;
 }
 
 /** One event source mapping: the API's view (EventSourceMappingConfiguration) and its scope. */

@@ -3,7 +3,7 @@
 // to tell it from AWS.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
+import { spawnUntilReady } from '../helpers/spawn.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = path.join(root, 'bin', 'lambdalite.js');
@@ -36,42 +37,11 @@ interface Cli {
 
 /** Runs `lambdalite start ...` and resolves once it prints its readiness line (bounded; fails with its output). */
 async function startCli(args: string[], env: Record<string, string> = {}): Promise<Cli> {
-  const child = spawn(process.execPath, [bin, 'start', ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
-    if (signal) err += `\n[killed by ${signal}]`;
-    resolve(code);
-  }));
-  const readyLine = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no readiness line within ${READY_TIMEOUT_MS} ms; stdout: ${out} stderr: ${err}`));
-    }, READY_TIMEOUT_MS);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.includes('listening on '));
-      if (line !== undefined && out.includes('\n')) {
-        clearTimeout(timer);
-        resolve(line);
-      }
-    });
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`lambdalite exited with ${code} before it was ready; stderr: ${err}`)); });
-  });
+  const p = await spawnUntilReady(process.execPath, [bin, 'start', ...args], { env: cleanEnv(env), ready: /^.*listening on .*\n/m, timeoutMs: READY_TIMEOUT_MS });
+  const readyLine = p.ready[0].trimEnd();
   const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(readyLine);
   assert.ok(m, `readiness line names the URL: ${readyLine}`);
-  return {
-    child,
-    url: m[1]!,
-    port: Number(m[2]),
-    readyLine,
-    stderr: () => err,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  return { child: p.child, url: m[1]!, port: Number(m[2]), readyLine, stderr: p.stderr, stop: p.stop };
 }
 
 /** Runs a command to completion (bounded) and returns its exit code and output. */

@@ -10,6 +10,8 @@ import {
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
+import { gate, WAIT_ON_GATE } from '../helpers/gate.js';
+import { waitFor } from '../helpers/wait.js';
 
 let t: TestServer;
 let lambda: LambdaClient;
@@ -18,17 +20,6 @@ const text = (p: Uint8Array | undefined) => Buffer.from(p ?? []).toString('utf8'
 
 async function createFn(name: string, source: string, extra: Record<string, unknown> = {}) {
   return lambda.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: await makeZip([{ name: 'index.js', content: source }]) }, ...extra }));
-}
-
-/** Polls until `check` returns a value, or fails after `ms` with `what`. */
-async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 before(async () => {
@@ -46,7 +37,7 @@ test('reserved concurrency: put, get, delete, and AWS errors', async () => {
   assert.deepEqual((await lambda.send(new GetFunctionCommand({ FunctionName: 'res' }))).Concurrency, { ReservedConcurrentExecutions: 20 });
   assert.equal((await lambda.send(new GetAccountSettingsCommand({}))).AccountLimit?.UnreservedConcurrentExecutions, 130);
   await expectAwsError(lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'res', ReservedConcurrentExecutions: 51 })), {
-    name: 'InvalidParameterValueException', status: 400, type: 'User',
+    name: 'InvalidParameterValueException', status: 400, type: null,
     message: "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100].",
   });
   await expectAwsError(lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'ghost', ReservedConcurrentExecutions: 1 })), {
@@ -67,19 +58,26 @@ test('reserved concurrency 0 blocks every invocation', async () => {
   assert.equal(text((await lambda.send(new InvokeCommand({ FunctionName: 'blocked' }))).Payload), '1');
 });
 
-test('reserved concurrency 2: of 5 parallel slow invokes exactly 2 run, 3 are throttled with the reason', async () => {
-  await createFn('two', 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 1500)); return "done"; };', { Timeout: 10 });
-  await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'two', ReservedConcurrentExecutions: 2 }));
-  const results = await Promise.allSettled(Array.from({ length: 5 }, () => lambda.send(new InvokeCommand({ FunctionName: 'two' }))));
-  const ok = results.filter((r) => r.status === 'fulfilled');
-  const throttled = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  assert.equal(ok.length, 2, `successes: ${ok.length}`);
-  assert.equal(throttled.length, 3);
-  for (const r of throttled) {
-    const e = r.reason as { name: string; Reason?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
-    assert.equal(e.name, 'TooManyRequestsException');
-    assert.equal(e.$metadata?.httpStatusCode, 429);
-    assert.equal(e.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+test('reserved concurrency 2: with 2 invokes in flight, 3 more are throttled with the reason', async () => {
+  const g = await gate();
+  try {
+    await createFn('two', `${WAIT_ON_GATE}\nexports.handler = async (e) => { await waitOnGate(e.gate); return "done"; };`, { Timeout: 60 });
+    await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'two', ReservedConcurrentExecutions: 2 }));
+    const payload = Buffer.from(JSON.stringify({ gate: g.url }));
+    const running = Array.from({ length: 2 }, () => lambda.send(new InvokeCommand({ FunctionName: 'two', Payload: payload })));
+    await g.arrivals(2);
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(lambda.send(new InvokeCommand({ FunctionName: 'two', Payload: payload })), (e: { name: string; Reason?: string; $metadata?: { httpStatusCode?: number } }) => {
+        assert.equal(e.name, 'TooManyRequestsException');
+        assert.equal(e.$metadata?.httpStatusCode, 429);
+        assert.equal(e.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+        return true;
+      });
+    }
+    g.release();
+    for (const r of await Promise.all(running)) assert.equal(text(r.Payload), '"done"');
+  } finally {
+    await g.close();
   }
 });
 
@@ -107,11 +105,11 @@ test('provisioned concurrency: errors, READY with initialised environments, used
   await expectAwsError(lambda.send(new PutProvisionedConcurrencyConfigCommand({ FunctionName: 'prov', Qualifier: '1', ProvisionedConcurrentExecutions: 1 })), {
     name: 'ResourceConflictException', status: 409, message: 'Version is pointed by a Provisioned Concurrency alias',
   });
-  const ready = await until('provisioned concurrency READY', 20_000, async () => {
+  const ready = await waitFor(async () => {
     const got = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'prov', Qualifier: 'live' }));
     assert.notEqual(got.Status, 'FAILED', got.StatusReason);
     return got.Status === 'READY' ? got : undefined;
-  });
+  }, { message: 'provisioned concurrency READY' });
   assert.equal(ready.AllocatedProvisionedConcurrentExecutions, 2);
   assert.equal(ready.AvailableProvisionedConcurrentExecutions, 2);
 
@@ -136,11 +134,11 @@ test('provisioned concurrency with a failing init reports FAILED', async () => {
   await createFn('badinit', "throw new Error('init explodes');");
   await lambda.send(new PublishVersionCommand({ FunctionName: 'badinit' }));
   await lambda.send(new PutProvisionedConcurrencyConfigCommand({ FunctionName: 'badinit', Qualifier: '1', ProvisionedConcurrentExecutions: 1 }));
-  const failed = await until('provisioned concurrency FAILED', 20_000, async () => {
+  const failed = await waitFor(async () => {
     const got = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'badinit', Qualifier: '1' }));
     assert.notEqual(got.Status, 'READY');
     return got.Status === 'FAILED' ? got : undefined;
-  });
+  }, { message: 'provisioned concurrency FAILED' });
   assert.match(failed.StatusReason ?? '', /FUNCTION_ERROR_INIT_FAILURE/);
 });
 
@@ -155,4 +153,32 @@ test('the server exposes Prometheus metrics per function', async () => {
   const line = body.split('\n').find((l) => /invocations_total\{[^}]*function_name="metered"/.test(l));
   assert.ok(line, `no invocations_total series for metered in:\n${body.slice(0, 2000)}`);
   assert.ok(Number(line.trim().split(/\s+/).pop()) >= 3, line);
+});
+
+test('reserved and provisioned together: provisioned environments take the reservation; versions use an alias\'s provisioned environments', async () => {
+  await createFn('resprov', "exports.handler = async () => process.env.AWS_LAMBDA_INITIALIZATION_TYPE;");
+  await lambda.send(new PublishVersionCommand({ FunctionName: 'resprov' }));
+  await lambda.send(new CreateAliasCommand({ FunctionName: 'resprov', Name: 'live', FunctionVersion: '1' }));
+  await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'resprov', ReservedConcurrentExecutions: 1 }));
+  await lambda.send(new PutProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live', ProvisionedConcurrentExecutions: 1 }));
+  await waitFor(async () => {
+    const got = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live' }));
+    return got.Status === 'READY' ? got : undefined;
+  }, { message: 'provisioned concurrency READY' });
+  // Nothing is running, yet the one reserved slot belongs to the provisioned environment.
+  await expectAwsError(lambda.send(new InvokeCommand({ FunctionName: 'resprov' })), {
+    name: 'TooManyRequestsException', status: 429, type: 'User', message: 'Rate Exceeded.',
+  });
+  for (const qualifier of ['live', '1']) {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'resprov', Qualifier: qualifier }));
+    assert.equal(text(out.Payload), '"provisioned-concurrency"', `invoke through ${qualifier}`);
+  }
+  // reserved = provisioned = 2: the same.
+  await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'resprov', ReservedConcurrentExecutions: 2 }));
+  await lambda.send(new PutProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live', ProvisionedConcurrentExecutions: 2 }));
+  await expectAwsError(lambda.send(new InvokeCommand({ FunctionName: 'resprov' })), {
+    name: 'TooManyRequestsException', status: 429, type: 'User', message: 'Rate Exceeded.',
+  });
+  await lambda.send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: 'resprov', Qualifier: 'live' }));
+  assert.equal(text((await lambda.send(new InvokeCommand({ FunctionName: 'resprov' }))).Payload), '"on-demand"');
 });

@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   CreateFunctionCommand, DeleteFunctionCommand, GetFunctionCommand, GetFunctionConfigurationCommand, ListFunctionsCommand,
-  ListCodeSigningConfigsCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, paginateListFunctions,
+  GetFunctionUrlConfigCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, paginateListFunctions,
   waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2, type CreateFunctionCommandInput, type LambdaClient,
   type FunctionConfiguration,
 } from '@aws-sdk/client-lambda';
 import yazl from 'yazl';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
+import { nodeHandlerZip, ROLE, zipWithEntryName } from '../helpers/zip.js';
 import { createApiServer } from '../../src/api/http-server.js';
 import { operations } from '../../src/api/generated/model.js';
 import { expectAwsError } from '../helpers/aws-error.js';
@@ -28,8 +28,8 @@ const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64')
 const LAST_MODIFIED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ROLE_PATTERN = 'arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+';
-/** The runtimes AWS listed, in its order, in the enum message recorded in late 2025. */
-const AWS_LISTED_RUNTIMES = 'nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java17, nodejs16.x, java25, dotnet8, python3.10, java11, python3.11, dotnet6, java21, nodejs18.x, provided.al2, ruby3.3, ruby3.4, java8.al2, ruby3.2, python3.8, python3.9';
+/** The runtimes AWS listed, in its order, in the enum message recorded in January 2026. */
+const AWS_LISTED_RUNTIMES = 'nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2';
 
 let seq = 0;
 const uniqueName = (prefix = 'fn') => `${prefix}-${process.pid}-${++seq}`;
@@ -39,28 +39,6 @@ const waiter = (client: LambdaClient) => ({ client, maxWaitTime: 10, minDelay: 0
 
 function createInput(name: string, zip: Buffer, extra: Partial<CreateFunctionCommandInput> = {}): CreateFunctionCommandInput {
   return { FunctionName: name, Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zip }, ...extra };
-}
-
-/** A zip whose single entry is named `name` exactly, even names yazl refuses to write (`../x`, `/x`). */
-async function zipWithEntryName(name: string): Promise<Buffer> {
-  const placeholder = name.replace(/\.\./g, '__').replace(/^\//, '_');
-  assert.equal(placeholder.length, name.length);
-  const zip = new yazl.ZipFile();
-  zip.addBuffer(Buffer.from('exports.handler = async () => 1;\n'), placeholder, { compress: false, mtime: new Date(0) });
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const c of zip.outputStream) chunks.push(c as Buffer);
-  const buf = Buffer.concat(chunks);
-  // The name appears in the local header and in the central directory; the CRC covers content only.
-  const from = Buffer.from(placeholder);
-  const to = Buffer.from(name);
-  let replaced = 0;
-  for (let i = buf.indexOf(from); i >= 0; i = buf.indexOf(from, i + from.length)) {
-    to.copy(buf, i);
-    replaced++;
-  }
-  assert.equal(replaced, 2, 'entry name patched in local header and central directory');
-  return buf;
 }
 
 /** A small zip that unpacks to more than AWS's 262144000-byte limit: one entry of zeros. */
@@ -437,7 +415,7 @@ describe('functions: create, read, update, delete', () => {
 
     it('bad characters in the name', async () => {
       await expectAwsError(client.send(new CreateFunctionCommand(createInput('invalid:function:name', zip))), validation(
-        "1 validation error detected: Value 'invalid:function:name' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
+        "1 validation error detected: Value 'invalid:function:name' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
       ));
     });
 
@@ -596,10 +574,9 @@ describe('functions: create, read, update, delete', () => {
     });
 
     it('an operation in the model that is not implemented yet names itself', async () => {
-      await assert.rejects(client.send(new ListCodeSigningConfigsCommand({})), (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
-        assert.match(e.message, /ListCodeSigningConfigs/);
-        assert.ok((e.$metadata?.httpStatusCode ?? 0) >= 400);
-        return true;
+      // Function URLs are not implemented, so GetFunctionUrlConfig stands for every such operation.
+      await expectAwsError(client.send(new GetFunctionUrlConfigCommand({ FunctionName: 'any' })), {
+        name: 'ServiceException', status: 501, type: 'Service', message: 'lambdalite does not implement the GetFunctionUrlConfig operation yet.',
       });
     });
   });
@@ -756,21 +733,20 @@ describe('functions: the raw wire (fetch, unsigned: default account and region)'
   it('an unknown route gets an AWS-shaped JSON error, not an HTML page', async () => {
     for (const [method, p] of [['GET', '/nope'], ['POST', '/2015-03-31/functions/x/unknown'], ['PATCH', '/2015-03-31/functions']] as const) {
       const r = await call(method, p);
-      assert.ok(r.status === 403 || r.status === 404, `${method} ${p}: ${r.status}`);
-      assert.ok(r.headers.get('x-amzn-ErrorType'), 'x-amzn-ErrorType');
+      assert.equal(r.status, 404, `${method} ${p}`);
+      assert.equal(r.headers.get('x-amzn-ErrorType'), 'UnknownOperationException', `${method} ${p}`);
       assert.equal(r.headers.get('content-type'), 'application/json');
       assert.equal((r.json() as { message?: string }).message, 'Unable to determine service/operation name to be authorized');
     }
   });
 
   it('an operation of the model that is not implemented answers a JSON error naming it', async () => {
-    // Code signing is not on lambdalite's road map yet, so ListCodeSigningConfigs stays unimplemented.
-    const r = await call('GET', '/2020-04-22/code-signing-configs/');
-    assert.ok(r.status >= 400 && r.status < 600, `ListCodeSigningConfigs: ${r.status}`);
-    assert.ok(r.headers.get('x-amzn-ErrorType'), 'x-amzn-ErrorType');
+    // Function URLs are not implemented, so GetFunctionUrlConfig stays unanswered.
+    const r = await call('GET', '/2021-10-31/functions/any/url');
+    assert.equal(r.status, 501);
+    assert.equal(r.headers.get('x-amzn-ErrorType'), 'ServiceException');
     assert.equal(r.headers.get('content-type'), 'application/json');
-    const body = r.json() as Record<string, unknown>;
-    assert.match(String(body['Message'] ?? body['message']), /\bListCodeSigningConfigs\b/, r.text);
+    assert.deepEqual(r.json(), { Type: 'Service', Message: 'lambdalite does not implement the GetFunctionUrlConfig operation yet.' });
   });
 
   it('every operation of the model is routed, and answers a JSON error naming it while it has no handler', async () => {
@@ -784,11 +760,10 @@ describe('functions: the raw wire (fetch, unsigned: default account and region)'
         const query = new URLSearchParams(op.staticQuery).toString();
         const res = await fetch(`${base}${p}${query ? `?${query}` : ''}`, { method: op.method, ...(op.method === 'GET' || op.method === 'DELETE' ? {} : { body: '{}' }) });
         const text = await res.text();
-        assert.ok(res.status >= 400 && res.status < 600, `${op.name}: ${res.status}`);
+        assert.equal(res.status, 501, `${op.name}: ${text}`);
         assert.match(res.headers.get('x-amzn-RequestId') ?? '', UUID, op.name);
-        assert.ok(res.headers.get('x-amzn-ErrorType'), op.name);
-        const body = JSON.parse(text) as Record<string, unknown>;
-        assert.match(String(body['Message'] ?? body['message']), new RegExp(`\\b${op.name}\\b`), `${op.method} ${p}: ${text}`);
+        assert.equal(res.headers.get('x-amzn-ErrorType'), 'ServiceException', op.name);
+        assert.deepEqual(JSON.parse(text), { Type: 'Service', Message: `lambdalite does not implement the ${op.name} operation yet.` }, `${op.method} ${p}`);
       }
     } finally {
       await new Promise<void>((resolve) => api.close(() => resolve()));

@@ -194,8 +194,8 @@ test('resource policies: statements as AWS renders them, errors, and RevisionId'
     name: 'InvalidParameterValueException', status: 400, message: 'The provided principal was invalid. Please check the principal and try again.',
   });
   await expectAwsError(lambda.send(new AddPermissionCommand({ FunctionName: 'pol', StatementId: 'x', Action: 'lambda:InvokeFunction', Principal: '*', RevisionId: 'stale' })), {
-    name: 'PreconditionFailedException', status: 412,
-    message: 'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+    name: 'PreconditionFailedException', status: 412, type: 'User',
+    message: 'The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id',
   });
   await expectAwsError(lambda.send(new AddPermissionCommand({ FunctionName: 'pol', StatementId: 'x', Action: 'lambda:InvokeFunction', Principal: '*', Qualifier: 'nope' })), {
     name: 'ResourceNotFoundException', status: 404, message: `Cannot find alias arn: ${FN}:pol:nope`,

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateFunctionCommand, GetFunctionCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
+import { makeZip, nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { expectAwsError } from '../helpers/aws-error.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 
@@ -94,11 +94,23 @@ describe('function code from S3 (moto_server)', () => {
     });
   });
 
-  it('an S3 object over 50 MB answers RequestEntityTooLargeException (regression: its unread body crashed the server with an unhandled "aborted")', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'huge.zip', Body: Buffer.alloc(52_428_801) }));
+  it('code from S3 is bounded by its unzipped size (250 MB), not by the 50 MB direct-upload limit', async () => {
+    const big = await makeZip([
+      { name: 'index.js', content: 'exports.handler = async () => "big";' },
+      { name: 'padding.bin', content: Buffer.alloc(52_428_801, 7), compress: false },
+    ]);
+    assert.ok(big.length > 52_428_800);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'big.zip', Body: big }));
+    const created = await t.client.send(new CreateFunctionCommand({
+      FunctionName: 's3-big', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { S3Bucket: bucket, S3Key: 'big.zip' },
+    }));
+    assert.equal(created.CodeSize, big.length);
+    // Zeros compress well: a small object that unpacks beyond the limit.
+    const bomb = await makeZip([{ name: 'zeros.bin', content: Buffer.alloc(262_144_001) }]);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bomb.zip', Body: bomb }));
     await expectAwsError(t.client.send(new CreateFunctionCommand({
-      FunctionName: 's3-huge', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { S3Bucket: bucket, S3Key: 'huge.zip' },
-    })), { name: 'RequestEntityTooLargeException', status: 413, message: 'Zipped size must be smaller than 52428800 bytes' });
+      FunctionName: 's3-bomb', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { S3Bucket: bucket, S3Key: 'bomb.zip' },
+    })), { name: 'InvalidParameterValueException', status: 400, type: 'User', message: 'Unzipped size must be smaller than 262144000 bytes' });
   });
 
   it('--s3-endpoint overrides --aws-endpoint for S3', async () => {

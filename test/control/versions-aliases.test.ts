@@ -151,7 +151,7 @@ test('qualifiers in every form, with AWS errors for unknown and mismatched ones'
     name: 'ResourceConflictException', status: 409, type: 'User', message: 'Unable to delete version because the following aliases reference it: [prod]',
   });
   await expectAwsError(lambda.send(new DeleteFunctionCommand({ FunctionName: 'quals', Qualifier: 'prod' })), {
-    name: 'InvalidParameterValueException', status: 400, message: 'Deletion of aliases is not supported through DeleteFunction. Please use the DeleteAlias API.',
+    name: 'InvalidParameterValueException', status: 400, type: 'User', message: 'Deletion of aliases is not currently supported.',
   });
 });
 

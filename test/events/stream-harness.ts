@@ -7,6 +7,16 @@ import type { BatchOutcome, PollerContext, PollerFactory } from '../../src/event
 import { Destinations } from '../../src/queue/destinations.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { errorOutcome, resultOutcome } from '../../src/events/manager.js';
+import { LambdaError } from '../../src/shared/errors.js';
+
+/** The error an SDK call raised, as the LambdaError the server threw (code, status, Reason). */
+function fromWire(e: unknown): unknown {
+  const err = e as Error & { $metadata?: { httpStatusCode?: number }; Reason?: string };
+  const status = err.$metadata?.httpStatusCode;
+  if (status === undefined) return e;
+  return new LambdaError(err.name, err.message, { status, fields: err.Reason !== undefined ? { Reason: err.Reason } : {} });
+}
 
 export interface Invocation {
   readonly event: { Records: Array<Record<string, any>>; [k: string]: any };
@@ -56,13 +66,13 @@ export function runPoller(o: HarnessOptions): HarnessRun {
       let outcome: BatchOutcome;
       let response: any;
       try {
+        // The invocation goes through the real API; its answer is classified by the manager's own rules.
         const r = await o.client.send(new InvokeCommand({ FunctionName: o.functionName, Payload: payload }));
         const result = { requestId: r.$metadata.requestId ?? '', executedVersion: r.ExecutedVersion ?? '$LATEST', payload: Buffer.from(r.Payload ?? []), ...(r.FunctionError ? { functionError: r.FunctionError as 'Unhandled' } : {}) };
         try { response = JSON.parse(result.payload.toString()); } catch { response = undefined; }
-        outcome = r.FunctionError ? { kind: 'function-error', result, executedVersion: result.executedVersion } : { kind: 'ok', result, executedVersion: result.executedVersion };
+        outcome = resultOutcome(result);
       } catch (e) {
-        const name = (e as Error).name;
-        outcome = name === 'ResourceNotFoundException' ? { kind: 'fatal', message: (e as Error).message } : { kind: 'throttled', reason: name };
+        outcome = errorOutcome(fromWire(e), 'invoke');
       } finally {
         inFlight--;
       }

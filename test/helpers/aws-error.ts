@@ -6,8 +6,8 @@ export interface ExpectedAwsError {
   readonly name: string;
   readonly status: number;
   readonly message: string | RegExp;
-  /** The body's `Type` member for modelled errors; undefined skips the check. */
-  readonly type?: 'User' | 'Service';
+  /** The body's `Type` member for modelled errors; null asserts there is none; undefined skips the check. */
+  readonly type?: 'User' | 'Service' | null;
 }
 
 interface SdkError {
@@ -28,7 +28,7 @@ export async function expectAwsError(call: Promise<unknown>, expected: ExpectedA
     assert.equal(err.$metadata?.httpStatusCode, expected.status, `status; got ${seen}`);
     if (typeof expected.message === 'string') assert.equal(err.message, expected.message, `message; got ${seen}`);
     else assert.match(err.message ?? '', expected.message, `message; got ${seen}`);
-    if (expected.type !== undefined) assert.equal(err.Type, expected.type, `Type; got ${seen}`);
+    if (expected.type !== undefined) assert.equal(err.Type, expected.type ?? undefined, `Type; got ${seen}`);
     assert.match(err.$metadata?.requestId ?? '', /^[0-9a-f-]{36}$/, 'x-amzn-RequestId on the error');
     return;
   }

@@ -1,7 +1,7 @@
 // Starts a real moto_server, the AWS peer of the tests (S3, SQS, SNS, EventBridge, Kinesis, DynamoDB), and reads
 // what arrives at an SQS queue.
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { spawnUntilReady } from './spawn.js';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 
 export interface Moto {
@@ -22,33 +22,10 @@ function freePort(): Promise<number> {
 
 export async function startMoto(timeoutMs = 20_000): Promise<Moto> {
   const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto_server did not report readiness within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (output.includes(`Running on http://127.0.0.1:${port}`)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('error', (e) => { clearTimeout(timer); reject(new Error(`could not start moto_server: ${e.message}`)); });
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`moto_server exited with ${code} before it was ready:\n${output}`)); });
+  const child = await spawnUntilReady('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    ready: new RegExp(`Running on http://127\\.0\\.0\\.1:${port}`), readyOnStderr: true, timeoutMs,
   });
-  // Keep reading so a full pipe never blocks moto.
-  child.stdout!.resume();
-  child.stderr!.resume();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: `http://127.0.0.1:${port}`, stop: async () => void (await child.stop('SIGTERM')) };
 }
 
 export const awsOptions = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });

@@ -176,13 +176,7 @@ describe('asynchronous invocation (moto_server destinations)', () => {
     const q = await createQueue(sqs, 'zero');
     await create('zero-fn', OK);
     await t.client.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'zero-fn', DestinationConfig: { OnFailure: { Destination: q.arn } } }));
-    try {
-      await t.client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'zero-fn', ReservedConcurrentExecutions: 0 }));
-    } catch (e) {
-      // Reserved concurrency is another engineer's operation; skip when it is not wired yet.
-      if ((e as Error).name === 'ServiceException') return;
-      throw e;
-    }
+    await t.client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'zero-fn', ReservedConcurrentExecutions: 0 }));
     await t.client.send(new InvokeCommand({ FunctionName: 'zero-fn', InvocationType: 'Event', Payload: Buffer.from('{"id":"z"}') }));
     const [msg] = await receive(sqs, q.url, 1);
     const record = JSON.parse(msg!.Body!);

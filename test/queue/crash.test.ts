@@ -1,8 +1,8 @@
-// Regression guard for "loses nothing": 1,000 accepted events, the server SIGKILLed while most still wait,
-// a restart on the same data dir, and every event delivered (at least once).
+// Regression guard for "loses nothing": 1,000 accepted events, the server SIGKILLed while all of them are
+// still pending (checked in its store), a restart on the same data dir, and every event delivered (at
+// least once).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,36 +11,34 @@ import { CreateFunctionCommand, InvokeCommand, LambdaClient, PutFunctionEventInv
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
+import { spawnUntilReady, type SpawnedProcess } from '../helpers/spawn.js';
+import { gate, WAIT_ON_GATE, type Gate } from '../helpers/gate.js';
+import { waitFor } from '../helpers/wait.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 interface Child {
   readonly url: string;
-  readonly proc: ChildProcess;
+  readonly proc: SpawnedProcess;
 }
 
 async function startChild(dataDir: string, moto: string): Promise<Child> {
-  const proc = spawn(process.execPath, [path.join(root, 'bin', 'lambdalite.js'), 'start', '--port', '0', '--data-dir', dataDir, '--aws-endpoint', moto, '--async-retry-scale', '0.001'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const proc = await spawnUntilReady(process.execPath, [path.join(root, 'bin', 'lambdalite.js'), 'start', '--port', '0', '--data-dir', dataDir, '--aws-endpoint', moto], {
     env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    ready: /lambdalite listening on (\S+)/,
   });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no readiness line:\n${out}`)), 20_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /lambdalite listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${out}`)); });
-  });
-  proc.stdout!.resume();
-  proc.stderr!.resume();
-  return { url, proc };
+  return { url: proc.ready[1]!, proc };
+}
+
+/** Events the data dir's store still holds (no server may be running on it). */
+function eventsInStore(dataDir: string): number {
+  const store = new SqliteStore(path.join(dataDir, 'lambdalite.db'));
+  try {
+    return store.countEvents();
+  } finally {
+    store.close();
+  }
 }
 
 describe('the async queue survives SIGKILL', () => {
@@ -48,14 +46,17 @@ describe('the async queue survives SIGKILL', () => {
   let sqs: SQSClient;
   let dataDir: string;
   let child: Child | undefined;
+  let held: Gate;
 
   before(async () => {
     moto = await startMoto();
     sqs = new SQSClient(awsOptions(moto.url));
     dataDir = mkdtempSync(path.join(tmpdir(), 'lambdalite-crash-'));
+    held = await gate();
   });
   after(async () => {
-    child?.proc.kill('SIGKILL');
+    await child?.proc.stop('SIGKILL');
+    await held?.close();
     sqs?.destroy();
     await moto?.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -66,10 +67,12 @@ describe('the async queue survives SIGKILL', () => {
     const q = await createQueue(sqs, 'crash-success');
     child = await startChild(dataDir, moto.url);
     let lambda = new LambdaClient({ ...awsOptions(child.url), maxAttempts: 1 });
-    // A function slow enough that most events still wait in the queue when the server dies.
+    // Every invocation waits on the gate, which opens only after the restart: no event can finish
+    // before the kill, so all of them must come back from the store.
     await lambda.send(new CreateFunctionCommand({
-      FunctionName: 'crash-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler',
-      Code: { ZipFile: await nodeHandlerZip('exports.handler = async (e) => { await new Promise((r) => setTimeout(r, 20)); return e.id; };') },
+      FunctionName: 'crash-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Timeout: 120,
+      Environment: { Variables: { GATE: held.url } },
+      Code: { ZipFile: await nodeHandlerZip(`${WAIT_ON_GATE}\nexports.handler = async (e) => { await waitOnGate(process.env.GATE); return e.id; };`) },
     }));
     await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'crash-fn', DestinationConfig: { OnSuccess: { Destination: q.arn } } }));
     let next = 0;
@@ -84,27 +87,29 @@ describe('the async queue survives SIGKILL', () => {
     };
     await Promise.all(Array.from({ length: 32 }, sender));
     assert.equal(accepted.size, N);
-    child.proc.kill('SIGKILL');
-    await new Promise((r) => child!.proc.once('exit', r));
+    // Some are running (held at the gate) when the server dies.
+    await held.arrivals(1);
+    await child.proc.stop('SIGKILL');
     lambda.destroy();
+    assert.equal(eventsInStore(dataDir), N, 'every accepted event was still pending at the kill');
 
     child = await startChild(dataDir, moto.url);
+    held.release();
     lambda = new LambdaClient({ ...awsOptions(child.url), maxAttempts: 1 });
     // At least once: events running at the kill may arrive twice, so count distinct ids.
     const seen = new Set<number>();
     let total = 0;
-    const deadline = Date.now() + 120_000;
-    while (seen.size < N && Date.now() < deadline) {
+    await waitFor(async () => {
       const batch = await receive(sqs, q.url, N - seen.size, 5_000);
       total += batch.length;
       for (const m of batch) seen.add(JSON.parse(m.Body!).responsePayload as number);
-    }
+      return seen.size >= N;
+    }, { message: `all ${N} events delivered after the restart`, timeoutMs: 180_000, intervalMs: 0 });
     process.stderr.write(`crash test: ${seen.size} distinct events delivered in ${total} records\n`);
     const missing = [...accepted].filter((id) => !seen.has(id));
     assert.deepEqual(missing, [], `${missing.length} events lost`);
     lambda.destroy();
-    child.proc.kill('SIGTERM');
-    await new Promise((r) => child!.proc.once('exit', r));
+    assert.equal(await child.proc.stop('SIGTERM'), 0);
     child = undefined;
   });
 });

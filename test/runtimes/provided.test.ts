@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../../src/shared/errors.js';
+import { skipUnless } from '../helpers/require.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
 
 const invoker = testInvoker();
@@ -94,13 +95,13 @@ describe('provided runtimes', () => {
     }
   });
 
-  // AWS's own runtime interface client for Node.js (native, libcurl-based), installed as a
-  // devDependency and shipped in the function's code as a real deployment package would carry it.
-  const ricDir = path.resolve('node_modules/aws-lambda-ric');
+  // AWS's own runtime interface client for Node.js (native, libcurl-based), installed into .test-deps/ by
+  // `npm test` (scripts/ensure-test-deps.mjs) and shipped in the function's code as a real deployment
+  // package would carry it.
+  const ricDir = path.resolve('.test-deps/node_modules/aws-lambda-ric');
   const ricBuilt = fs.existsSync(path.join(ricDir, 'dist', 'rapid-client.node'));
   // CI builds the package (.ci/run) and sets LAMBDALITE_REQUIRE_RIC, so there a missing build fails.
-  const ricRequired = process.env['LAMBDALITE_REQUIRE_RIC'] === '1';
-  it('runs the official aws-lambda-ric npm package as a provided bootstrap', { skip: !ricBuilt && !ricRequired && 'aws-lambda-ric is not installed and built' }, async () => {
+  it('runs the official aws-lambda-ric npm package as a provided bootstrap', { skip: skipUnless(ricBuilt, 'RIC', 'aws-lambda-ric is not installed and built') }, async () => {
     assert.ok(ricBuilt, `aws-lambda-ric is not built: ${path.join(ricDir, 'dist', 'rapid-client.node')} is missing`);
     const code = makeCode({
       'index.js': 'exports.handler = async (event, context) => { console.log("in ric"); return { from: "aws-lambda-ric", event, id: context.awsRequestId }; };',

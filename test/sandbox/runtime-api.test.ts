@@ -1,8 +1,9 @@
 // The Runtime API as a runtime sees it: status codes and bodies as AWS's RIE serves them.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { waitFor } from '../helpers/wait.js';
 import { RuntimeApiServer, MAX_PAYLOAD_SIZE, type RuntimeApiHooks } from '../../src/sandbox/runtime-api.js';
 
 interface Recorded {
@@ -37,41 +38,66 @@ function recorder(): { hooks: RuntimeApiHooks; events: Recorded[] } {
   };
 }
 
+interface Fixture {
+  readonly api: RuntimeApiServer;
+  readonly rec: ReturnType<typeof recorder>;
+  readonly base: string;
+}
+
+const open: RuntimeApiServer[] = [];
+after(() => Promise.all(open.splice(0).map((a) => a.close())));
+
+/** A Runtime API server of its own for each case, in the Started state (no next yet). */
+async function fresh(): Promise<Fixture> {
+  const api = await RuntimeApiServer.listen();
+  open.push(api);
+  const rec = recorder();
+  api.attach(rec.hooks);
+  return { api, rec, base: `http://${api.address}/2018-06-01/runtime` };
+}
+
+/** Parks a next, delivers `requestId` to it once it arrived, and returns the runtime's view of the event. */
+async function deliver(f: Fixture, requestId: string, payload = '{}'): Promise<Response> {
+  const arrived = f.rec.events.filter((e) => e.kind === 'next').length;
+  const pending = fetch(`${f.base}/invocation/next`);
+  // Deliver after the poll is parked (the hook records 'next' when it arrives).
+  await waitFor(() => f.rec.events.filter((e) => e.kind === 'next').length > arrived, { message: 'the runtime\'s next request to arrive' });
+  f.api.deliver({ requestId, payload: Buffer.from(payload) });
+  return pending;
+}
+
+/** A fixture in the middle of invocation `requestId` (event delivered, no response yet). */
+async function invoking(requestId: string): Promise<Fixture> {
+  const f = await fresh();
+  await (await deliver(f, requestId)).text();
+  return f;
+}
+
+/** A fixture whose invocation `requestId` has been answered. */
+async function answered(requestId: string): Promise<Fixture> {
+  const f = await invoking(requestId);
+  const res = await fetch(`${f.base}/invocation/${requestId}/response`, { method: 'POST', body: '"done"' });
+  assert.equal(res.status, 202);
+  await res.text();
+  return f;
+}
+
 describe('Runtime API 2018-06-01', () => {
-  let api: RuntimeApiServer;
-  let rec: ReturnType<typeof recorder>;
-  let base: string;
-
-  before(async () => {
-    api = await RuntimeApiServer.listen();
-    rec = recorder();
-    api.attach(rec.hooks);
-    base = `http://${api.address}/2018-06-01/runtime`;
-  });
-  after(() => api.close());
-
-  it('init/error is only allowed before the first next', async () => {
-    // (Tested first: the server starts in the Started state.)
-    const other = await RuntimeApiServer.listen();
-    const r2 = recorder();
-    other.attach(r2.hooks);
-    const res = await fetch(`http://${other.address}/2018-06-01/runtime/init/error`, {
+  it('init/error is allowed before the first next', async () => {
+    const f = await fresh();
+    const res = await fetch(`${f.base}/init/error`, {
       method: 'POST',
       headers: { 'Lambda-Runtime-Function-Error-Type': 'Runtime.ImportModuleError' },
       body: '{"errorMessage":"x","errorType":"Runtime.ImportModuleError"}',
     });
     assert.equal(res.status, 202);
     assert.equal(await res.text(), '{"status":"OK"}\n');
-    assert.deepEqual(r2.events, [{ kind: 'init-error', type: 'Runtime.ImportModuleError', body: '{"errorMessage":"x","errorType":"Runtime.ImportModuleError"}' }]);
-    await other.close();
+    assert.deepEqual(f.rec.events, [{ kind: 'init-error', type: 'Runtime.ImportModuleError', body: '{"errorMessage":"x","errorType":"Runtime.ImportModuleError"}' }]);
   });
 
   it('long-polls next and delivers the event with the Lambda-Runtime-* headers', async () => {
-    const pending = fetch(`${base}/invocation/next`);
-    // Deliver after the poll is parked (the hook records 'next' when it arrives).
-    while (!rec.events.some((e) => e.kind === 'next')) await new Promise((r) => setImmediate(r));
-    api.deliver({ requestId: 'req-1', payload: Buffer.from('{"hello":"world"}') });
-    const res = await pending;
+    const f = await fresh();
+    const res = await deliver(f, 'req-1', '{"hello":"world"}');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('lambda-runtime-aws-request-id'), 'req-1');
     assert.equal(res.headers.get('lambda-runtime-deadline-ms'), '1700000000000');
@@ -81,13 +107,15 @@ describe('Runtime API 2018-06-01', () => {
   });
 
   it('answers 400 InvalidRequestID for another request id', async () => {
-    const res = await fetch(`${base}/invocation/nope/response`, { method: 'POST', body: '1' });
+    const f = await invoking('req-1');
+    const res = await fetch(`${f.base}/invocation/nope/response`, { method: 'POST', body: '1' });
     assert.equal(res.status, 400);
     assert.deepEqual(await res.json(), { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
   });
 
   it('answers a second next during an invocation with 403 InvalidStateTransition', async () => {
-    const res = await fetch(`${base}/invocation/next`);
+    const f = await invoking('req-1');
+    const res = await fetch(`${f.base}/invocation/next`);
     assert.equal(res.status, 403);
     assert.deepEqual(await res.json(), {
       errorMessage: 'State transition from Running to Ready failed for runtime. Error: State transition is not allowed',
@@ -96,22 +124,24 @@ describe('Runtime API 2018-06-01', () => {
   });
 
   it('accepts the response with 202 {"status":"OK"}', async () => {
-    const res = await fetch(`${base}/invocation/req-1/response`, { method: 'POST', body: '"done"' });
+    const f = await invoking('req-1');
+    const res = await fetch(`${f.base}/invocation/req-1/response`, { method: 'POST', body: '"done"' });
     assert.equal(res.status, 202);
     assert.equal(res.headers.get('content-type'), 'application/json');
     assert.equal(await res.text(), '{"status":"OK"}\n');
-    assert.deepEqual(rec.events.at(-1), { kind: 'response', id: 'req-1', body: '"done"' });
+    assert.deepEqual(f.rec.events.at(-1), { kind: 'response', id: 'req-1', body: '"done"' });
   });
 
   it('answers a second response with 403 InvalidStateTransition', async () => {
-    const res = await fetch(`${base}/invocation/req-1/response`, { method: 'POST', body: '"again"' });
+    const f = await answered('req-1');
+    const res = await fetch(`${f.base}/invocation/req-1/response`, { method: 'POST', body: '"again"' });
     assert.equal(res.status, 403);
     assert.deepEqual(await res.json(), {
       errorMessage:
         'State transition from RuntimeResponseSentState to InvocationResponse failed for runtime. Error: State transition is not allowed',
       errorType: 'InvalidStateTransition',
     });
-    const err = await fetch(`${base}/invocation/req-1/error`, { method: 'POST', body: '{}' });
+    const err = await fetch(`${f.base}/invocation/req-1/error`, { method: 'POST', body: '{}' });
     assert.equal(err.status, 403);
     assert.equal(
       ((await err.json()) as { errorMessage: string }).errorMessage,
@@ -120,7 +150,8 @@ describe('Runtime API 2018-06-01', () => {
   });
 
   it('answers init/error after init with 403', async () => {
-    const res = await fetch(`${base}/init/error`, { method: 'POST', body: '{}' });
+    const f = await answered('req-1');
+    const res = await fetch(`${f.base}/init/error`, { method: 'POST', body: '{}' });
     assert.equal(res.status, 403);
     assert.equal(
       ((await res.json()) as { errorMessage: string }).errorMessage,
@@ -129,62 +160,55 @@ describe('Runtime API 2018-06-01', () => {
   });
 
   it('passes an error with its Lambda-Runtime-Function-Error-Type', async () => {
-    const pending = fetch(`${base}/invocation/next`);
-    api.deliver({ requestId: 'req-2', payload: Buffer.from('{}') });
-    await (await pending).text();
-    const res = await fetch(`${base}/invocation/req-2/error`, {
+    const f = await invoking('req-2');
+    const res = await fetch(`${f.base}/invocation/req-2/error`, {
       method: 'POST',
       headers: { 'Lambda-Runtime-Function-Error-Type': 'Error', 'Content-Type': 'application/json' },
       body: '{"errorType":"Error","errorMessage":"boom","trace":[]}',
     });
     assert.equal(res.status, 202);
-    assert.deepEqual(rec.events.at(-1), { kind: 'error', id: 'req-2', type: 'Error', body: '{"errorType":"Error","errorMessage":"boom","trace":[]}' });
+    assert.deepEqual(f.rec.events.at(-1), { kind: 'error', id: 'req-2', type: 'Error', body: '{"errorType":"Error","errorMessage":"boom","trace":[]}' });
   });
 
   it(`answers a response over ${MAX_PAYLOAD_SIZE} bytes with 413 RequestEntityTooLarge`, async () => {
-    const pending = fetch(`${base}/invocation/next`);
-    api.deliver({ requestId: 'req-3', payload: Buffer.from('{}') });
-    await (await pending).text();
+    const f = await invoking('req-3');
     const big = Buffer.alloc(MAX_PAYLOAD_SIZE + 1, 0x61);
-    const res = await fetch(`${base}/invocation/req-3/response`, { method: 'POST', body: big });
+    const res = await fetch(`${f.base}/invocation/req-3/response`, { method: 'POST', body: big });
     assert.equal(res.status, 413);
     assert.deepEqual(await res.json(), {
       errorMessage: `Exceeded maximum allowed payload size (${MAX_PAYLOAD_SIZE} bytes).`,
       errorType: 'RequestEntityTooLarge',
     });
-    assert.deepEqual(rec.events.at(-1), { kind: 'too-large', id: 'req-3', size: MAX_PAYLOAD_SIZE + 1 });
+    assert.deepEqual(f.rec.events.at(-1), { kind: 'too-large', id: 'req-3', size: MAX_PAYLOAD_SIZE + 1 });
   });
 
   it('takes a next pipelined behind the response on one connection', async () => {
-    const pending = fetch(`${base}/invocation/next`);
-    api.deliver({ requestId: 'req-4', payload: Buffer.from('{"n":4}') });
-    await (await pending).text();
-    const [host, port] = api.address.split(':');
+    const f = await invoking('req-4');
+    const [host, port] = f.api.address.split(':');
     const sock = net.connect({ host: host as string, port: Number(port) });
     let received = '';
     sock.on('data', (d) => {
       received += d.toString();
       // Deliver the next event once the 202 is through, as the engine would.
-      if (received.includes('{"status":"OK"}') && !received.includes('req-5')) api.deliver({ requestId: 'req-5', payload: Buffer.from('{"n":5}') });
+      if (received.includes('{"status":"OK"}') && !received.includes('req-5')) f.api.deliver({ requestId: 'req-5', payload: Buffer.from('{"n":5}') });
     });
     const body = '"four"';
     sock.write(
       `POST /2018-06-01/runtime/invocation/req-4/response HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
         'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n',
     );
-    while (!received.includes('{"n":5}')) await new Promise((r) => sock.once('data', r));
+    await waitFor(() => received.includes('{"n":5}'), { message: 'the pipelined next to receive req-5', events: [sock, 'data'] });
     sock.destroy();
     assert.match(received, /^HTTP\/1\.1 202 Accepted\r\n[\s\S]*\{"status":"OK"\}\n(HTTP\/1\.1 200 OK\r\n[\s\S]*lambda-runtime-aws-request-id: req-5[\s\S]*\{"n":5\})$/i);
-    assert.deepEqual(rec.events.find((e) => e.kind === 'response' && e.id === 'req-4'), { kind: 'response', id: 'req-4', body: '"four"' });
-    // Leave the server between invocations for the next test.
-    await fetch(`${base}/invocation/req-5/response`, { method: 'POST', body: 'null' });
+    assert.deepEqual(f.rec.events.find((e) => e.kind === 'response' && e.id === 'req-4'), { kind: 'response', id: 'req-4', body: '"four"' });
   });
 
   it('answers unknown paths with 404 and wrong methods with 405', async () => {
-    const res = await fetch(`${base}/nothing`);
+    const f = await fresh();
+    const res = await fetch(`${f.base}/nothing`);
     assert.equal(res.status, 404);
     assert.equal(await res.text(), '404 page not found\n');
-    const wrong = await fetch(`${base}/invocation/next`, { method: 'POST', body: '' });
+    const wrong = await fetch(`${f.base}/invocation/next`, { method: 'POST', body: '' });
     assert.equal(wrong.status, 405);
   });
 });

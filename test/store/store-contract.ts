@@ -209,4 +209,27 @@ export function storeContract(name: string, open: () => { store: Store; reopen: 
     assert.equal(again.getStreamCheckpoint('a', 'shardId-000'), undefined, 'checkpoints go with their mapping');
     again.close();
   });
+
+  test(`${name}: documents by kind and id, scoped, surviving a restart, going with their function`, () => {
+    const { store, reopen } = open();
+    store.createFunction(fn('owner'));
+    const doc = (id: string, accountId = '000000000000') => ({ kind: 'k', accountId, region: 'us-east-1', id });
+    store.putDocument(doc('b'), { n: 2 });
+    store.putDocument(doc('a'), { n: 1 });
+    store.putDocument(doc('a', '111111111111'), { n: 9 });
+    store.putDocument(doc('owned'), 'x', 'owner');
+    store.putDocument(doc('a'), { n: 3 });
+    assert.deepEqual(store.getDocument(doc('a')), { n: 3 }, 'a put replaces');
+    assert.deepEqual(store.listDocuments('k', '000000000000', 'us-east-1').map((d) => d.id), ['a', 'b', 'owned']);
+    assert.equal(store.getDocument({ ...doc('a'), kind: 'other' }), undefined, 'kinds are separate');
+    store.close();
+    const again = reopen();
+    assert.deepEqual(again.getDocument(doc('b')), { n: 2 });
+    assert.equal(again.deleteDocument(doc('b')), true);
+    assert.equal(again.deleteDocument(doc('b')), false);
+    again.deleteFunction({ accountId: '000000000000', region: 'us-east-1', name: 'owner' });
+    assert.equal(again.getDocument(doc('owned')), undefined, 'a function\'s documents go with it');
+    assert.deepEqual(again.getDocument(doc('a', '111111111111')), { n: 9 });
+    again.close();
+  });
 }

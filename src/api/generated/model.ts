@@ -120,6 +120,7 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "errors": [
    "InvalidParameterValueException",
    "ResourceConflictException",
+   "PublicPolicyException",
    "ServiceException",
    "TooManyRequestsException",
    "PolicyLengthExceededException",
@@ -137,8 +138,12 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "CheckpointDurableExecutionResponse",
   "errors": [
    "InvalidParameterValueException",
+   "KMSInvalidStateException",
+   "ServiceException",
    "TooManyRequestsException",
-   "ServiceException"
+   "KMSNotFoundException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException"
   ]
  },
  {
@@ -154,6 +159,7 @@ export const operations: readonly OperationSpec<OperationName>[] = [
    "ResourceConflictException",
    "ServiceException",
    "TooManyRequestsException",
+   "AliasLimitExceededException",
    "ResourceNotFoundException"
   ]
  },
@@ -251,7 +257,8 @@ export const operations: readonly OperationSpec<OperationName>[] = [
    "InvalidParameterValueException",
    "ResourceConflictException",
    "ServiceException",
-   "TooManyRequestsException"
+   "TooManyRequestsException",
+   "ResourceNotFoundException"
   ]
  },
  {
@@ -376,6 +383,7 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "input": "DeleteFunctionUrlConfigRequest",
   "output": null,
   "errors": [
+   "InvalidParameterValueException",
    "ResourceConflictException",
    "ServiceException",
    "TooManyRequestsException",
@@ -391,8 +399,10 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "input": "DeleteLayerVersionRequest",
   "output": null,
   "errors": [
+   "InvalidParameterValueException",
    "ServiceException",
-   "TooManyRequestsException"
+   "TooManyRequestsException",
+   "ResourceNotFoundException"
   ]
  },
  {
@@ -478,9 +488,13 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "GetDurableExecutionResponse",
   "errors": [
    "InvalidParameterValueException",
-   "TooManyRequestsException",
+   "KMSInvalidStateException",
    "ServiceException",
-   "ResourceNotFoundException"
+   "TooManyRequestsException",
+   "KMSNotFoundException",
+   "ResourceNotFoundException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException"
   ]
  },
  {
@@ -493,9 +507,13 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "GetDurableExecutionHistoryResponse",
   "errors": [
    "InvalidParameterValueException",
-   "TooManyRequestsException",
+   "KMSInvalidStateException",
    "ServiceException",
-   "ResourceNotFoundException"
+   "TooManyRequestsException",
+   "KMSNotFoundException",
+   "ResourceNotFoundException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException"
   ]
  },
  {
@@ -508,8 +526,12 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "GetDurableExecutionStateResponse",
   "errors": [
    "InvalidParameterValueException",
+   "KMSInvalidStateException",
+   "ServiceException",
    "TooManyRequestsException",
-   "ServiceException"
+   "KMSNotFoundException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException"
   ]
  },
  {
@@ -554,7 +576,8 @@ export const operations: readonly OperationSpec<OperationName>[] = [
    "InvalidParameterValueException",
    "ServiceException",
    "TooManyRequestsException",
-   "ResourceNotFoundException"
+   "ResourceNotFoundException",
+   "CodeSigningConfigNotFoundException"
   ]
  },
  {
@@ -749,7 +772,9 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "input": "InvocationRequest",
   "output": "InvocationResponse",
   "errors": [
+   "CodeArtifactUserDeletedException",
    "ResourceNotReadyException",
+   "ServiceQuotaExceededException",
    "InvalidSecurityGroupIDException",
    "SnapStartTimeoutException",
    "TooManyRequestsException",
@@ -775,13 +800,18 @@ export const operations: readonly OperationSpec<OperationName>[] = [
    "ENILimitReachedException",
    "SnapStartNotReadyException",
    "ServiceException",
+   "CodeArtifactUserPendingException",
    "SnapStartException",
    "RecursiveInvocationException",
    "S3FilesMountFailureException",
    "EFSMountTimeoutException",
+   "ENINotReadyException",
    "S3FilesMountTimeoutException",
+   "CodeArtifactUserFailedException",
+   "ModeNotSupportedException",
    "ResourceNotFoundException",
    "InvalidRequestContentException",
+   "SnapStartRegenerationFailureException",
    "DurableExecutionAlreadyStartedException",
    "InvalidZipFileException",
    "EFSMountFailureException"
@@ -796,11 +826,35 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "input": "InvokeAsyncRequest",
   "output": "InvokeAsyncResponse",
   "errors": [
+   "ServiceQuotaExceededException",
+   "InvalidSecurityGroupIDException",
+   "SnapStartTimeoutException",
+   "EC2ThrottledException",
+   "EFSMountConnectivityException",
+   "SubnetIPAddressLimitReachedException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException",
+   "S3FilesMountConnectivityException",
    "InvalidRuntimeException",
+   "EC2UnexpectedException",
+   "InvalidSubnetIDException",
+   "KMSNotFoundException",
+   "EC2AccessDeniedException",
+   "EFSIOException",
+   "KMSInvalidStateException",
    "ResourceConflictException",
+   "ENILimitReachedException",
+   "SnapStartNotReadyException",
    "ServiceException",
+   "SnapStartException",
+   "S3FilesMountFailureException",
+   "EFSMountTimeoutException",
+   "S3FilesMountTimeoutException",
+   "ModeNotSupportedException",
    "ResourceNotFoundException",
-   "InvalidRequestContentException"
+   "InvalidRequestContentException",
+   "SnapStartRegenerationFailureException",
+   "EFSMountFailureException"
   ],
   "deprecated": true
  },
@@ -814,6 +868,7 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "InvokeWithResponseStreamResponse",
   "errors": [
    "ResourceNotReadyException",
+   "ServiceQuotaExceededException",
    "InvalidSecurityGroupIDException",
    "SnapStartTimeoutException",
    "TooManyRequestsException",
@@ -846,6 +901,7 @@ export const operations: readonly OperationSpec<OperationName>[] = [
    "S3FilesMountTimeoutException",
    "ResourceNotFoundException",
    "InvalidRequestContentException",
+   "SnapStartRegenerationFailureException",
    "InvalidZipFileException",
    "EFSMountFailureException"
   ]
@@ -902,8 +958,8 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "ListDurableExecutionsByFunctionResponse",
   "errors": [
    "InvalidParameterValueException",
-   "TooManyRequestsException",
    "ServiceException",
+   "TooManyRequestsException",
    "ResourceNotFoundException"
   ]
  },
@@ -1102,8 +1158,8 @@ export const operations: readonly OperationSpec<OperationName>[] = [
    "TooManyRequestsException",
    "ResourceNotFoundException",
    "CodeStorageExceededException",
-   "PreconditionFailedException",
-   "FunctionVersionsPerCapacityProviderLimitExceededException"
+   "FunctionVersionsPerCapacityProviderLimitExceededException",
+   "PreconditionFailedException"
   ]
  },
  {
@@ -1245,6 +1301,7 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": null,
   "errors": [
    "InvalidParameterValueException",
+   "PublicPolicyException",
    "ServiceException",
    "TooManyRequestsException",
    "ResourceNotFoundException",
@@ -1261,9 +1318,14 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "SendDurableExecutionCallbackFailureResponse",
   "errors": [
    "InvalidParameterValueException",
-   "TooManyRequestsException",
+   "KMSInvalidStateException",
    "ServiceException",
-   "CallbackTimeoutException"
+   "TooManyRequestsException",
+   "KMSNotFoundException",
+   "ResourceNotFoundException",
+   "CallbackTimeoutException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException"
   ]
  },
  {
@@ -1276,8 +1338,9 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "SendDurableExecutionCallbackHeartbeatResponse",
   "errors": [
    "InvalidParameterValueException",
-   "TooManyRequestsException",
    "ServiceException",
+   "TooManyRequestsException",
+   "ResourceNotFoundException",
    "CallbackTimeoutException"
   ]
  },
@@ -1291,9 +1354,14 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "SendDurableExecutionCallbackSuccessResponse",
   "errors": [
    "InvalidParameterValueException",
-   "TooManyRequestsException",
+   "KMSInvalidStateException",
    "ServiceException",
-   "CallbackTimeoutException"
+   "TooManyRequestsException",
+   "KMSNotFoundException",
+   "ResourceNotFoundException",
+   "CallbackTimeoutException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException"
   ]
  },
  {
@@ -1306,9 +1374,13 @@ export const operations: readonly OperationSpec<OperationName>[] = [
   "output": "StopDurableExecutionResponse",
   "errors": [
    "InvalidParameterValueException",
-   "TooManyRequestsException",
+   "KMSInvalidStateException",
    "ServiceException",
-   "ResourceNotFoundException"
+   "TooManyRequestsException",
+   "KMSNotFoundException",
+   "ResourceNotFoundException",
+   "KMSAccessDeniedException",
+   "KMSDisabledException"
   ]
  },
  {
@@ -1516,6 +1588,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "Action": {
   "type": "string",
+  "min": 0,
+  "max": 10000,
   "pattern": "(lambda:[*]|lambda:[a-zA-Z]+|[*])"
  },
  "AddLayerVersionPermissionRequest": {
@@ -1594,6 +1668,12 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "SourceArn": {
     "shape": "Arn"
    },
+   "FunctionUrlAuthType": {
+    "shape": "FunctionUrlAuthType"
+   },
+   "InvokedViaFunctionUrl": {
+    "shape": "InvokedViaFunctionUrl"
+   },
    "SourceAccount": {
     "shape": "SourceOwner"
    },
@@ -1610,12 +1690,6 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "PrincipalOrgID": {
     "shape": "PrincipalOrgID"
-   },
-   "FunctionUrlAuthType": {
-    "shape": "FunctionUrlAuthType"
-   },
-   "InvokedViaFunctionUrl": {
-    "shape": "InvokedViaFunctionUrl"
    }
   }
  },
@@ -1663,6 +1737,22 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "shape": "AliasRoutingConfiguration"
    },
    "RevisionId": {
+    "shape": "String"
+   }
+  }
+ },
+ "AliasLimitExceededException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 400,
+   "senderFault": true
+  },
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "message": {
     "shape": "String"
    }
   }
@@ -1742,7 +1832,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "Arn": {
   "type": "string",
-  "pattern": "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"
+  "min": 0,
+  "max": 10000,
+  "pattern": "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"
  },
  "AttemptCount": {
   "type": "integer",
@@ -1808,12 +1900,22 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "structure",
   "members": {
    "TimeoutSeconds": {
-    "shape": "DurationSeconds"
+    "shape": "CallbackOptionsTimeoutSecondsInteger"
    },
    "HeartbeatTimeoutSeconds": {
-    "shape": "DurationSeconds"
+    "shape": "CallbackOptionsHeartbeatTimeoutSecondsInteger"
    }
   }
+ },
+ "CallbackOptionsHeartbeatTimeoutSecondsInteger": {
+  "type": "integer",
+  "min": 0,
+  "max": 99999999
+ },
+ "CallbackOptionsTimeoutSecondsInteger": {
+  "type": "integer",
+  "min": 0,
+  "max": 99999999
  },
  "CallbackStartedDetails": {
   "type": "structure",
@@ -1902,6 +2004,12 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "LastModified": {
     "shape": "Timestamp"
+   },
+   "PropagateTags": {
+    "shape": "PropagateTags"
+   },
+   "TelemetryConfig": {
+    "shape": "CapacityProviderTelemetryConfig"
    }
   }
  },
@@ -1909,7 +2017,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 1,
   "max": 140,
-  "pattern": "arn:aws[a-zA-Z-]*:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:capacity-provider:[a-zA-Z0-9-_]+"
+  "pattern": "arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:capacity-provider:[a-zA-Z0-9-_]+"
  },
  "CapacityProviderConfig": {
   "type": "structure",
@@ -1938,6 +2046,17 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    }
   }
  },
+ "CapacityProviderLoggingConfig": {
+  "type": "structure",
+  "members": {
+   "SystemLogLevel": {
+    "shape": "SystemLogLevel"
+   },
+   "LogGroup": {
+    "shape": "LogGroup"
+   }
+  }
+ },
  "CapacityProviderMaxVCpuCount": {
   "type": "integer",
   "min": 2,
@@ -1947,7 +2066,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 1,
   "max": 140,
-  "pattern": "(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:capacity-provider:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
+  "pattern": "(arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:capacity-provider:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
  },
  "CapacityProviderPermissionsConfig": {
   "type": "structure",
@@ -2013,6 +2132,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "min": 1,
   "max": 16,
   "member": "SubnetId"
+ },
+ "CapacityProviderTelemetryConfig": {
+  "type": "structure",
+  "members": {
+   "LoggingConfig": {
+    "shape": "CapacityProviderLoggingConfig"
+   }
+  }
  },
  "CapacityProviderVpcConfig": {
   "type": "structure",
@@ -2187,6 +2314,54 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "max": 64,
   "pattern": "[\\x21-\\x7E]+"
  },
+ "CodeArtifactUserDeletedException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 409,
+   "senderFault": true
+  },
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "message": {
+    "shape": "String"
+   }
+  }
+ },
+ "CodeArtifactUserFailedException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 409,
+   "senderFault": true
+  },
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "message": {
+    "shape": "String"
+   }
+  }
+ },
+ "CodeArtifactUserPendingException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 409,
+   "senderFault": true
+  },
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "message": {
+    "shape": "String"
+   }
+  }
+ },
  "CodeSigningConfig": {
   "type": "structure",
   "required": [
@@ -2221,7 +2396,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 0,
   "max": 200,
-  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}"
+  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}"
  },
  "CodeSigningConfigId": {
   "type": "string",
@@ -2446,6 +2621,12 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "Tags": {
     "shape": "Tags"
+   },
+   "PropagateTags": {
+    "shape": "PropagateTags"
+   },
+   "TelemetryConfig": {
+    "shape": "CapacityProviderTelemetryConfig"
    }
   }
  },
@@ -2512,6 +2693,18 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "FilterCriteria": {
     "shape": "FilterCriteria"
    },
+   "KMSKeyArn": {
+    "shape": "KMSKeyArn"
+   },
+   "MetricsConfig": {
+    "shape": "EventSourceMappingMetricsConfig"
+   },
+   "LoggingConfig": {
+    "shape": "EventSourceMappingLoggingConfig"
+   },
+   "ScalingConfig": {
+    "shape": "ScalingConfig"
+   },
    "MaximumBatchingWindowInSeconds": {
     "shape": "MaximumBatchingWindowInSeconds"
    },
@@ -2563,20 +2756,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "SelfManagedKafkaEventSourceConfig": {
     "shape": "SelfManagedKafkaEventSourceConfig"
    },
-   "ScalingConfig": {
-    "shape": "ScalingConfig"
-   },
    "DocumentDBEventSourceConfig": {
     "shape": "DocumentDBEventSourceConfig"
-   },
-   "KMSKeyArn": {
-    "shape": "KMSKeyArn"
-   },
-   "MetricsConfig": {
-    "shape": "EventSourceMappingMetricsConfig"
-   },
-   "LoggingConfig": {
-    "shape": "EventSourceMappingLoggingConfig"
    },
    "ProvisionedPollerConfig": {
     "shape": "ProvisionedPollerConfig"
@@ -2618,6 +2799,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "Publish": {
     "shape": "Boolean"
    },
+   "PublishTo": {
+    "shape": "FunctionVersionLatestPublished"
+   },
    "VpcConfig": {
     "shape": "VpcConfig"
    },
@@ -2645,11 +2829,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "FileSystemConfigs": {
     "shape": "FileSystemConfigList"
    },
-   "ImageConfig": {
-    "shape": "ImageConfig"
-   },
    "CodeSigningConfigArn": {
     "shape": "CodeSigningConfigArn"
+   },
+   "ImageConfig": {
+    "shape": "ImageConfig"
    },
    "Architectures": {
     "shape": "ArchitecturesList"
@@ -2663,17 +2847,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "LoggingConfig": {
     "shape": "LoggingConfig"
    },
+   "TenancyConfig": {
+    "shape": "TenancyConfig"
+   },
    "CapacityProviderConfig": {
     "shape": "CapacityProviderConfig"
    },
-   "PublishTo": {
-    "shape": "FunctionVersionLatestPublished"
-   },
    "DurableConfig": {
     "shape": "DurableConfig"
-   },
-   "TenancyConfig": {
-    "shape": "TenancyConfig"
    }
   }
  },
@@ -2685,7 +2866,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "FunctionName": {
-    "shape": "FunctionName",
+    "shape": "FunctionUrlFunctionName",
     "location": "uri",
     "locationName": "FunctionName"
    },
@@ -2818,7 +2999,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "UUID": {
-    "shape": "String",
+    "shape": "UUIDString",
     "location": "uri",
     "locationName": "UUID"
    }
@@ -2902,7 +3083,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "FunctionName": {
-    "shape": "FunctionName",
+    "shape": "FunctionUrlFunctionName",
     "location": "uri",
     "locationName": "FunctionName"
    },
@@ -2960,7 +3141,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 0,
   "max": 350,
-  "pattern": "$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"
+  "pattern": "$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"
  },
  "DestinationConfig": {
   "type": "structure",
@@ -2990,6 +3171,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "DurableConfig": {
   "type": "structure",
   "members": {
+   "KMSKeyArn": {
+    "shape": "KMSKeyArn"
+   },
    "RetentionPeriodInDays": {
     "shape": "RetentionPeriodInDays"
    },
@@ -3153,6 +3337,23 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   }
  },
  "ENILimitReachedException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 502,
+   "senderFault": false
+  },
+  "fault": true,
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "Message": {
+    "shape": "String"
+   }
+  }
+ },
+ "ENINotReadyException": {
   "type": "structure",
   "exception": true,
   "error": {
@@ -3426,13 +3627,13 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 85,
   "max": 120,
-  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
  },
  "EventSourceMappingConfiguration": {
   "type": "structure",
   "members": {
    "UUID": {
-    "shape": "String"
+    "shape": "UUIDString"
    },
    "StartingPosition": {
     "shape": "EventSourcePosition"
@@ -3454,6 +3655,21 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "FilterCriteria": {
     "shape": "FilterCriteria"
+   },
+   "FilterCriteriaError": {
+    "shape": "FilterCriteriaError"
+   },
+   "KMSKeyArn": {
+    "shape": "KMSKeyArn"
+   },
+   "MetricsConfig": {
+    "shape": "EventSourceMappingMetricsConfig"
+   },
+   "LoggingConfig": {
+    "shape": "EventSourceMappingLoggingConfig"
+   },
+   "ScalingConfig": {
+    "shape": "ScalingConfig"
    },
    "FunctionArn": {
     "shape": "FunctionArn"
@@ -3506,26 +3722,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "SelfManagedKafkaEventSourceConfig": {
     "shape": "SelfManagedKafkaEventSourceConfig"
    },
-   "ScalingConfig": {
-    "shape": "ScalingConfig"
-   },
    "DocumentDBEventSourceConfig": {
     "shape": "DocumentDBEventSourceConfig"
    },
-   "KMSKeyArn": {
-    "shape": "KMSKeyArn"
-   },
-   "FilterCriteriaError": {
-    "shape": "FilterCriteriaError"
-   },
    "EventSourceMappingArn": {
     "shape": "EventSourceMappingArn"
-   },
-   "MetricsConfig": {
-    "shape": "EventSourceMappingMetricsConfig"
-   },
-   "LoggingConfig": {
-    "shape": "EventSourceMappingLoggingConfig"
    },
    "ProvisionedPollerConfig": {
     "shape": "ProvisionedPollerConfig"
@@ -3648,8 +3849,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "EndTimestamp": {
     "shape": "ExecutionTimestamp"
+   },
+   "KMSKeyArn": {
+    "shape": "KMSKeyArn"
    }
   }
+ },
+ "ExecutionDataIncluded": {
+  "type": "boolean"
  },
  "ExecutionDetails": {
   "type": "structure",
@@ -3748,7 +3955,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 0,
   "max": 256,
-  "pattern": "arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:access-point/fsap-[a-f0-9]{17}$|^arn:aws[-a-z]*:s3files:[0-9a-z-:]+:file-system/fs-[0-9a-f]{17,40}/access-point/fsap-[0-9a-f]{17,40}"
+  "pattern": "arn:aws[a-zA-Z-]*:elasticfilesystem:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:access-point/fsap-[a-f0-9]{17}$|^arn:aws[-a-z]*:s3files:[0-9a-z-:]+:file-system/fs-[0-9a-f]{17,40}/access-point/fsap-[0-9a-f]{17,40}"
  },
  "FileSystemConfig": {
   "type": "structure",
@@ -3825,7 +4032,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 0,
   "max": 10000,
-  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
  },
  "FunctionArnList": {
   "type": "list",
@@ -3846,6 +4053,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "S3ObjectVersion": {
     "shape": "S3ObjectVersion"
    },
+   "S3ObjectStorageMode": {
+    "shape": "S3ObjectStorageMode"
+   },
    "ImageUri": {
     "shape": "String"
    },
@@ -3861,7 +4071,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "shape": "String"
    },
    "Location": {
-    "shape": "String"
+    "shape": "SensitiveStringOnServerOnly"
    },
    "ImageUri": {
     "shape": "String"
@@ -3869,8 +4079,25 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "ResolvedImageUri": {
     "shape": "String"
    },
+   "ResolvedS3Object": {
+    "shape": "ResolvedS3Object"
+   },
    "SourceKMSKeyArn": {
+    "shape": "KMSKeyArn"
+   },
+   "Error": {
+    "shape": "FunctionCodeLocationError"
+   }
+  }
+ },
+ "FunctionCodeLocationError": {
+  "type": "structure",
+  "members": {
+   "ErrorCode": {
     "shape": "String"
+   },
+   "Message": {
+    "shape": "SensitiveString"
    }
   }
  },
@@ -3958,17 +4185,17 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "FileSystemConfigs": {
     "shape": "FileSystemConfigList"
    },
-   "PackageType": {
-    "shape": "PackageType"
-   },
-   "ImageConfigResponse": {
-    "shape": "ImageConfigResponse"
-   },
    "SigningProfileVersionArn": {
     "shape": "Arn"
    },
    "SigningJobArn": {
     "shape": "Arn"
+   },
+   "PackageType": {
+    "shape": "PackageType"
+   },
+   "ImageConfigResponse": {
+    "shape": "ImageConfigResponse"
    },
    "Architectures": {
     "shape": "ArchitecturesList"
@@ -3985,6 +4212,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "LoggingConfig": {
     "shape": "LoggingConfig"
    },
+   "TenancyConfig": {
+    "shape": "TenancyConfig"
+   },
    "CapacityProviderConfig": {
     "shape": "CapacityProviderConfig"
    },
@@ -3993,9 +4223,6 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "DurableConfig": {
     "shape": "DurableConfig"
-   },
-   "TenancyConfig": {
-    "shape": "TenancyConfig"
    }
   }
  },
@@ -4031,7 +4258,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 1,
   "max": 140,
-  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
  },
  "FunctionResponseType": {
   "type": "string",
@@ -4109,6 +4336,12 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "FunctionUrlConfigList": {
   "type": "list",
   "member": "FunctionUrlConfig"
+ },
+ "FunctionUrlFunctionName": {
+  "type": "string",
+  "min": 1,
+  "max": 140,
+  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]{1,64})(:((?!\\d+$)[0-9a-zA-Z-_]+))?"
  },
  "FunctionUrlQualifier": {
   "type": "string",
@@ -4304,6 +4537,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "shape": "DurableExecutionArn",
     "location": "uri",
     "locationName": "DurableExecutionArn"
+   },
+   "IncludeExecutionData": {
+    "shape": "IncludeExecutionData",
+    "location": "querystring",
+    "locationName": "IncludeExecutionData"
    }
   }
  },
@@ -4349,6 +4587,12 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "TraceHeader": {
     "shape": "TraceHeader"
+   },
+   "ExecutionDataIncluded": {
+    "shape": "ExecutionDataIncluded"
+   },
+   "DurableConfig": {
+    "shape": "DurableConfig"
    }
   }
  },
@@ -4402,7 +4646,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "UUID": {
-    "shape": "String",
+    "shape": "UUIDString",
     "location": "uri",
     "locationName": "UUID"
    }
@@ -4592,7 +4836,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "FunctionName": {
-    "shape": "FunctionName",
+    "shape": "FunctionUrlFunctionName",
     "location": "uri",
     "locationName": "FunctionName"
    },
@@ -4719,14 +4963,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "Version": {
     "shape": "LayerVersionNumber"
    },
+   "CompatibleArchitectures": {
+    "shape": "CompatibleArchitectures"
+   },
    "CompatibleRuntimes": {
     "shape": "CompatibleRuntimes"
    },
    "LicenseInfo": {
     "shape": "LicenseInfo"
-   },
-   "CompatibleArchitectures": {
-    "shape": "CompatibleArchitectures"
    }
   }
  },
@@ -4825,11 +5069,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "UpdateRuntimeOn": {
     "shape": "UpdateRuntimeOn"
    },
-   "RuntimeVersionArn": {
-    "shape": "RuntimeVersionArn"
-   },
    "FunctionArn": {
     "shape": "NameSpacedFunctionArn"
+   },
+   "RuntimeVersionArn": {
+    "shape": "RuntimeVersionArn"
    }
   }
  },
@@ -4917,7 +5161,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 1,
   "max": 30,
-  "pattern": "[a-zA-Z0-9\\.\\-]+"
+  "pattern": "[a-zA-Z0-9\\.\\*\\-]+"
  },
  "InstanceTypeSet": {
   "type": "list",
@@ -5224,11 +5468,6 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "location": "uri",
     "locationName": "FunctionName"
    },
-   "InvocationType": {
-    "shape": "ResponseStreamingInvocationType",
-    "location": "header",
-    "locationName": "X-Amz-Invocation-Type"
-   },
    "LogType": {
     "shape": "LogType",
     "location": "header",
@@ -5251,6 +5490,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "shape": "TenantId",
     "location": "header",
     "locationName": "X-Amz-Tenant-Id"
+   },
+   "InvocationType": {
+    "shape": "ResponseStreamingInvocationType",
+    "location": "header",
+    "locationName": "X-Amz-Invocation-Type"
    }
   }
  },
@@ -5350,6 +5594,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "KMSKeyArn": {
   "type": "string",
+  "min": 0,
+  "max": 10000,
   "pattern": "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"
  },
  "KMSKeyArnNonEmpty": {
@@ -5486,6 +5732,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "InvalidRuntime",
    "InvalidZipFileException",
    "FunctionError",
+   "ServiceQuotaExceededException",
    "VcpuLimitExceeded",
    "CapacityProviderScalingLimitExceeded",
    "InsufficientCapacity",
@@ -5498,7 +5745,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "FunctionError.PermissionDenied",
    "FunctionError.TooManyExtensions",
    "FunctionError.InitResourceExhausted",
-   "DisallowedByVpcEncryptionControl"
+   "DisallowedByVpcEncryptionControl",
+   "DependencyError"
   ]
  },
  "Layer": {
@@ -5521,8 +5769,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "LayerArn": {
   "type": "string",
   "min": 1,
-  "max": 140,
-  "pattern": "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+"
+  "max": 2048,
+  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+"
  },
  "LayerList": {
   "type": "list",
@@ -5532,7 +5780,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 1,
   "max": 140,
-  "pattern": "(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
+  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
  },
  "LayerPermissionAllowedAction": {
   "type": "string",
@@ -5542,13 +5790,15 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "LayerPermissionAllowedPrincipal": {
   "type": "string",
+  "min": 0,
+  "max": 10000,
   "pattern": "\\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root"
  },
  "LayerVersionArn": {
   "type": "string",
   "min": 1,
-  "max": 140,
-  "pattern": "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+"
+  "max": 2048,
+  "pattern": "((arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+))"
  },
  "LayerVersionContentInput": {
   "type": "structure",
@@ -5562,6 +5812,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "S3ObjectVersion": {
     "shape": "S3ObjectVersion"
    },
+   "S3ObjectStorageMode": {
+    "shape": "S3ObjectStorageMode"
+   },
    "ZipFile": {
     "shape": "Blob"
    }
@@ -5571,7 +5824,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "structure",
   "members": {
    "Location": {
-    "shape": "String"
+    "shape": "SensitiveStringOnServerOnly"
    },
    "CodeSha256": {
     "shape": "String"
@@ -5580,10 +5833,13 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "shape": "Long"
    },
    "SigningProfileVersionArn": {
-    "shape": "String"
+    "shape": "Arn"
    },
    "SigningJobArn": {
-    "shape": "String"
+    "shape": "Arn"
+   },
+   "ResolvedS3Object": {
+    "shape": "ResolvedS3Object"
    }
   }
  },
@@ -5609,14 +5865,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "CreatedDate": {
     "shape": "Timestamp"
    },
+   "CompatibleArchitectures": {
+    "shape": "CompatibleArchitectures"
+   },
    "CompatibleRuntimes": {
     "shape": "CompatibleRuntimes"
    },
    "LicenseInfo": {
     "shape": "LicenseInfo"
-   },
-   "CompatibleArchitectures": {
-    "shape": "CompatibleArchitectures"
    }
   }
  },
@@ -5645,7 +5901,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "LicenseInfo": {
   "type": "string",
   "min": 0,
-  "max": 512
+  "max": 512,
+  "pattern": ".*"
  },
  "ListAliasesRequest": {
   "type": "structure",
@@ -5887,7 +6144,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "FunctionName": {
-    "shape": "FunctionName",
+    "shape": "FunctionUrlFunctionName",
     "location": "uri",
     "locationName": "FunctionName"
    },
@@ -6034,6 +6291,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "LayerName"
   ],
   "members": {
+   "CompatibleArchitecture": {
+    "shape": "Architecture",
+    "location": "querystring",
+    "locationName": "CompatibleArchitecture"
+   },
    "CompatibleRuntime": {
     "shape": "Runtime",
     "location": "querystring",
@@ -6053,11 +6315,6 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "shape": "MaxLayerListItems",
     "location": "querystring",
     "locationName": "MaxItems"
-   },
-   "CompatibleArchitecture": {
-    "shape": "Architecture",
-    "location": "querystring",
-    "locationName": "CompatibleArchitecture"
    }
   }
  },
@@ -6075,6 +6332,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "ListLayersRequest": {
   "type": "structure",
   "members": {
+   "CompatibleArchitecture": {
+    "shape": "Architecture",
+    "location": "querystring",
+    "locationName": "CompatibleArchitecture"
+   },
    "CompatibleRuntime": {
     "shape": "Runtime",
     "location": "querystring",
@@ -6089,11 +6351,6 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
     "shape": "MaxLayerListItems",
     "location": "querystring",
     "locationName": "MaxItems"
-   },
-   "CompatibleArchitecture": {
-    "shape": "Architecture",
-    "location": "querystring",
-    "locationName": "CompatibleArchitecture"
    }
   }
  },
@@ -6245,7 +6502,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "MasterRegion": {
   "type": "string",
-  "pattern": "ALL|[a-z]{2}(-gov)?-[a-z]+-\\d{1}"
+  "min": 1,
+  "max": 50,
+  "pattern": "ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}"
  },
  "MaxAge": {
   "type": "integer",
@@ -6300,7 +6559,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "MaximumNumberOfPollers": {
   "type": "integer",
   "min": 1,
-  "max": 2000
+  "max": 10000
  },
  "MaximumRecordAgeInSeconds": {
   "type": "integer",
@@ -6338,17 +6597,33 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "min": 1,
   "max": 200
  },
+ "ModeNotSupportedException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 400,
+   "senderFault": true
+  },
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "message": {
+    "shape": "String"
+   }
+  }
+ },
  "NameSpacedFunctionArn": {
   "type": "string",
   "min": 0,
   "max": 10000,
-  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_\\.]+(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+  "pattern": "arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_\\.]+(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
  },
  "NamespacedFunctionName": {
   "type": "string",
   "min": 1,
   "max": 256,
-  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:|(((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?))(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
  },
  "NamespacedStatementId": {
   "type": "string",
@@ -6603,7 +6878,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 0,
   "max": 4096,
-  "pattern": ".*"
+  "pattern": "[\\s\\S]*"
  },
  "PerExecutionEnvironmentMaxConcurrency": {
   "type": "integer",
@@ -6648,6 +6923,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "Principal": {
   "type": "string",
+  "min": 0,
+  "max": 2048,
   "pattern": "[^\\s]+"
  },
  "PrincipalOrgID": {
@@ -6655,6 +6932,31 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "min": 12,
   "max": 34,
   "pattern": "o-[a-z0-9]{10,32}"
+ },
+ "PropagateTags": {
+  "type": "structure",
+  "members": {
+   "Mode": {
+    "shape": "PropagateTagsMode"
+   },
+   "ExplicitTags": {
+    "shape": "PropagateTagsExplicitTagsMap"
+   }
+  }
+ },
+ "PropagateTagsExplicitTagsMap": {
+  "type": "map",
+  "min": 0,
+  "max": 40,
+  "key": "TagKey",
+  "value": "TagValue"
+ },
+ "PropagateTagsMode": {
+  "type": "string",
+  "enum": [
+   "None",
+   "Explicit"
+  ]
  },
  "ProvisionedConcurrencyConfigList": {
   "type": "list",
@@ -6730,6 +7032,22 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "max": 128,
   "pattern": "[a-zA-Z0-9-_]*"
  },
+ "PublicPolicyException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 400,
+   "senderFault": true
+  },
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "Message": {
+    "shape": "String"
+   }
+  }
+ },
  "PublishLayerVersionRequest": {
   "type": "structure",
   "required": [
@@ -6748,14 +7066,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "Content": {
     "shape": "LayerVersionContentInput"
    },
+   "CompatibleArchitectures": {
+    "shape": "CompatibleArchitectures"
+   },
    "CompatibleRuntimes": {
     "shape": "CompatibleRuntimes"
    },
    "LicenseInfo": {
     "shape": "LicenseInfo"
-   },
-   "CompatibleArchitectures": {
-    "shape": "CompatibleArchitectures"
    }
   }
  },
@@ -6780,14 +7098,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "Version": {
     "shape": "LayerVersionNumber"
    },
+   "CompatibleArchitectures": {
+    "shape": "CompatibleArchitectures"
+   },
    "CompatibleRuntimes": {
     "shape": "CompatibleRuntimes"
    },
    "LicenseInfo": {
     "shape": "LicenseInfo"
-   },
-   "CompatibleArchitectures": {
-    "shape": "CompatibleArchitectures"
    }
   }
  },
@@ -6982,10 +7300,10 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "RequestedProvisionedConcurrentExecutions": {
     "shape": "PositiveInteger"
    },
-   "AvailableProvisionedConcurrentExecutions": {
+   "AllocatedProvisionedConcurrentExecutions": {
     "shape": "NonNegativeInteger"
    },
-   "AllocatedProvisionedConcurrentExecutions": {
+   "AvailableProvisionedConcurrentExecutions": {
     "shape": "NonNegativeInteger"
    },
    "Status": {
@@ -7165,8 +7483,24 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "integer",
   "min": 0
  },
+ "ResolvedS3Object": {
+  "type": "structure",
+  "members": {
+   "S3Bucket": {
+    "shape": "S3Bucket"
+   },
+   "S3Key": {
+    "shape": "S3Key"
+   },
+   "S3ObjectVersion": {
+    "shape": "S3ObjectVersion"
+   }
+  }
+ },
  "ResourceArn": {
   "type": "string",
+  "min": 0,
+  "max": 10000,
   "pattern": "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"
  },
  "ResourceConflictException": {
@@ -7262,6 +7596,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "RoleArn": {
   "type": "string",
+  "min": 0,
+  "max": 10000,
   "pattern": "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"
  },
  "Runtime": {
@@ -7275,51 +7611,56 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "nodejs12.x",
    "nodejs14.x",
    "nodejs16.x",
+   "nodejs18.x",
+   "nodejs20.x",
+   "nodejs22.x",
+   "nodejs24.x",
    "java8",
    "java8.al2",
    "java11",
+   "java17",
+   "java21",
+   "java25",
    "python2.7",
    "python3.6",
    "python3.7",
    "python3.8",
    "python3.9",
+   "python3.10",
+   "python3.11",
+   "python3.12",
+   "python3.13",
+   "python3.14",
    "dotnetcore1.0",
    "dotnetcore2.0",
    "dotnetcore2.1",
    "dotnetcore3.1",
    "dotnet6",
    "dotnet8",
+   "dotnet10",
    "nodejs4.3-edge",
    "go1.x",
    "ruby2.5",
    "ruby2.7",
-   "provided",
-   "provided.al2",
-   "nodejs18.x",
-   "python3.10",
-   "java17",
    "ruby3.2",
    "ruby3.3",
    "ruby3.4",
-   "python3.11",
-   "nodejs20.x",
+   "ruby4.0",
+   "provided",
+   "provided.al2",
    "provided.al2023",
-   "python3.12",
-   "java21",
-   "python3.13",
-   "nodejs22.x",
-   "nodejs24.x",
-   "python3.14",
-   "java25",
-   "dotnet10",
-   "ruby4.0"
+   "nodejs26.x",
+   "python3.15",
+   "java8.al2023",
+   "java11.al2023",
+   "java17.al2023"
   ]
  },
  "RuntimeVersionArn": {
   "type": "string",
   "min": 26,
   "max": 2048,
-  "pattern": "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}::runtime:.+"
+  "pattern": "arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}::runtime:.+"
  },
  "RuntimeVersionConfig": {
   "type": "structure",
@@ -7400,12 +7741,21 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "S3Key": {
   "type": "string",
   "min": 1,
-  "max": 1024
+  "max": 1024,
+  "pattern": ".*"
+ },
+ "S3ObjectStorageMode": {
+  "type": "string",
+  "enum": [
+   "COPY",
+   "REFERENCE"
+  ]
  },
  "S3ObjectVersion": {
   "type": "string",
   "min": 1,
-  "max": 1024
+  "max": 1024,
+  "pattern": ".*"
  },
  "ScalingConfig": {
   "type": "structure",
@@ -7429,7 +7779,10 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "pattern": "[a-zA-Z0-9-\\/*:_+=.@-]*"
  },
  "SecurityGroupId": {
-  "type": "string"
+  "type": "string",
+  "min": 0,
+  "max": 1024,
+  "pattern": "sg-[0-9a-zA-Z]*"
  },
  "SecurityGroupIds": {
   "type": "list",
@@ -7519,6 +7872,11 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "sensitive": true
  },
+ "SensitiveStringOnServerOnly": {
+  "type": "string",
+  "min": 0,
+  "max": 10000
+ },
  "SerializedRequestEntityTooLargeException": {
   "type": "structure",
   "exception": true,
@@ -7543,6 +7901,22 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "senderFault": false
   },
   "fault": true,
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "Message": {
+    "shape": "String"
+   }
+  }
+ },
+ "ServiceQuotaExceededException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 402,
+   "senderFault": true
+  },
   "members": {
    "Type": {
     "shape": "String"
@@ -7612,6 +7986,22 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "Off"
   ]
  },
+ "SnapStartRegenerationFailureException": {
+  "type": "structure",
+  "exception": true,
+  "error": {
+   "httpStatusCode": 409,
+   "senderFault": true
+  },
+  "members": {
+   "Type": {
+    "shape": "String"
+   },
+   "Message": {
+    "shape": "String"
+   }
+  }
+ },
  "SnapStartResponse": {
   "type": "structure",
   "members": {
@@ -7653,7 +8043,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  "SourceAccessConfigurations": {
   "type": "list",
   "min": 0,
-  "max": 22,
+  "max": 23,
   "member": "SourceAccessConfiguration"
  },
  "SourceAccessType": {
@@ -7726,7 +8116,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "InvalidRuntime",
    "InvalidZipFileException",
    "FunctionError",
-   "DrainingDurableExecutions",
+   "ServiceQuotaExceededException",
    "VcpuLimitExceeded",
    "CapacityProviderScalingLimitExceeded",
    "InsufficientCapacity",
@@ -7739,7 +8129,9 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "FunctionError.PermissionDenied",
    "FunctionError.TooManyExtensions",
    "FunctionError.InitResourceExhausted",
-   "DisallowedByVpcEncryptionControl"
+   "DisallowedByVpcEncryptionControl",
+   "DrainingDurableExecutions",
+   "DependencyError"
   ]
  },
  "StatementId": {
@@ -7867,7 +8259,10 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   }
  },
  "SubnetId": {
-  "type": "string"
+  "type": "string",
+  "min": 0,
+  "max": 1024,
+  "pattern": "subnet-[0-9a-z]*"
  },
  "SubnetIds": {
   "type": "list",
@@ -7884,7 +8279,10 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ]
  },
  "TagKey": {
-  "type": "string"
+  "type": "string",
+  "min": 1,
+  "max": 128,
+  "pattern": "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)"
  },
  "TagKeyList": {
   "type": "list",
@@ -7908,13 +8306,16 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   }
  },
  "TagValue": {
-  "type": "string"
+  "type": "string",
+  "min": 0,
+  "max": 256,
+  "pattern": "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)"
  },
  "TaggableResource": {
   "type": "string",
   "min": 1,
-  "max": 256,
-  "pattern": "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)"
+  "max": 10000,
+  "pattern": "arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|(capacity-provider|network-connector):[a-zA-Z0-9-_]{1,64})"
  },
  "Tags": {
   "type": "map",
@@ -7999,10 +8400,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
  },
  "Timeout": {
   "type": "integer",
-  "min": 1
+  "min": 1,
+  "max": 5400
  },
  "Timestamp": {
-  "type": "string"
+  "type": "string",
+  "min": 0,
+  "max": 100,
+  "pattern": ".*"
  },
  "TooManyRequestsException": {
   "type": "structure",
@@ -8083,13 +8488,18 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   "type": "string",
   "min": 1,
   "max": 200,
-  "pattern": "[a-zA-Z0-9-\\/*:_+=.@-]*"
+  "pattern": "[ a-zA-Z0-9-\\/*:_+=.@-]*"
+ },
+ "UUIDString": {
+  "type": "string",
+  "min": 36,
+  "max": 36
  },
  "UnqualifiedFunctionName": {
   "type": "string",
   "min": 1,
   "max": 140,
-  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"
+  "pattern": "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"
  },
  "UnreservedConcurrentExecutions": {
   "type": "integer",
@@ -8174,6 +8584,12 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "CapacityProviderScalingConfig": {
     "shape": "CapacityProviderScalingConfig"
+   },
+   "PropagateTags": {
+    "shape": "PropagateTags"
+   },
+   "TelemetryConfig": {
+    "shape": "CapacityProviderTelemetryConfig"
    }
   }
  },
@@ -8228,7 +8644,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "UUID": {
-    "shape": "String",
+    "shape": "UUIDString",
     "location": "uri",
     "locationName": "UUID"
    },
@@ -8244,8 +8660,23 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "FilterCriteria": {
     "shape": "FilterCriteria"
    },
+   "KMSKeyArn": {
+    "shape": "KMSKeyArn"
+   },
+   "MetricsConfig": {
+    "shape": "EventSourceMappingMetricsConfig"
+   },
+   "LoggingConfig": {
+    "shape": "EventSourceMappingLoggingConfig"
+   },
+   "ScalingConfig": {
+    "shape": "ScalingConfig"
+   },
    "MaximumBatchingWindowInSeconds": {
     "shape": "MaximumBatchingWindowInSeconds"
+   },
+   "ParallelizationFactor": {
+    "shape": "ParallelizationFactor"
    },
    "DestinationConfig": {
     "shape": "DestinationConfig"
@@ -8259,20 +8690,14 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "MaximumRetryAttempts": {
     "shape": "MaximumRetryAttemptsEventSourceMapping"
    },
-   "ParallelizationFactor": {
-    "shape": "ParallelizationFactor"
+   "TumblingWindowInSeconds": {
+    "shape": "TumblingWindowInSeconds"
    },
    "SourceAccessConfigurations": {
     "shape": "SourceAccessConfigurations"
    },
-   "TumblingWindowInSeconds": {
-    "shape": "TumblingWindowInSeconds"
-   },
    "FunctionResponseTypes": {
     "shape": "FunctionResponseTypeList"
-   },
-   "ScalingConfig": {
-    "shape": "ScalingConfig"
    },
    "AmazonManagedKafkaEventSourceConfig": {
     "shape": "AmazonManagedKafkaEventSourceConfig"
@@ -8282,15 +8707,6 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    },
    "DocumentDBEventSourceConfig": {
     "shape": "DocumentDBEventSourceConfig"
-   },
-   "KMSKeyArn": {
-    "shape": "KMSKeyArn"
-   },
-   "MetricsConfig": {
-    "shape": "EventSourceMappingMetricsConfig"
-   },
-   "LoggingConfig": {
-    "shape": "EventSourceMappingLoggingConfig"
    },
    "ProvisionedPollerConfig": {
     "shape": "ProvisionedPollerConfig"
@@ -8320,11 +8736,20 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "S3ObjectVersion": {
     "shape": "S3ObjectVersion"
    },
+   "S3ObjectStorageMode": {
+    "shape": "S3ObjectStorageMode"
+   },
    "ImageUri": {
     "shape": "String"
    },
+   "Architectures": {
+    "shape": "ArchitecturesList"
+   },
    "Publish": {
     "shape": "Boolean"
+   },
+   "PublishTo": {
+    "shape": "FunctionVersionLatestPublished"
    },
    "DryRun": {
     "shape": "Boolean"
@@ -8332,14 +8757,8 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
    "RevisionId": {
     "shape": "String"
    },
-   "Architectures": {
-    "shape": "ArchitecturesList"
-   },
    "SourceKMSKeyArn": {
     "shape": "KMSKeyArn"
-   },
-   "PublishTo": {
-    "shape": "FunctionVersionLatestPublished"
    }
   }
  },
@@ -8450,7 +8869,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = {
   ],
   "members": {
    "FunctionName": {
-    "shape": "FunctionName",
+    "shape": "FunctionUrlFunctionName",
     "location": "uri",
     "locationName": "FunctionName"
    },

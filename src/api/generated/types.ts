@@ -31,13 +31,13 @@ export interface AddPermissionRequest {
   Action: TAction;
   Principal: TPrincipal;
   SourceArn?: TArn;
+  FunctionUrlAuthType?: TFunctionUrlAuthType;
+  InvokedViaFunctionUrl?: TInvokedViaFunctionUrl;
   SourceAccount?: TSourceOwner;
   EventSourceToken?: TEventSourceToken;
   Qualifier?: TNumericLatestPublishedOrAliasQualifier;
   RevisionId?: TString;
   PrincipalOrgID?: TPrincipalOrgID;
-  FunctionUrlAuthType?: TFunctionUrlAuthType;
-  InvokedViaFunctionUrl?: TInvokedViaFunctionUrl;
 }
 export interface AddPermissionResponse {
   Statement?: TString;
@@ -52,6 +52,10 @@ export interface AliasConfiguration {
   Description?: TDescription;
   RoutingConfig?: AliasRoutingConfiguration;
   RevisionId?: TString;
+}
+export interface AliasLimitExceededException {
+  Type?: TString;
+  message?: TString;
 }
 export type TAliasList = AliasConfiguration[];
 export interface AliasRoutingConfiguration {
@@ -88,9 +92,11 @@ export interface CallbackFailedDetails {
 }
 export type TCallbackId = string;
 export interface CallbackOptions {
-  TimeoutSeconds?: TDurationSeconds;
-  HeartbeatTimeoutSeconds?: TDurationSeconds;
+  TimeoutSeconds?: TCallbackOptionsTimeoutSecondsInteger;
+  HeartbeatTimeoutSeconds?: TCallbackOptionsHeartbeatTimeoutSecondsInteger;
 }
+export type TCallbackOptionsHeartbeatTimeoutSecondsInteger = number;
+export type TCallbackOptionsTimeoutSecondsInteger = number;
 export interface CallbackStartedDetails {
   CallbackId: TCallbackId;
   HeartbeatTimeout?: TDurationSeconds;
@@ -115,6 +121,8 @@ export interface CapacityProvider {
   CapacityProviderScalingConfig?: CapacityProviderScalingConfig;
   KmsKeyArn?: TKMSKeyArn;
   LastModified?: TTimestamp;
+  PropagateTags?: PropagateTags;
+  TelemetryConfig?: CapacityProviderTelemetryConfig;
 }
 export type TCapacityProviderArn = string;
 export interface CapacityProviderConfig {
@@ -123,6 +131,10 @@ export interface CapacityProviderConfig {
 export interface CapacityProviderLimitExceededException {
   Type?: TString;
   message?: TString;
+}
+export interface CapacityProviderLoggingConfig {
+  SystemLogLevel?: TSystemLogLevel;
+  LogGroup?: TLogGroup;
 }
 export type TCapacityProviderMaxVCpuCount = number;
 export type TCapacityProviderName = string;
@@ -140,6 +152,9 @@ export type TCapacityProviderScalingPoliciesList = TargetTrackingScalingPolicy[]
 export type TCapacityProviderSecurityGroupIds = TSecurityGroupId[];
 export type TCapacityProviderState = "Pending" | "Active" | "Failed" | "Deleting";
 export type TCapacityProviderSubnetIds = TSubnetId[];
+export interface CapacityProviderTelemetryConfig {
+  LoggingConfig?: CapacityProviderLoggingConfig;
+}
 export interface CapacityProviderVpcConfig {
   SubnetIds: TCapacityProviderSubnetIds;
   SecurityGroupIds: TCapacityProviderSecurityGroupIds;
@@ -188,6 +203,18 @@ export interface CheckpointUpdatedExecutionState {
   NextMarker?: TString;
 }
 export type TClientToken = string;
+export interface CodeArtifactUserDeletedException {
+  Type?: TString;
+  message?: TString;
+}
+export interface CodeArtifactUserFailedException {
+  Type?: TString;
+  message?: TString;
+}
+export interface CodeArtifactUserPendingException {
+  Type?: TString;
+  message?: TString;
+}
 export interface CodeSigningConfig {
   CodeSigningConfigId: TCodeSigningConfigId;
   CodeSigningConfigArn: TCodeSigningConfigArn;
@@ -260,6 +287,8 @@ export interface CreateCapacityProviderRequest {
   CapacityProviderScalingConfig?: CapacityProviderScalingConfig;
   KmsKeyArn?: TKMSKeyArnNonEmpty;
   Tags?: TTags;
+  PropagateTags?: PropagateTags;
+  TelemetryConfig?: CapacityProviderTelemetryConfig;
 }
 export interface CreateCapacityProviderResponse {
   CapacityProvider: CapacityProvider;
@@ -279,6 +308,10 @@ export interface CreateEventSourceMappingRequest {
   Enabled?: TEnabled;
   BatchSize?: TBatchSize;
   FilterCriteria?: FilterCriteria;
+  KMSKeyArn?: TKMSKeyArn;
+  MetricsConfig?: EventSourceMappingMetricsConfig;
+  LoggingConfig?: EventSourceMappingLoggingConfig;
+  ScalingConfig?: ScalingConfig;
   MaximumBatchingWindowInSeconds?: TMaximumBatchingWindowInSeconds;
   ParallelizationFactor?: TParallelizationFactor;
   StartingPosition?: TEventSourcePosition;
@@ -296,11 +329,7 @@ export interface CreateEventSourceMappingRequest {
   FunctionResponseTypes?: TFunctionResponseTypeList;
   AmazonManagedKafkaEventSourceConfig?: AmazonManagedKafkaEventSourceConfig;
   SelfManagedKafkaEventSourceConfig?: SelfManagedKafkaEventSourceConfig;
-  ScalingConfig?: ScalingConfig;
   DocumentDBEventSourceConfig?: DocumentDBEventSourceConfig;
-  KMSKeyArn?: TKMSKeyArn;
-  MetricsConfig?: EventSourceMappingMetricsConfig;
-  LoggingConfig?: EventSourceMappingLoggingConfig;
   ProvisionedPollerConfig?: ProvisionedPollerConfig;
 }
 export interface CreateFunctionRequest {
@@ -313,6 +342,7 @@ export interface CreateFunctionRequest {
   Timeout?: TTimeout;
   MemorySize?: TMemorySize;
   Publish?: TBoolean;
+  PublishTo?: TFunctionVersionLatestPublished;
   VpcConfig?: VpcConfig;
   PackageType?: TPackageType;
   DeadLetterConfig?: DeadLetterConfig;
@@ -322,19 +352,18 @@ export interface CreateFunctionRequest {
   Tags?: TTags;
   Layers?: TLayerList;
   FileSystemConfigs?: TFileSystemConfigList;
-  ImageConfig?: ImageConfig;
   CodeSigningConfigArn?: TCodeSigningConfigArn;
+  ImageConfig?: ImageConfig;
   Architectures?: TArchitecturesList;
   EphemeralStorage?: EphemeralStorage;
   SnapStart?: SnapStart;
   LoggingConfig?: LoggingConfig;
-  CapacityProviderConfig?: CapacityProviderConfig;
-  PublishTo?: TFunctionVersionLatestPublished;
-  DurableConfig?: DurableConfig;
   TenancyConfig?: TenancyConfig;
+  CapacityProviderConfig?: CapacityProviderConfig;
+  DurableConfig?: DurableConfig;
 }
 export interface CreateFunctionUrlConfigRequest {
-  FunctionName: TFunctionName;
+  FunctionName: TFunctionUrlFunctionName;
   Qualifier?: TFunctionUrlQualifier;
   AuthType: TFunctionUrlAuthType;
   Cors?: Cors;
@@ -369,7 +398,7 @@ export interface DeleteCodeSigningConfigRequest {
 export interface DeleteCodeSigningConfigResponse {
 }
 export interface DeleteEventSourceMappingRequest {
-  UUID: TString;
+  UUID: TUUIDString;
 }
 export interface DeleteFunctionCodeSigningConfigRequest {
   FunctionName: TNamespacedFunctionName;
@@ -389,7 +418,7 @@ export interface DeleteFunctionResponse {
   StatusCode?: TInteger;
 }
 export interface DeleteFunctionUrlConfigRequest {
-  FunctionName: TFunctionName;
+  FunctionName: TFunctionUrlFunctionName;
   Qualifier?: TFunctionUrlQualifier;
 }
 export interface DeleteLayerVersionRequest {
@@ -412,6 +441,7 @@ export interface DocumentDBEventSourceConfig {
   FullDocument?: TFullDocument;
 }
 export interface DurableConfig {
+  KMSKeyArn?: TKMSKeyArn;
   RetentionPeriodInDays?: TRetentionPeriodInDays;
   ExecutionTimeout?: TExecutionTimeout;
 }
@@ -453,6 +483,10 @@ export interface EFSMountTimeoutException {
   Message?: TString;
 }
 export interface ENILimitReachedException {
+  Type?: TString;
+  Message?: TString;
+}
+export interface ENINotReadyException {
   Type?: TString;
   Message?: TString;
 }
@@ -536,7 +570,7 @@ export interface EventResult {
 }
 export type TEventSourceMappingArn = string;
 export interface EventSourceMappingConfiguration {
-  UUID?: TString;
+  UUID?: TUUIDString;
   StartingPosition?: TEventSourcePosition;
   StartingPositionTimestamp?: TDate;
   BatchSize?: TBatchSize;
@@ -544,6 +578,11 @@ export interface EventSourceMappingConfiguration {
   ParallelizationFactor?: TParallelizationFactor;
   EventSourceArn?: TArn;
   FilterCriteria?: FilterCriteria;
+  FilterCriteriaError?: FilterCriteriaError;
+  KMSKeyArn?: TKMSKeyArn;
+  MetricsConfig?: EventSourceMappingMetricsConfig;
+  LoggingConfig?: EventSourceMappingLoggingConfig;
+  ScalingConfig?: ScalingConfig;
   FunctionArn?: TFunctionArn;
   LastModified?: TDate;
   LastProcessingResult?: TString;
@@ -561,13 +600,8 @@ export interface EventSourceMappingConfiguration {
   FunctionResponseTypes?: TFunctionResponseTypeList;
   AmazonManagedKafkaEventSourceConfig?: AmazonManagedKafkaEventSourceConfig;
   SelfManagedKafkaEventSourceConfig?: SelfManagedKafkaEventSourceConfig;
-  ScalingConfig?: ScalingConfig;
   DocumentDBEventSourceConfig?: DocumentDBEventSourceConfig;
-  KMSKeyArn?: TKMSKeyArn;
-  FilterCriteriaError?: FilterCriteriaError;
   EventSourceMappingArn?: TEventSourceMappingArn;
-  MetricsConfig?: EventSourceMappingMetricsConfig;
-  LoggingConfig?: EventSourceMappingLoggingConfig;
   ProvisionedPollerConfig?: ProvisionedPollerConfig;
 }
 export interface EventSourceMappingLoggingConfig {
@@ -591,7 +625,9 @@ export interface Execution {
   Status: TExecutionStatus;
   StartTimestamp: TExecutionTimestamp;
   EndTimestamp?: TExecutionTimestamp;
+  KMSKeyArn?: TKMSKeyArn;
 }
+export type TExecutionDataIncluded = boolean;
 export interface ExecutionDetails {
   InputPayload?: TInputPayload;
 }
@@ -643,15 +679,22 @@ export interface FunctionCode {
   S3Bucket?: TS3Bucket;
   S3Key?: TS3Key;
   S3ObjectVersion?: TS3ObjectVersion;
+  S3ObjectStorageMode?: TS3ObjectStorageMode;
   ImageUri?: TString;
   SourceKMSKeyArn?: TKMSKeyArn;
 }
 export interface FunctionCodeLocation {
   RepositoryType?: TString;
-  Location?: TString;
+  Location?: TSensitiveStringOnServerOnly;
   ImageUri?: TString;
   ResolvedImageUri?: TString;
-  SourceKMSKeyArn?: TString;
+  ResolvedS3Object?: ResolvedS3Object;
+  SourceKMSKeyArn?: TKMSKeyArn;
+  Error?: FunctionCodeLocationError;
+}
+export interface FunctionCodeLocationError {
+  ErrorCode?: TString;
+  Message?: TSensitiveString;
 }
 export interface FunctionConfiguration {
   FunctionName?: TNamespacedFunctionName;
@@ -681,19 +724,19 @@ export interface FunctionConfiguration {
   LastUpdateStatusReason?: TLastUpdateStatusReason;
   LastUpdateStatusReasonCode?: TLastUpdateStatusReasonCode;
   FileSystemConfigs?: TFileSystemConfigList;
-  PackageType?: TPackageType;
-  ImageConfigResponse?: ImageConfigResponse;
   SigningProfileVersionArn?: TArn;
   SigningJobArn?: TArn;
+  PackageType?: TPackageType;
+  ImageConfigResponse?: ImageConfigResponse;
   Architectures?: TArchitecturesList;
   EphemeralStorage?: EphemeralStorage;
   SnapStart?: SnapStartResponse;
   RuntimeVersionConfig?: RuntimeVersionConfig;
   LoggingConfig?: LoggingConfig;
+  TenancyConfig?: TenancyConfig;
   CapacityProviderConfig?: CapacityProviderConfig;
   ConfigSha256?: TString;
   DurableConfig?: DurableConfig;
-  TenancyConfig?: TenancyConfig;
 }
 export interface FunctionEventInvokeConfig {
   LastModified?: TDate;
@@ -724,6 +767,7 @@ export interface FunctionUrlConfig {
   InvokeMode?: TInvokeMode;
 }
 export type TFunctionUrlConfigList = FunctionUrlConfig[];
+export type TFunctionUrlFunctionName = string;
 export type TFunctionUrlQualifier = string;
 export type TFunctionVersion = "ALL";
 export type TFunctionVersionLatestPublished = "LATEST_PUBLISHED";
@@ -771,6 +815,7 @@ export interface GetDurableExecutionHistoryResponse {
 }
 export interface GetDurableExecutionRequest {
   DurableExecutionArn: TDurableExecutionArn;
+  IncludeExecutionData?: TIncludeExecutionData;
 }
 export interface GetDurableExecutionResponse {
   DurableExecutionArn: TDurableExecutionArn;
@@ -784,6 +829,8 @@ export interface GetDurableExecutionResponse {
   EndTimestamp?: TExecutionTimestamp;
   Version?: TVersionWithLatestPublished;
   TraceHeader?: TraceHeader;
+  ExecutionDataIncluded?: TExecutionDataIncluded;
+  DurableConfig?: DurableConfig;
 }
 export interface GetDurableExecutionStateRequest {
   DurableExecutionArn: TDurableExecutionArn;
@@ -796,7 +843,7 @@ export interface GetDurableExecutionStateResponse {
   NextMarker?: TString;
 }
 export interface GetEventSourceMappingRequest {
-  UUID: TString;
+  UUID: TUUIDString;
 }
 export interface GetFunctionCodeSigningConfigRequest {
   FunctionName: TNamespacedFunctionName;
@@ -846,7 +893,7 @@ export interface GetFunctionScalingConfigResponse {
   RequestedFunctionScalingConfig?: FunctionScalingConfig;
 }
 export interface GetFunctionUrlConfigRequest {
-  FunctionName: TFunctionName;
+  FunctionName: TFunctionUrlFunctionName;
   Qualifier?: TFunctionUrlQualifier;
 }
 export interface GetFunctionUrlConfigResponse {
@@ -880,9 +927,9 @@ export interface GetLayerVersionResponse {
   Description?: TDescription;
   CreatedDate?: TTimestamp;
   Version?: TLayerVersionNumber;
+  CompatibleArchitectures?: TCompatibleArchitectures;
   CompatibleRuntimes?: TCompatibleRuntimes;
   LicenseInfo?: TLicenseInfo;
-  CompatibleArchitectures?: TCompatibleArchitectures;
 }
 export interface GetPolicyRequest {
   FunctionName: TNamespacedFunctionName;
@@ -910,8 +957,8 @@ export interface GetRuntimeManagementConfigRequest {
 }
 export interface GetRuntimeManagementConfigResponse {
   UpdateRuntimeOn?: TUpdateRuntimeOn;
-  RuntimeVersionArn?: TRuntimeVersionArn;
   FunctionArn?: TNameSpacedFunctionArn;
+  RuntimeVersionArn?: TRuntimeVersionArn;
 }
 export type THandler = string;
 export type THeader = string;
@@ -1011,12 +1058,12 @@ export interface InvokeWithResponseStreamCompleteEvent {
 }
 export interface InvokeWithResponseStreamRequest {
   FunctionName: TNamespacedFunctionName;
-  InvocationType?: TResponseStreamingInvocationType;
   LogType?: TLogType;
   ClientContext?: TString;
   Qualifier?: TNumericLatestPublishedOrAliasQualifier;
   Payload?: TBlob;
   TenantId?: TTenantId;
+  InvocationType?: TResponseStreamingInvocationType;
 }
 export interface InvokeWithResponseStreamResponse {
   StatusCode?: TInteger;
@@ -1072,7 +1119,7 @@ export interface LambdaManagedInstancesCapacityProviderConfig {
 }
 export type TLastUpdateStatus = "Successful" | "Failed" | "InProgress";
 export type TLastUpdateStatusReason = string;
-export type TLastUpdateStatusReasonCode = "EniLimitExceeded" | "InsufficientRolePermissions" | "InvalidConfiguration" | "InternalError" | "SubnetOutOfIPAddresses" | "InvalidSubnet" | "InvalidSecurityGroup" | "ImageDeleted" | "ImageAccessDenied" | "InvalidImage" | "KMSKeyAccessDenied" | "KMSKeyNotFound" | "InvalidStateKMSKey" | "DisabledKMSKey" | "EFSIOError" | "EFSMountConnectivityError" | "EFSMountFailure" | "EFSMountTimeout" | "InvalidRuntime" | "InvalidZipFileException" | "FunctionError" | "VcpuLimitExceeded" | "CapacityProviderScalingLimitExceeded" | "InsufficientCapacity" | "EC2RequestLimitExceeded" | "FunctionError.InitTimeout" | "FunctionError.RuntimeInitError" | "FunctionError.ExtensionInitError" | "FunctionError.InvalidEntryPoint" | "FunctionError.InvalidWorkingDirectory" | "FunctionError.PermissionDenied" | "FunctionError.TooManyExtensions" | "FunctionError.InitResourceExhausted" | "DisallowedByVpcEncryptionControl";
+export type TLastUpdateStatusReasonCode = "EniLimitExceeded" | "InsufficientRolePermissions" | "InvalidConfiguration" | "InternalError" | "SubnetOutOfIPAddresses" | "InvalidSubnet" | "InvalidSecurityGroup" | "ImageDeleted" | "ImageAccessDenied" | "InvalidImage" | "KMSKeyAccessDenied" | "KMSKeyNotFound" | "InvalidStateKMSKey" | "DisabledKMSKey" | "EFSIOError" | "EFSMountConnectivityError" | "EFSMountFailure" | "EFSMountTimeout" | "InvalidRuntime" | "InvalidZipFileException" | "FunctionError" | "ServiceQuotaExceededException" | "VcpuLimitExceeded" | "CapacityProviderScalingLimitExceeded" | "InsufficientCapacity" | "EC2RequestLimitExceeded" | "FunctionError.InitTimeout" | "FunctionError.RuntimeInitError" | "FunctionError.ExtensionInitError" | "FunctionError.InvalidEntryPoint" | "FunctionError.InvalidWorkingDirectory" | "FunctionError.PermissionDenied" | "FunctionError.TooManyExtensions" | "FunctionError.InitResourceExhausted" | "DisallowedByVpcEncryptionControl" | "DependencyError";
 export interface Layer {
   Arn?: TLayerVersionArn;
   CodeSize?: TLong;
@@ -1089,14 +1136,16 @@ export interface LayerVersionContentInput {
   S3Bucket?: TS3Bucket;
   S3Key?: TS3Key;
   S3ObjectVersion?: TS3ObjectVersion;
+  S3ObjectStorageMode?: TS3ObjectStorageMode;
   ZipFile?: TBlob;
 }
 export interface LayerVersionContentOutput {
-  Location?: TString;
+  Location?: TSensitiveStringOnServerOnly;
   CodeSha256?: TString;
   CodeSize?: TLong;
-  SigningProfileVersionArn?: TString;
-  SigningJobArn?: TString;
+  SigningProfileVersionArn?: TArn;
+  SigningJobArn?: TArn;
+  ResolvedS3Object?: ResolvedS3Object;
 }
 export type TLayerVersionNumber = number;
 export type TLayerVersionsList = LayerVersionsListItem[];
@@ -1105,9 +1154,9 @@ export interface LayerVersionsListItem {
   Version?: TLayerVersionNumber;
   Description?: TDescription;
   CreatedDate?: TTimestamp;
+  CompatibleArchitectures?: TCompatibleArchitectures;
   CompatibleRuntimes?: TCompatibleRuntimes;
   LicenseInfo?: TLicenseInfo;
-  CompatibleArchitectures?: TCompatibleArchitectures;
 }
 export type TLayersList = LayersListItem[];
 export interface LayersListItem {
@@ -1179,7 +1228,7 @@ export interface ListFunctionEventInvokeConfigsResponse {
   NextMarker?: TString;
 }
 export interface ListFunctionUrlConfigsRequest {
-  FunctionName: TFunctionName;
+  FunctionName: TFunctionUrlFunctionName;
   Marker?: TString;
   MaxItems?: TMaxItems;
 }
@@ -1217,21 +1266,21 @@ export interface ListFunctionsResponse {
   Functions?: TFunctionList;
 }
 export interface ListLayerVersionsRequest {
+  CompatibleArchitecture?: TArchitecture;
   CompatibleRuntime?: TRuntime;
   LayerName: TLayerName;
   Marker?: TString;
   MaxItems?: TMaxLayerListItems;
-  CompatibleArchitecture?: TArchitecture;
 }
 export interface ListLayerVersionsResponse {
   NextMarker?: TString;
   LayerVersions?: TLayerVersionsList;
 }
 export interface ListLayersRequest {
+  CompatibleArchitecture?: TArchitecture;
   CompatibleRuntime?: TRuntime;
   Marker?: TString;
   MaxItems?: TMaxLayerListItems;
-  CompatibleArchitecture?: TArchitecture;
 }
 export interface ListLayersResponse {
   NextMarker?: TString;
@@ -1291,6 +1340,10 @@ export type TMemorySize = number;
 export type TMethod = string;
 export type TMetricTargetValue = number;
 export type TMinimumNumberOfPollers = number;
+export interface ModeNotSupportedException {
+  Type?: TString;
+  message?: TString;
+}
 export type TNameSpacedFunctionArn = string;
 export type TNamespacedFunctionName = string;
 export type TNamespacedStatementId = string;
@@ -1365,6 +1418,12 @@ export interface PreconditionFailedException {
 }
 export type TPrincipal = string;
 export type TPrincipalOrgID = string;
+export interface PropagateTags {
+  Mode?: TPropagateTagsMode;
+  ExplicitTags?: TPropagateTagsExplicitTagsMap;
+}
+export type TPropagateTagsExplicitTagsMap = Record<string, TTagValue>;
+export type TPropagateTagsMode = "None" | "Explicit";
 export type TProvisionedConcurrencyConfigList = ProvisionedConcurrencyConfigListItem[];
 export interface ProvisionedConcurrencyConfigListItem {
   FunctionArn?: TFunctionArn;
@@ -1386,13 +1445,17 @@ export interface ProvisionedPollerConfig {
   PollerGroupName?: TProvisionedPollerGroupName;
 }
 export type TProvisionedPollerGroupName = string;
+export interface PublicPolicyException {
+  Type?: TString;
+  Message?: TString;
+}
 export interface PublishLayerVersionRequest {
   LayerName: TLayerName;
   Description?: TDescription;
   Content: LayerVersionContentInput;
+  CompatibleArchitectures?: TCompatibleArchitectures;
   CompatibleRuntimes?: TCompatibleRuntimes;
   LicenseInfo?: TLicenseInfo;
-  CompatibleArchitectures?: TCompatibleArchitectures;
 }
 export interface PublishLayerVersionResponse {
   Content?: LayerVersionContentOutput;
@@ -1401,9 +1464,9 @@ export interface PublishLayerVersionResponse {
   Description?: TDescription;
   CreatedDate?: TTimestamp;
   Version?: TLayerVersionNumber;
+  CompatibleArchitectures?: TCompatibleArchitectures;
   CompatibleRuntimes?: TCompatibleRuntimes;
   LicenseInfo?: TLicenseInfo;
-  CompatibleArchitectures?: TCompatibleArchitectures;
 }
 export interface PublishVersionRequest {
   FunctionName: TFunctionName;
@@ -1454,8 +1517,8 @@ export interface PutProvisionedConcurrencyConfigRequest {
 }
 export interface PutProvisionedConcurrencyConfigResponse {
   RequestedProvisionedConcurrentExecutions?: TPositiveInteger;
-  AvailableProvisionedConcurrentExecutions?: TNonNegativeInteger;
   AllocatedProvisionedConcurrentExecutions?: TNonNegativeInteger;
+  AvailableProvisionedConcurrentExecutions?: TNonNegativeInteger;
   Status?: TProvisionedConcurrencyStatusEnum;
   StatusReason?: TString;
   LastModified?: TTimestamp;
@@ -1497,6 +1560,11 @@ export interface RequestTooLargeException {
   message?: TString;
 }
 export type TReservedConcurrentExecutions = number;
+export interface ResolvedS3Object {
+  S3Bucket?: TS3Bucket;
+  S3Key?: TS3Key;
+  S3ObjectVersion?: TS3ObjectVersion;
+}
 export type TResourceArn = string;
 export interface ResourceConflictException {
   Type?: TString;
@@ -1522,7 +1590,7 @@ export interface RetryDetails {
 }
 export type TReverseOrder = boolean;
 export type TRoleArn = string;
-export type TRuntime = "nodejs" | "nodejs4.3" | "nodejs6.10" | "nodejs8.10" | "nodejs10.x" | "nodejs12.x" | "nodejs14.x" | "nodejs16.x" | "java8" | "java8.al2" | "java11" | "python2.7" | "python3.6" | "python3.7" | "python3.8" | "python3.9" | "dotnetcore1.0" | "dotnetcore2.0" | "dotnetcore2.1" | "dotnetcore3.1" | "dotnet6" | "dotnet8" | "nodejs4.3-edge" | "go1.x" | "ruby2.5" | "ruby2.7" | "provided" | "provided.al2" | "nodejs18.x" | "python3.10" | "java17" | "ruby3.2" | "ruby3.3" | "ruby3.4" | "python3.11" | "nodejs20.x" | "provided.al2023" | "python3.12" | "java21" | "python3.13" | "nodejs22.x" | "nodejs24.x" | "python3.14" | "java25" | "dotnet10" | "ruby4.0";
+export type TRuntime = "nodejs" | "nodejs4.3" | "nodejs6.10" | "nodejs8.10" | "nodejs10.x" | "nodejs12.x" | "nodejs14.x" | "nodejs16.x" | "nodejs18.x" | "nodejs20.x" | "nodejs22.x" | "nodejs24.x" | "java8" | "java8.al2" | "java11" | "java17" | "java21" | "java25" | "python2.7" | "python3.6" | "python3.7" | "python3.8" | "python3.9" | "python3.10" | "python3.11" | "python3.12" | "python3.13" | "python3.14" | "dotnetcore1.0" | "dotnetcore2.0" | "dotnetcore2.1" | "dotnetcore3.1" | "dotnet6" | "dotnet8" | "dotnet10" | "nodejs4.3-edge" | "go1.x" | "ruby2.5" | "ruby2.7" | "ruby3.2" | "ruby3.3" | "ruby3.4" | "ruby4.0" | "provided" | "provided.al2" | "provided.al2023" | "nodejs26.x" | "python3.15" | "java8.al2023" | "java11.al2023" | "java17.al2023";
 export type TRuntimeVersionArn = string;
 export interface RuntimeVersionConfig {
   RuntimeVersionArn?: TRuntimeVersionArn;
@@ -1546,6 +1614,7 @@ export interface S3FilesMountTimeoutException {
   Message?: TString;
 }
 export type TS3Key = string;
+export type TS3ObjectStorageMode = "COPY" | "REFERENCE";
 export type TS3ObjectVersion = string;
 export interface ScalingConfig {
   MaximumConcurrency?: TMaximumConcurrency;
@@ -1579,11 +1648,16 @@ export interface SendDurableExecutionCallbackSuccessRequest {
 export interface SendDurableExecutionCallbackSuccessResponse {
 }
 export type TSensitiveString = string;
+export type TSensitiveStringOnServerOnly = string;
 export interface SerializedRequestEntityTooLargeException {
   Type?: TString;
   message?: TString;
 }
 export interface ServiceException {
+  Type?: TString;
+  Message?: TString;
+}
+export interface ServiceQuotaExceededException {
   Type?: TString;
   Message?: TString;
 }
@@ -1601,6 +1675,10 @@ export interface SnapStartNotReadyException {
   Message?: TString;
 }
 export type TSnapStartOptimizationStatus = "On" | "Off";
+export interface SnapStartRegenerationFailureException {
+  Type?: TString;
+  Message?: TString;
+}
 export interface SnapStartResponse {
   ApplyOn?: TSnapStartApplyOn;
   OptimizationStatus?: TSnapStartOptimizationStatus;
@@ -1620,7 +1698,7 @@ export type TStackTraceEntries = TStackTraceEntry[];
 export type TStackTraceEntry = string;
 export type TState = "Pending" | "Active" | "Inactive" | "Failed" | "Deactivating" | "Deactivated" | "ActiveNonInvocable" | "Deleting";
 export type TStateReason = string;
-export type TStateReasonCode = "Idle" | "Creating" | "Restoring" | "EniLimitExceeded" | "InsufficientRolePermissions" | "InvalidConfiguration" | "InternalError" | "SubnetOutOfIPAddresses" | "InvalidSubnet" | "InvalidSecurityGroup" | "ImageDeleted" | "ImageAccessDenied" | "InvalidImage" | "KMSKeyAccessDenied" | "KMSKeyNotFound" | "InvalidStateKMSKey" | "DisabledKMSKey" | "EFSIOError" | "EFSMountConnectivityError" | "EFSMountFailure" | "EFSMountTimeout" | "InvalidRuntime" | "InvalidZipFileException" | "FunctionError" | "DrainingDurableExecutions" | "VcpuLimitExceeded" | "CapacityProviderScalingLimitExceeded" | "InsufficientCapacity" | "EC2RequestLimitExceeded" | "FunctionError.InitTimeout" | "FunctionError.RuntimeInitError" | "FunctionError.ExtensionInitError" | "FunctionError.InvalidEntryPoint" | "FunctionError.InvalidWorkingDirectory" | "FunctionError.PermissionDenied" | "FunctionError.TooManyExtensions" | "FunctionError.InitResourceExhausted" | "DisallowedByVpcEncryptionControl";
+export type TStateReasonCode = "Idle" | "Creating" | "Restoring" | "EniLimitExceeded" | "InsufficientRolePermissions" | "InvalidConfiguration" | "InternalError" | "SubnetOutOfIPAddresses" | "InvalidSubnet" | "InvalidSecurityGroup" | "ImageDeleted" | "ImageAccessDenied" | "InvalidImage" | "KMSKeyAccessDenied" | "KMSKeyNotFound" | "InvalidStateKMSKey" | "DisabledKMSKey" | "EFSIOError" | "EFSMountConnectivityError" | "EFSMountFailure" | "EFSMountTimeout" | "InvalidRuntime" | "InvalidZipFileException" | "FunctionError" | "ServiceQuotaExceededException" | "VcpuLimitExceeded" | "CapacityProviderScalingLimitExceeded" | "InsufficientCapacity" | "EC2RequestLimitExceeded" | "FunctionError.InitTimeout" | "FunctionError.RuntimeInitError" | "FunctionError.ExtensionInitError" | "FunctionError.InvalidEntryPoint" | "FunctionError.InvalidWorkingDirectory" | "FunctionError.PermissionDenied" | "FunctionError.TooManyExtensions" | "FunctionError.InitResourceExhausted" | "DisallowedByVpcEncryptionControl" | "DrainingDurableExecutions" | "DependencyError";
 export type TStatementId = string;
 export interface StepDetails {
   Attempt?: TAttemptCount;
@@ -1706,6 +1784,7 @@ export type TTracingMode = "Active" | "PassThrough";
 export type TTruncated = boolean;
 export type TTumblingWindowInSeconds = number;
 export type TURI = string;
+export type TUUIDString = string;
 export type TUnqualifiedFunctionName = string;
 export type TUnreservedConcurrentExecutions = number;
 export interface UnsupportedMediaTypeException {
@@ -1727,6 +1806,8 @@ export interface UpdateAliasRequest {
 export interface UpdateCapacityProviderRequest {
   CapacityProviderName: TCapacityProviderName;
   CapacityProviderScalingConfig?: CapacityProviderScalingConfig;
+  PropagateTags?: PropagateTags;
+  TelemetryConfig?: CapacityProviderTelemetryConfig;
 }
 export interface UpdateCapacityProviderResponse {
   CapacityProvider: CapacityProvider;
@@ -1741,27 +1822,27 @@ export interface UpdateCodeSigningConfigResponse {
   CodeSigningConfig: CodeSigningConfig;
 }
 export interface UpdateEventSourceMappingRequest {
-  UUID: TString;
+  UUID: TUUIDString;
   FunctionName?: TNamespacedFunctionName;
   Enabled?: TEnabled;
   BatchSize?: TBatchSize;
   FilterCriteria?: FilterCriteria;
+  KMSKeyArn?: TKMSKeyArn;
+  MetricsConfig?: EventSourceMappingMetricsConfig;
+  LoggingConfig?: EventSourceMappingLoggingConfig;
+  ScalingConfig?: ScalingConfig;
   MaximumBatchingWindowInSeconds?: TMaximumBatchingWindowInSeconds;
+  ParallelizationFactor?: TParallelizationFactor;
   DestinationConfig?: DestinationConfig;
   MaximumRecordAgeInSeconds?: TMaximumRecordAgeInSeconds;
   BisectBatchOnFunctionError?: TBisectBatchOnFunctionError;
   MaximumRetryAttempts?: TMaximumRetryAttemptsEventSourceMapping;
-  ParallelizationFactor?: TParallelizationFactor;
-  SourceAccessConfigurations?: TSourceAccessConfigurations;
   TumblingWindowInSeconds?: TTumblingWindowInSeconds;
+  SourceAccessConfigurations?: TSourceAccessConfigurations;
   FunctionResponseTypes?: TFunctionResponseTypeList;
-  ScalingConfig?: ScalingConfig;
   AmazonManagedKafkaEventSourceConfig?: AmazonManagedKafkaEventSourceConfig;
   SelfManagedKafkaEventSourceConfig?: SelfManagedKafkaEventSourceConfig;
   DocumentDBEventSourceConfig?: DocumentDBEventSourceConfig;
-  KMSKeyArn?: TKMSKeyArn;
-  MetricsConfig?: EventSourceMappingMetricsConfig;
-  LoggingConfig?: EventSourceMappingLoggingConfig;
   ProvisionedPollerConfig?: ProvisionedPollerConfig;
 }
 export interface UpdateFunctionCodeRequest {
@@ -1770,13 +1851,14 @@ export interface UpdateFunctionCodeRequest {
   S3Bucket?: TS3Bucket;
   S3Key?: TS3Key;
   S3ObjectVersion?: TS3ObjectVersion;
+  S3ObjectStorageMode?: TS3ObjectStorageMode;
   ImageUri?: TString;
+  Architectures?: TArchitecturesList;
   Publish?: TBoolean;
+  PublishTo?: TFunctionVersionLatestPublished;
   DryRun?: TBoolean;
   RevisionId?: TString;
-  Architectures?: TArchitecturesList;
   SourceKMSKeyArn?: TKMSKeyArn;
-  PublishTo?: TFunctionVersionLatestPublished;
 }
 export interface UpdateFunctionConfigurationRequest {
   FunctionName: TFunctionName;
@@ -1809,7 +1891,7 @@ export interface UpdateFunctionEventInvokeConfigRequest {
   DestinationConfig?: DestinationConfig;
 }
 export interface UpdateFunctionUrlConfigRequest {
-  FunctionName: TFunctionName;
+  FunctionName: TFunctionUrlFunctionName;
   Qualifier?: TFunctionUrlQualifier;
   AuthType?: TFunctionUrlAuthType;
   Cors?: Cors;

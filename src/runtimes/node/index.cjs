@@ -2,7 +2,7 @@
 // (aws/aws-lambda-nodejs-runtime-interface-client): the same handler resolution (nested paths, CJS,
 // ESM, .mjs/.cjs, "type": "module"), async and callback handlers with callbackWaitsForEmptyEventLoop,
 // the same context object, error shapes {errorType, errorMessage, trace}, Runtime.* error types,
-// and console lines as `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
+// and console lines as `<ISO time>\t<request id>\t<LEVEL>\t<message>` (or AWS's JSON records).
 //
 // Standard library only and kept small: this file is on every cold start. It is CommonJS because an
 // ES module entry point costs ~6 ms more to start (the ESM loader is only set up when a handler
@@ -36,11 +36,41 @@ function writeOut(text) {
   }
 }
 
+// Advanced logging controls: with AWS_LAMBDA_LOG_FORMAT=JSON every console call is one JSON record
+// {timestamp, level, requestId, message} (Error arguments as errorType/errorMessage/stackTrace), and
+// levels below AWS_LAMBDA_LOG_LEVEL are dropped, as AWS's runtime client does.
+const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+const jsonFormat = env.AWS_LAMBDA_LOG_FORMAT === 'JSON';
+const minLevel = LEVELS[(env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase()] ?? LEVELS.TRACE;
+
+function errorFields(e) {
+  return { errorType: e?.constructor?.name ?? 'UnknownError', errorMessage: e.message, stackTrace: typeof e.stack === 'string' ? e.stack.split('\n') : [] };
+}
+
+function jsonRecord(level, args) {
+  const record = { timestamp: new Date().toISOString(), level, requestId: currentRequestId };
+  if (args.length === 1) {
+    record.message = args[0];
+    try {
+      return JSON.stringify(record, (_k, v) => (v instanceof Error ? { ...errorFields(v), ...v } : v));
+    } catch {
+      record.message = format(args[0]);
+      return JSON.stringify(record);
+    }
+  }
+  record.message = format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) Object.assign(record, errorFields(err));
+  return JSON.stringify(record);
+}
+
 function patchConsole() {
-  const make = (level) =>
-    function (...args) {
-      writeOut(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${format(...args)}\n`);
-    };
+  const make = (level) => {
+    if (LEVELS[level] < minLevel) return () => {};
+    return jsonFormat
+      ? (...args) => writeOut(`${jsonRecord(level, args)}\n`)
+      : (...args) => writeOut(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${format(...args)}\n`);
+  };
   console.log = make('INFO');
   console.info = make('INFO');
   console.warn = make('WARN');
@@ -95,6 +125,10 @@ function toRapidResponse(error) {
 
 function logError(prefix, error) {
   const r = toRapidResponse(error);
+  if (jsonFormat) {
+    writeOut(`${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', requestId: currentRequestId, message: { errorType: r.errorType, errorMessage: r.errorMessage, stackTrace: r.trace } })}\n`);
+    return;
+  }
   writeOut(
     `${new Date().toISOString()}\t${currentRequestId}\tERROR\t${prefix} \t${JSON.stringify({ errorType: r.errorType, errorMessage: r.errorMessage, stack: r.trace })}\n`,
   );
@@ -331,10 +365,74 @@ function importEsm(file) {
       // A module exporting 'module.exports' makes require() return that instead: ask import().
       if (require('node:util').types.isModuleNamespaceObject(ns)) return ns;
     } catch (e) {
-      if (e?.code !== 'ERR_REQUIRE_ASYNC_MODULE' && e?.code !== 'ERR_REQUIRE_ESM') throw e;
+      // Without in-thread hooks (Node.js 20), NODE_PATH reaches ES modules only through the
+      // asynchronous loader's hooks, set up here, when a package is not found the usual way.
+      const retry = e?.code === 'ERR_MODULE_NOT_FOUND' && esmNodePath === 'async-pending' && registerAsyncNodePathHook();
+      if (!retry && e?.code !== 'ERR_REQUIRE_ASYNC_MODULE' && e?.code !== 'ERR_REQUIRE_ESM') throw e;
     }
   }
   return import(require('node:url').pathToFileURL(file).href);
+}
+
+// ---- NODE_PATH for ES modules ------------------------------------------------------------------
+
+// Node.js ignores NODE_PATH when resolving `import` specifiers; AWS's runtimes (Node.js 18 and
+// later) search its directories for ES modules too, which is how handlers import the SDK shipped in
+// the runtime and packages from layers (/opt/nodejs/node_modules, /opt/nodejs/nodeNN/node_modules).
+// A resolve hook falls back, for a bare specifier the usual lookup did not find, to resolving it as
+// if imported from beside each NODE_PATH directory named node_modules: the function's own copies
+// (found first by the usual lookup) keep precedence, as on AWS.
+
+const nodePathDirs = (env.NODE_PATH ?? '').split(':').filter((d) => d !== '' && path.basename(d) === 'node_modules');
+let esmNodePath = 'off';
+
+function isBareSpecifier(s) {
+  return !/^(\.|\/|#|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);
+}
+
+function installEsmNodePath() {
+  if (nodePathDirs.length === 0) return;
+  const mod = require('node:module');
+  if (typeof mod.registerHooks === 'function') {
+    // Node.js 22.15+, 23.5+: synchronous, in-thread hooks, which cover require(esm) and import() alike.
+    const parents = nodePathDirs.map((d) => `file://${encodeURI(path.dirname(d))}/[lambdalite-node-path].mjs`);
+    mod.registerHooks({
+      resolve(specifier, context, nextResolve) {
+        try {
+          return nextResolve(specifier, context);
+        } catch (e) {
+          if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !isBareSpecifier(specifier)) throw e;
+          for (const parentURL of parents) {
+            try {
+              return nextResolve(specifier, { ...context, parentURL });
+            } catch {
+              // next directory
+            }
+          }
+          throw e;
+        }
+      },
+    });
+    esmNodePath = 'sync';
+  } else if (typeof mod.register === 'function') {
+    // Node.js 20: hooks run on a loader thread whose start costs milliseconds; set up on demand.
+    esmNodePath = 'async-pending';
+  }
+}
+
+function registerAsyncNodePathHook() {
+  esmNodePath = 'async';
+  const parents = JSON.stringify(nodePathDirs.map((d) => `file://${encodeURI(path.dirname(d))}/[lambdalite-node-path].mjs`));
+  const source =
+    `const parents = ${parents};\n` +
+    `const bare = (s) => !/^(\\.|\\/|#|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);\n` +
+    `export async function resolve(specifier, context, nextResolve) {\n` +
+    `  try { return await nextResolve(specifier, context); } catch (e) {\n` +
+    `    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw e;\n` +
+    `    for (const parentURL of parents) { try { return await nextResolve(specifier, { ...context, parentURL }); } catch {} }\n` +
+    `    throw e;\n  }\n}\n`;
+  require('node:module').register(`data:text/javascript,${encodeURIComponent(source)}`);
+  return true;
 }
 
 async function loadModule(appRoot, moduleRoot, moduleName) {
@@ -350,6 +448,8 @@ async function loadModule(appRoot, moduleRoot, moduleName) {
 }
 
 async function loadHandler(fullHandler) {
+  installEsmNodePath();
+  if (esmNodePath === 'async-pending' && !esmByRequire) registerAsyncNodePathHook();
   if (fullHandler.includes('..')) {
     throw new RuntimeError(
       'Runtime.MalformedHandlerName',

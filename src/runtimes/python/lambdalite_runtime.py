@@ -1,7 +1,7 @@
 # lambdalite's Python runtime client (started by /var/runtime/bootstrap.py). It behaves like AWS's
 # (aws/aws-lambda-python-runtime-interface-client): handler "dir/sub/module.function", the same
 # context object, errors as {errorMessage, errorType, requestId, stackTrace}, Runtime.* fault types,
-# and `logging` records as "[LEVEL]\t<ISO time>\t<request id>\t<message>".
+# and `logging` records as "[LEVEL]\t<ISO time>\t<request id>\t<message>" (or AWS's JSON records).
 #
 # Standard library only, and careful about imports: this file is on every cold start, and on this
 # kind of host `import socket, json, logging` alone costs more than the interpreter's own start. So
@@ -118,11 +118,34 @@ def _iso_now():
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
 
 
+# Advanced logging controls, as AWS's runtime client applies them: AWS_LAMBDA_LOG_FORMAT=JSON makes
+# every `logging` record one JSON object, and AWS_LAMBDA_LOG_LEVEL sets the root logger's level.
+_JSON_FORMAT = _getenv("AWS_LAMBDA_LOG_FORMAT") == "JSON"
+_LEVEL_NAMES = {"TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARNING", "ERROR": "ERROR", "FATAL": "CRITICAL"}
+_AWS_LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+def _json_record(record):
+    out = {
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+        "level": _AWS_LEVELS.get(record.levelname, record.levelname),
+        "message": record.getMessage(),
+        "logger": record.name,
+    }
+    if record.exc_info and record.exc_info[1] is not None:
+        exc = record.exc_info[1]
+        out["errorType"] = type(exc).__name__
+        out["errorMessage"] = str(exc)
+        out["stackTrace"] = _user_frames(exc.__traceback__)
+    out["requestId"] = _request_id or ""
+    return json_dumps(out) + "\n"
+
+
 def _configure_logging(logging):
     class LambdaLoggerHandler(logging.Handler):
         def emit(self, record):
             try:
-                _write(self.format(record))
+                _write(_json_record(record) if _JSON_FORMAT else self.format(record))
             except Exception:
                 self.handleError(record)
 
@@ -137,7 +160,11 @@ def _configure_logging(logging):
     )
     handler.addFilter(LambdaLoggerFilter())
     logging.Formatter.converter = time.gmtime
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = _LEVEL_NAMES.get((_getenv("AWS_LAMBDA_LOG_LEVEL") or "").upper())
+    if level is not None:
+        root.setLevel(level)
 
 
 class _LoggingHook(object):
@@ -307,6 +334,12 @@ def make_error(exc, request_id):
 
 
 def log_error(error_result):
+    if _JSON_FORMAT:
+        # AWS's runtime writes unhandled errors as one record with a `log_level` member.
+        record = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "log_level": "ERROR"}
+        record.update(error_result)
+        _write(json_dumps(record) + "\n")
+        return
     desc = "[ERROR]"
     if error_result.get("errorType"):
         desc += " " + error_result["errorType"]
@@ -333,9 +366,10 @@ def get_handler(handler):
             raise FaultException(
                 FaultException.BUILT_IN_MODULE_CONFLICT, "Cannot use built-in module %s as a handler module" % modname
             )
-        name = modname.replace("/", ".")
-        __import__(name)
-        module = sys.modules[name]
+        # importlib.import_module, as AWS's client: an exception raised while the module runs
+        # carries importlib's frames in its stackTrace, as on AWS.
+        import importlib
+        module = importlib.import_module(modname.replace("/", "."))
     except ImportError as e:
         raise FaultException(FaultException.IMPORT_MODULE_ERROR, "Unable to import module '%s': %s" % (modname, e))
     except SyntaxError as e:

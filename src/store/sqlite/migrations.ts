@@ -154,4 +154,22 @@ export const migrations: readonly { readonly version: number; readonly sql: stri
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- Small configuration documents of other resources (code signing configs) and per-function settings
+      -- (code signing binding, recursion, runtime management). A document of a function (function_name
+      -- set) goes with it; NULL there means an account-level resource.
+      CREATE TABLE documents (
+        kind TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        id TEXT NOT NULL,
+        function_name TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (kind, account_id, region, id),
+        FOREIGN KEY (account_id, region, function_name) REFERENCES functions (account_id, region, name) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

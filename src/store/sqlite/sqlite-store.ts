@@ -4,7 +4,7 @@ import type { Statement } from 'better-sqlite3';
 import { migrations } from './migrations.js';
 import type { FunctionKey, LayerKey, ListPage, PolicyStatement, Store, StoredAlias, StoredConfig, StoredFunction, StoredLayerVersion, StoredPolicy, StoredProvisioned, StoredVersion } from '../types.js';
 import type { NewQueuedEvent, QueuedEvent, QueuedEventUpdate, StoredEventInvokeConfig } from '../types.js';
-import type { StoredEventSourceMapping } from '../types.js';
+import type { DocumentKey, StoredEventSourceMapping } from '../types.js';
 
 interface FunctionRow extends VersionRow {
   account_id: string;
@@ -486,6 +486,36 @@ export class SqliteStore implements Store {
         ON CONFLICT (mapping_uuid, shard_id) DO UPDATE SET sequence_number = excluded.sequence_number`),
     };
     return this.#esmStmts;
+  }
+
+  #docStmts: Record<string, Statement> | undefined;
+
+  #d(): Record<string, Statement> {
+    this.#docStmts ??= {
+      get: this.#db.prepare('SELECT body FROM documents WHERE kind = ? AND account_id = ? AND region = ? AND id = ?'),
+      put: this.#db.prepare(`INSERT INTO documents (kind, account_id, region, id, function_name, body) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (kind, account_id, region, id) DO UPDATE SET function_name = excluded.function_name, body = excluded.body`),
+      delete: this.#db.prepare('DELETE FROM documents WHERE kind = ? AND account_id = ? AND region = ? AND id = ?'),
+      list: this.#db.prepare('SELECT id, body FROM documents WHERE kind = ? AND account_id = ? AND region = ? ORDER BY id'),
+    };
+    return this.#docStmts;
+  }
+
+  getDocument(key: DocumentKey): unknown {
+    const row = this.#d()['get']!.get(key.kind, key.accountId, key.region, key.id) as { body: string } | undefined;
+    return row ? JSON.parse(row.body) as unknown : undefined;
+  }
+
+  putDocument(key: DocumentKey, body: unknown, functionName?: string): void {
+    this.#d()['put']!.run(key.kind, key.accountId, key.region, key.id, functionName ?? null, JSON.stringify(body));
+  }
+
+  deleteDocument(key: DocumentKey): boolean {
+    return this.#d()['delete']!.run(key.kind, key.accountId, key.region, key.id).changes > 0;
+  }
+
+  listDocuments(kind: string, accountId: string, region: string): Array<{ readonly id: string; readonly body: unknown }> {
+    return (this.#d()['list']!.all(kind, accountId, region) as Array<{ id: string; body: string }>).map((r) => ({ id: r.id, body: JSON.parse(r.body) as unknown }));
   }
 
   putEventSourceMapping(m: StoredEventSourceMapping): void {

@@ -1,0 +1,111 @@
+// The web console in headless Chromium: a function created through the SDK shows up, is invoked from the
+// page's JSON editor, and the page shows the result, a log line, the duration and the updated figures.
+// A screenshot is saved under test-artifacts/ for a person to look at.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { CreateAliasCommand, CreateFunctionCommand, PublishVersionCommand, PutFunctionConcurrencyCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const artifacts = path.join(root, 'test-artifacts');
+const CHROMIUM = process.env['LAMBDALITE_CHROMIUM'] ?? '/usr/bin/chromium';
+const WAIT_MS = 20_000;
+const haveChromium = existsSync(CHROMIUM);
+// CI installs Chromium (.ci/run); elsewhere the test says why it did not run.
+const skip = !haveChromium && process.env['CI'] !== 'true' && `${CHROMIUM} is missing (Debian: apt-get install chromium)`;
+
+describe('web console', { skip }, () => {
+  let t: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let profile: string;
+  before(async () => {
+    assert.ok(haveChromium, `${CHROMIUM} is missing (Debian: apt-get install chromium)`);
+    t = await startTestServer();
+    const zip = await nodeHandlerZip("exports.handler = async (event) => { console.log('console-test saw', event.name); return { hello: event.name, n: [1, 2] }; };");
+    await t.client.send(new CreateFunctionCommand({ FunctionName: 'greeter', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip }, Tags: { team: 'core' }, MemorySize: 256 }));
+    await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 30 }, { FunctionName: 'greeter' });
+    await t.client.send(new PublishVersionCommand({ FunctionName: 'greeter' }));
+    await t.client.send(new CreateAliasCommand({ FunctionName: 'greeter', Name: 'live', FunctionVersion: '1' }));
+    await t.client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'greeter', ReservedConcurrentExecutions: 7 }));
+    profile = mkdtempSync(path.join(tmpdir(), 'lambdalite-chromium-'));
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      userDataDir: profile,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  const text = (selector: string) => page.$eval(selector, (e) => (e as unknown as { innerText: string }).innerText);
+
+  it('lists functions, shows one, invokes it from the page and shows result, log and figures', async () => {
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    const res = await page.goto(`${t.url}/_lambdalite/console`, { waitUntil: 'load' });
+    assert.equal(res?.status(), 200);
+    assert.match(res?.headers()['content-security-policy'] ?? '', /default-src 'none'/);
+
+    await page.waitForSelector('#functions button[data-name="greeter"]', { timeout: WAIT_MS });
+    await page.click('#functions button[data-name="greeter"]');
+    await page.waitForFunction(`document.getElementById('fn-name')?.textContent === 'greeter'`, { timeout: WAIT_MS });
+    await page.waitForFunction(`document.getElementById('versions').innerText.includes('$LATEST')`, { timeout: WAIT_MS });
+    assert.match(await text('#config'), /Memory\s+256 MB/);
+    assert.match(await text('#tags'), /team\s+core/);
+    assert.match(await text('#concurrency'), /Reserved\s+7/);
+    assert.match(await text('#versions'), /^1\b/m);
+    assert.match(await text('#aliases'), /live\s+1/);
+
+    await page.$eval('#payload', (e) => { (e as unknown as { value: string }).value = ''; });
+    await page.type('#payload', '{"name": "from the page"}');
+    await page.click('#invoke');
+    await page.waitForSelector('#invoke-out:not([hidden])', { timeout: WAIT_MS });
+    assert.deepEqual(JSON.parse(await text('#invoke-result')), { hello: 'from the page', n: [1, 2] });
+    assert.match(await text('#invoke-log'), /\tINFO\tconsole-test saw from the page/);
+    assert.match(await text('#invoke-log'), /REPORT RequestId: /);
+    assert.match(await text('#invoke-summary'), /^Succeeded · version \$LATEST · duration [\d.]+ ms · round trip \d+ ms$/);
+
+    // The figures come from /metrics once the page refreshes after the invoke.
+    await page.waitForFunction(`document.querySelector('[data-figure="invocations"] b')?.textContent === '1'`, { timeout: WAIT_MS });
+    assert.equal(await text('[data-figure="errors"] b'), '0');
+    assert.match(await text('#queue'), /^async queue: 0$/);
+
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, 'console.png'), fullPage: true });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('shows AWS errors from the page, and refuses an event that is not JSON before sending it', async () => {
+    await page.$eval('#payload', (e) => { (e as unknown as { value: string }).value = '{not json'; });
+    await page.click('#invoke');
+    await page.waitForFunction(`document.getElementById('invoke-error').textContent !== ''`, { timeout: WAIT_MS });
+    assert.match(await text('#invoke-error'), /^The event is not JSON: /);
+    await page.$eval('#payload', (e) => { (e as unknown as { value: string }).value = '{}'; });
+    await page.$eval('#qualifier', (e) => { (e as unknown as { value: string }).value = 'nope'; });
+    await page.click('#invoke');
+    await page.waitForFunction(`/ResourceNotFoundException/.test(document.getElementById('invoke-error').textContent ?? '')`, { timeout: WAIT_MS });
+    assert.match(await text('#invoke-error'), /^ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:000000000000:function:greeter:nope$/);
+  });
+
+  it('serves only its own files', async () => {
+    for (const p of ['/_lambdalite/console/../../README.md', '/_lambdalite/console/routes.js', '/_lambdalite/console/%2e%2e/server.js']) {
+      const r = await fetch(`${t.url}${p}`);
+      assert.notEqual(r.status, 200, p);
+    }
+    const js = await fetch(`${t.url}/_lambdalite/console/app.js`);
+    assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  });
+});
