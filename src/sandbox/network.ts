@@ -309,7 +309,6 @@ export class EnvironmentNetwork {
   }
 
   async #attachPasta(pid: number, support: NetworkSupport, key = hostListenKey()): Promise<void> {
-    this.#target = { pid, support };
     this.#portsKey = key;
     const nsFd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
     // pasta drops its capabilities before joining the namespace, and then may not open another
@@ -345,8 +344,8 @@ export class EnvironmentNetwork {
         throw new Error(`pasta exited (${child.signalCode ?? child.exitCode}): ${stderr.replace(/Failed to send \d+ bytes to syslog\n?/g, '').trim()}`);
       }
       if (hasDefaultRoute(pid)) {
-        // Watched only from here: a port change seen while pasta was still starting would otherwise
-        // restart (kill) it under the start; the next scan finds the change all the same.
+        // Only now may it be renewed (upToDate, watchHostPorts).
+        this.#target = { pid, support };
         if (!this.#closed) egress.add(this);
         return;
       }
