@@ -27,6 +27,7 @@ import { detectSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './admission.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
+import { ProvisionedEnvironments, type Provisioned } from './provisioned.js';
 
 export interface SandboxInvokeEngineOptions {
   /** Absolute path of the server's data dir; functions never see it. */
@@ -108,21 +109,6 @@ interface Pool {
   readonly waiters: Waiter[];
 }
 
-/** One provisioned concurrency configuration (function + qualifier) and its environments. */
-interface Provisioned {
-  readonly key: string;
-  readonly qualifier: string;
-  readonly config: FunctionRuntimeConfig;
-  requested: number;
-  readonly envs: Set<ExecutionEnvironment>;
-  /** Initialised and waiting for a request. */
-  readonly idle: ExecutionEnvironment[];
-  /** Starts requested but not yet turned into an environment. */
-  pending: number;
-  statusReason: string | undefined;
-  readonly settled: (() => void)[];
-}
-
 interface Meta {
   readonly pool: Pool;
   readonly provisioned: Provisioned | undefined;
@@ -133,9 +119,6 @@ interface Meta {
 
 /** Runtime API listeners and cgroup-attached launchers kept ready for cold starts. */
 const SPARES = 2;
-
-/** AWS: provisioned init may take max(130 s, the function's timeout); on-demand init gets 10 s. */
-const PROVISIONED_INIT_MIN_MS = 130_000;
 
 /** The engine was told to sandbox functions and cannot: the server must not start. */
 export class SandboxRequiredError extends Error {}
@@ -148,7 +131,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
   readonly #registry = new RuntimeRegistry();
   readonly #pools = new Map<string, Pool>();
   readonly #meta = new Map<ExecutionEnvironment, Meta>();
-  readonly #provisioned = new Map<string, Provisioned>();
+  readonly #provisioned: ProvisionedEnvironments;
   readonly #governor: ConcurrencyGovernor;
   readonly #starts: StartLimiter;
   readonly #metrics = new EngineMetrics();
@@ -196,6 +179,21 @@ export class SandboxInvokeEngine implements InvokeEngine {
       },
       this.#clock,
     );
+    this.#provisioned = new ProvisionedEnvironments({
+      clock: this.#clock,
+      memoryBudgetMb: this.#memoryBudgetMb,
+      closed: () => this.#closed,
+      setGovernorProvisioned: (functionArn, qualifier, count) => this.#governor.setProvisioned(functionArn, qualifier, count),
+      nameFunction: (functionArn, functionName) => void this.#names.set(functionArn, functionName),
+      requestStart: () => this.#starts.request(),
+      resolve: (runtime) => this.#registry.resolve(runtime),
+      listener: () => this.#listener(),
+      returnListener: (api) => this.#returnListener(api),
+      reserveMemory: (mb) => this.#reserveMemory(mb),
+      start: (config, plan, api, entry) => this.#start(config, plan, this.#pool(config), api, this.#launcher(), entry),
+      dispose: (env) => this.#dispose(env),
+      initialised: (env) => this.#meta.get(env)?.initialised ?? false,
+    });
     this.#echo = o.echoLogs ? (chunk) => process.stdout.write(chunk) : undefined;
     this.#credentials = o.credentials ?? {
       accessKeyId: 'AKIALAMBDALITE000000',
@@ -261,7 +259,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
     }
     try {
       const pool = this.#pool(config);
-      const env = this.#takeProvisioned(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
+      const env = this.#provisioned.take(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
       const meta = this.#meta.get(env);
       try {
         const result = await env.invoke(request);
@@ -276,24 +274,6 @@ export class SandboxInvokeEngine implements InvokeEngine {
     } finally {
       lease.release();
     }
-  }
-
-  /**
-   * An idle provisioned environment for this invocation: configured on the qualifier it was
-   * invoked through, or on the version an alias resolved to (AWS keeps provisioned environments
-   * per version; an alias and its version cannot both carry a configuration).
-   */
-  #takeProvisioned(config: FunctionRuntimeConfig, request: InvokeRequest): ExecutionEnvironment | undefined {
-    if (this.#provisioned.size === 0) return undefined;
-    for (const q of request.qualifier !== undefined && request.qualifier !== config.version ? [request.qualifier, config.version] : [config.version]) {
-      const entry = this.#provisioned.get(provisionedKey(config.functionArn, q));
-      if (!entry || entry.config.version !== config.version || entry.config.revision !== config.revision) continue;
-      let env: ExecutionEnvironment | undefined;
-      while ((env = entry.idle.pop()) !== undefined) {
-        if (env.canServe(config.revision)) return env;
-      }
-    }
-    return undefined;
   }
 
   #takeIdle(pool: Pool, revision: string): ExecutionEnvironment | undefined {
@@ -419,7 +399,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
     const { pool, provisioned } = meta;
     if (env.state === 'idle' && !env.retired && !this.#closed) {
       if (provisioned) {
-        if (this.#provisioned.get(provisioned.key) === provisioned && env.revision === provisioned.config.revision) {
+        if (this.#provisioned.isCurrent(provisioned) && env.revision === provisioned.config.revision) {
           provisioned.idle.push(env);
           return;
         }
@@ -453,7 +433,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
         if (j >= 0) provisioned.idle.splice(j, 1);
         // A provisioned environment that dies after its init (timeout, crash, OOM) is replaced, as
         // AWS keeps the configured number; init failures are handled where init is awaited.
-        if (meta.initialised && !this.#closed) this.#fillProvisioned(provisioned);
+        if (meta.initialised && !this.#closed) this.#provisioned.fill(provisioned);
       }
     }
     const done = env.dispose();
@@ -520,155 +500,19 @@ export class SandboxInvokeEngine implements InvokeEngine {
     this.#governor.setReserved(functionArn, reserved);
   }
 
-  // ---- provisioned concurrency ---------------------------------------------------------------
+  // ---- provisioned concurrency (provisioned.ts) ------------------------------------------------
 
   setProvisionedConcurrency(key: ProvisionedKey, config: FunctionRuntimeConfig, count: number): void {
-    const k = provisionedKey(key.functionArn, key.qualifier);
-    let entry = this.#provisioned.get(k);
-    if (entry && (count === 0 || entry.config.version !== config.version || entry.config.revision !== config.revision)) {
-      this.#dropProvisioned(entry);
-      entry = undefined;
-    }
-    this.#governor.setProvisioned(key.functionArn, key.qualifier, count);
-    if (count === 0 || this.#closed) return;
-    this.#names.set(config.functionArn, config.functionName);
-    if (!entry) {
-      entry = { key: k, qualifier: key.qualifier, config, requested: count, envs: new Set(), idle: [], pending: 0, statusReason: undefined, settled: [] };
-      this.#provisioned.set(k, entry);
-    }
-    entry.requested = count;
-    // Every Put is a new attempt, also after FAILED.
-    entry.statusReason = undefined;
-    // Fewer than before: idle ones go now, busy ones after their request.
-    let extra = entry.envs.size - count;
-    for (const env of [...entry.idle]) {
-      if (extra <= 0) break;
-      void this.#dispose(env);
-      extra--;
-    }
-    for (const env of entry.envs) {
-      if (extra <= 0) break;
-      if (env.state === 'busy' || env.state === 'starting') {
-        env.retire();
-        entry.envs.delete(env);
-        extra--;
-      }
-    }
-    this.#fillProvisioned(entry);
-    this.#notifySettled(entry);
-  }
-
-  #dropProvisioned(entry: Provisioned): void {
-    this.#provisioned.delete(entry.key);
-    for (const env of [...entry.envs]) {
-      env.retire();
-      if (env.state !== 'busy') void this.#dispose(env);
-    }
-    this.#notifySettled(entry);
-  }
-
-  #fillProvisioned(entry: Provisioned): void {
-    while (this.#provisioned.get(entry.key) === entry && entry.statusReason === undefined && entry.envs.size + entry.pending < entry.requested) {
-      entry.pending++;
-      void this.#startProvisioned(entry);
-    }
-  }
-
-  async #startProvisioned(entry: Provisioned): Promise<void> {
-    const ticket: StartTicket = this.#starts.request();
-    await ticket.granted;
-    let env: ExecutionEnvironment | undefined;
-    try {
-      const current = () => !this.#closed && this.#provisioned.get(entry.key) === entry && entry.statusReason === undefined;
-      if (!current() || entry.envs.size >= entry.requested) return;
-      const { config } = entry;
-      let plan: ReturnType<RuntimeRegistry['resolve']>;
-      try {
-        plan = this.#registry.resolve(config.runtime);
-      } catch (e) {
-        return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
-      }
-      const api = await this.#listener();
-      if (!current()) return this.#returnListener(api);
-      if (!this.#reserveMemory(config.memorySize)) {
-        this.#returnListener(api);
-        // lambdalite only: AWS has no node to run out of. The text says what to change.
-        return this.#failProvisioned(entry, `lambdalite: the memory budget (${this.#memoryBudgetMb} MB) has no room for another ${config.memorySize} MB environment`);
-      }
-      env = this.#start(config, plan, this.#pool(config), api, this.#launcher(), entry);
-    } finally {
-      entry.pending--;
-      if (env === undefined) ticket.release();
-    }
-    const started = env;
-    const limitMs = Math.max(PROVISIONED_INIT_MIN_MS, entry.config.timeout * 1000);
-    const timer = this.#clock.setTimeout(() => void this.#dispose(started), limitMs);
-    const outcome = await started.ready;
-    this.#clock.clearTimeout(timer);
-    ticket.release();
-    if (!outcome.ok) {
-      if (this.#provisioned.get(entry.key) === entry) this.#failProvisioned(entry, 'FUNCTION_ERROR_INIT_FAILURE');
-      void this.#dispose(started);
-      return;
-    }
-    if (started.retired || started.state !== 'idle' || this.#provisioned.get(entry.key) !== entry || !entry.envs.has(started)) {
-      if (started.state !== 'busy') void this.#dispose(started);
-      return;
-    }
-    entry.idle.push(started);
-    this.#notifySettled(entry);
-  }
-
-  /**
-   * AWS's Status FAILED with StatusReason exactly `FUNCTION_ERROR_INIT_FAILURE` (what CloudFormation
-   * and Terraform print back: "Reason: FUNCTION_ERROR_INIT_FAILURE"); the init error itself is in
-   * the environment's log stream (INIT_REPORT ... Status: error), as on AWS. Environments already
-   * initialised keep serving.
-   */
-  #failProvisioned(entry: Provisioned, reason: string, _cause?: unknown): void {
-    entry.statusReason ??= reason;
-    this.#notifySettled(entry);
-  }
-
-  #status(entry: Provisioned): ProvisionedStatus {
-    let allocated = 0;
-    for (const env of entry.envs) {
-      if (this.#meta.get(env)?.initialised && env.state !== 'dead' && !env.retired) allocated++;
-    }
-    allocated = Math.min(allocated, entry.requested);
-    const status: ProvisionedStatus['status'] = entry.statusReason !== undefined ? 'FAILED' : allocated >= entry.requested ? 'READY' : 'IN_PROGRESS';
-    // Available equals Allocated: AWS reports the configured capacity there (it differs only while a
-    // weighted alias shifts), not capacity minus requests in flight.
-    return entry.statusReason !== undefined
-      ? { status, requested: entry.requested, allocated, available: allocated, statusReason: entry.statusReason }
-      : { status, requested: entry.requested, allocated, available: allocated };
+    this.#provisioned.set(key, config, count);
   }
 
   provisionedStatus(key: ProvisionedKey): ProvisionedStatus | undefined {
-    const entry = this.#provisioned.get(provisionedKey(key.functionArn, key.qualifier));
-    return entry ? this.#status(entry) : undefined;
+    return this.#provisioned.status(key);
   }
 
+  /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
   provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined> {
-    const k = provisionedKey(key.functionArn, key.qualifier);
-    return new Promise((resolve) => {
-      const check = (): boolean => {
-        const entry = this.#provisioned.get(k);
-        if (!entry) return resolve(undefined), true;
-        const s = this.#status(entry);
-        if (s.status === 'IN_PROGRESS') {
-          entry.settled.push(() => void check());
-          return false;
-        }
-        resolve(s);
-        return true;
-      };
-      check();
-    });
-  }
-
-  #notifySettled(entry: Provisioned): void {
-    for (const f of entry.settled.splice(0)) f();
+    return this.#provisioned.settled(key);
   }
 
   // ---- metrics, retire, close ----------------------------------------------------------------
@@ -707,13 +551,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
   }
 
   async retire(functionArn: string, version?: string): Promise<void> {
-    // A deleted function or version takes its provisioned configurations with it.
-    for (const entry of [...this.#provisioned.values()]) {
-      if (entry.config.functionArn === functionArn && (version === undefined || entry.config.version === version)) {
-        this.#governor.setProvisioned(functionArn, entry.qualifier, 0);
-        this.#dropProvisioned(entry);
-      }
-    }
+    this.#provisioned.retire(functionArn, version);
     const waits: Promise<void>[] = [];
     for (const [key, pool] of this.#pools) {
       if (version === undefined ? !key.startsWith(`${functionArn}\0`) : key !== poolKey(functionArn, version)) continue;
@@ -732,8 +570,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
     this.#closed = true;
     if (this.#sweeper !== undefined) this.#clock.clearTimeout(this.#sweeper);
     this.#starts.close();
-    for (const entry of this.#provisioned.values()) this.#notifySettled(entry);
-    this.#provisioned.clear();
+    this.#provisioned.close();
     const waits: Promise<void>[] = [];
     for (const env of [...this.#meta.keys()]) waits.push(this.#dispose(env));
     this.#pools.clear();
@@ -789,10 +626,6 @@ export class SandboxInvokeEngine implements InvokeEngine {
       text: fs.readFileSync(file, 'utf8'),
     }));
   }
-}
-
-function provisionedKey(functionArn: string, qualifier: string): string {
-  return `${functionArn}\0${qualifier}`;
 }
 
 function poolKey(functionArn: string, version: string): string {
