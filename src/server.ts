@@ -1,7 +1,6 @@
 // The composition root: builds the store, services, invoke engine and HTTP endpoint from one options
 // object, and tears them down in order.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -24,9 +23,10 @@ import { CodeSigningService } from './control/code-signing.js';
 import { FunctionSettingsService } from './control/function-settings.js';
 import { VpcResolver } from './control/vpc.js';
 import type { Scope } from './shared/arn.js';
-import { createApiServer, type ExtraRoute } from './api/http-server.js';
+import { createApiServer } from './api/http-server.js';
 import { createAuthenticator, loadCredentialsFile } from './api/identity.js';
 import { FunctionCredentials } from './api/function-credentials.js';
+import { CodeUrls, extraRoutes, loadSecret } from './control/extra-routes.js';
 import type { Handlers, RequestContext } from './api/handlers.js';
 import type { GetFunctionCodeSigningConfigResponse } from './api/generated/types.js';
 import { createInvokeAsyncHandler, createInvokeHandler } from './control/invocations.js';
@@ -62,20 +62,6 @@ export interface ServerDeps {
   /** Draws in [0, 1) that route invocations of weighted aliases (tests pass a scripted source). */
   readonly random?: () => number;
 }
-
-/** A per-data-dir secret that signs code download URLs, as AWS presigns its S3 URLs. */
-function loadSecret(dataDir: string): Buffer {
-  const file = path.join(dataDir, 'secret');
-  try {
-    return readFileSync(file);
-  } catch {
-    const secret = randomBytes(32);
-    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    return secret;
-  }
-}
-
-const CODE_URL_TTL_S = 600;
 
 /** The role name in an execution role ARN (`arn:aws:iam::123456789012:role/path/name`). */
 function roleNameOf(roleArn: string | undefined): string {
@@ -149,11 +135,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     ...runtimeSettings(options),
   });
 
-  const sign = (hash: string, expires: number) => createHmac('sha256', secret).update(`${hash}:${expires}`).digest('base64url');
-  const codeUrl = (hash: string, baseUrl: string) => {
-    const expires = Math.floor(clock.now() / 1000) + CODE_URL_TTL_S;
-    return `${baseUrl}/_lambdalite/code/${hash}.zip?expires=${expires}&signature=${sign(hash, expires)}`;
-  };
+  const codeUrls = new CodeUrls(secret, clock, code);
+  const codeUrl = codeUrls.url;
 
   const versions = new VersionService(store, clock);
   const aliases = new AliasService(store, deps.random);
@@ -264,35 +247,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   }
 
   const consoleRoute = consoleRoutes({ queuedEvents: () => store.countEvents() });
-  const extraRoutes: ExtraRoute = (req, url) => {
-    const fromConsole = consoleRoute(req, url);
-    if (fromConsole) return fromConsole;
-    if (url.pathname === '/metrics' && req.method === 'GET') {
-      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: engine.metrics() };
-    }
-    const m = /^\/_lambdalite\/code\/([0-9a-f]{64})\.zip$/.exec(url.pathname);
-    if (!m || req.method !== 'GET') return undefined;
-    const hash = m[1]!;
-    const expires = Number(url.searchParams.get('expires'));
-    const given = Buffer.from(url.searchParams.get('signature') ?? '');
-    const expected = Buffer.from(sign(hash, expires));
-    const denied = { status: 403, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>AccessDenied</Code><Message>Request has expired or the signature does not match</Message></Error>' };
-    if (given.length !== expected.length || !timingSafeEqual(given, expected) || expires * 1000 < clock.now()) return denied;
-    const file = code.zipPath(hash);
-    try {
-      statSync(file);
-    } catch {
-      return { status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>' };
-    }
-    return { status: 200, headers: { 'content-type': 'application/zip' }, body: readFileSync(file) };
-  };
-
+  const routes = extraRoutes(codeUrls, () => engine.metrics());
   const logsApi = new LogsService(logs, clock);
   const server: http.Server = (apiServer = createApiServer({
     handlers,
     identity: { accountId: options.accountId, region: options.region },
     logger,
-    extraRoutes,
+    extraRoutes: (req, url) => consoleRoute(req, url) ?? routes(req, url),
     authenticate: createAuthenticator({
       defaults: { accountId: options.accountId, region: options.region },
       keys: accessKeys,

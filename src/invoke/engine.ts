@@ -33,6 +33,7 @@ import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './admission.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 import { LogStore } from '../logs/store.js';
+import { ProvisionedEnvironments, type Provisioned } from './provisioned.js';
 
 export interface SandboxInvokeEngineOptions {
   /** Absolute path of the server's data dir; functions never see it. */
@@ -101,7 +102,8 @@ export interface SandboxApi {
 }
 
 /** What a new environment needs that can be made ahead of time (#refill). */
-interface Slot {
+/** What one environment runs with, prepared ahead where possible. */
+export interface Slot {
   readonly api: RuntimeApiServer;
   readonly launcher: Launcher | undefined;
   readonly network: EnvironmentNetwork | undefined;
@@ -153,21 +155,6 @@ interface Pool {
   readonly waiters: Waiter[];
 }
 
-/** One provisioned concurrency configuration (function + qualifier) and its environments. */
-interface Provisioned {
-  readonly key: string;
-  readonly qualifier: string;
-  readonly config: FunctionRuntimeConfig;
-  requested: number;
-  readonly envs: Set<ExecutionEnvironment>;
-  /** Initialised and waiting for a request. */
-  readonly idle: ExecutionEnvironment[];
-  /** Starts requested but not yet turned into an environment. */
-  pending: number;
-  statusReason: string | undefined;
-  readonly settled: (() => void)[];
-}
-
 interface Meta {
   readonly pool: Pool;
   readonly provisioned: Provisioned | undefined;
@@ -182,9 +169,6 @@ interface Meta {
 
 /** Runtime API listeners and cgroup-attached launchers kept ready for cold starts. */
 const SPARES = 2;
-
-/** AWS: provisioned init may take max(130 s, the function's timeout); on-demand init gets 10 s. */
-const PROVISIONED_INIT_MIN_MS = 130_000;
 
 /** The engine was told to sandbox functions and cannot: the server must not start. */
 export class SandboxRequiredError extends Error {}
@@ -201,7 +185,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
   readonly #xrayReady: Promise<void>;
   readonly #pools = new Map<string, Pool>();
   readonly #meta = new Map<ExecutionEnvironment, Meta>();
-  readonly #provisioned = new Map<string, Provisioned>();
+  readonly #provisioned: ProvisionedEnvironments;
   readonly #governor: ConcurrencyGovernor;
   readonly #starts: StartLimiter;
   readonly #metrics = new EngineMetrics();
@@ -263,6 +247,25 @@ export class SandboxInvokeEngine implements InvokeEngine {
       },
       this.#clock,
     );
+    this.#provisioned = new ProvisionedEnvironments({
+      clock: this.#clock,
+      memoryBudgetMb: this.#memoryBudgetMb,
+      closed: () => this.#closed,
+      setGovernorProvisioned: (functionArn, qualifier, count) => this.#governor.setProvisioned(functionArn, qualifier, count),
+      nameFunction: (functionArn, functionName) => void this.#names.set(functionArn, functionName),
+      requestStart: () => this.#starts.request(),
+      prepare: async (runtime) => {
+        const plan = await this.#registry.prepare(runtime);
+        await this.#xrayReady;
+        return plan;
+      },
+      slot: (config) => this.#slot(config),
+      returnSlot: (slot) => this.#returnSlot(slot),
+      reserveMemory: (mb) => this.#reserveMemory(mb),
+      start: (config, plan, slot, entry) => this.#start(config, plan, this.#pool(config), slot, entry),
+      dispose: (env) => this.#dispose(env),
+      initialised: (env) => this.#meta.get(env)?.initialised ?? false,
+    });
     this.#echo = o.echoLogs ? (chunk) => process.stdout.write(chunk) : undefined;
     this.#credentials = o.credentials ?? {
       accessKeyId: 'AKIALAMBDALITE000000',
@@ -353,7 +356,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
     this.#names.set(config.functionArn, config.functionName);
     let lease: Lease;
     try {
-      lease = this.#governor.acquire(config.functionArn, this.#provisionedEntries(config, request).length > 0);
+      lease = this.#governor.acquire(config.functionArn, this.#provisioned.entries(config, request).length > 0);
     } catch (e) {
       if (e instanceof LambdaError) this.#metrics.throttle(config.functionName, e.fields['Reason'] as ThrottleReason);
       throw e;
@@ -361,7 +364,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
     const releaseCode = this.#holdCode([config.codeDir, ...config.layerDirs]);
     try {
       const pool = this.#pool(config);
-      const env = this.#takeProvisioned(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
+      const env = this.#provisioned.take(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
       const meta = this.#meta.get(env);
       try {
         // A service started on the host's loopback since the environment's egress was set up.
@@ -380,36 +383,6 @@ export class SandboxInvokeEngine implements InvokeEngine {
       lease.release();
       releaseCode();
     }
-  }
-
-  /**
-   * An idle provisioned environment for this invocation: configured on the qualifier it was
-   * invoked through, or on the version an alias resolved to (AWS keeps provisioned environments
-   * per version; an alias and its version cannot both carry a configuration).
-   */
-  #takeProvisioned(config: FunctionRuntimeConfig, request: InvokeRequest): ExecutionEnvironment | undefined {
-    for (const entry of this.#provisionedEntries(config, request)) {
-      let env: ExecutionEnvironment | undefined;
-      while ((env = entry.idle.pop()) !== undefined) {
-        if (env.canServe(config.revision)) return env;
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * The provisioned configurations that may serve this invocation: the one on the invoked qualifier
-   * first, then any other on the same version (a version invoked directly uses the environments of an
-   * alias that points to it, as on AWS).
-   */
-  #provisionedEntries(config: FunctionRuntimeConfig, request: InvokeRequest): Provisioned[] {
-    if (this.#provisioned.size === 0) return [];
-    const fits = (e: Provisioned | undefined): e is Provisioned =>
-      e !== undefined && e.config.functionArn === config.functionArn && e.config.version === config.version && e.config.revision === config.revision;
-    const first = request.qualifier !== undefined ? this.#provisioned.get(provisionedKey(config.functionArn, request.qualifier)) : undefined;
-    const out = fits(first) ? [first] : [];
-    for (const e of this.#provisioned.values()) if (e !== first && fits(e)) out.push(e);
-    return out;
   }
 
   #takeIdle(pool: Pool, revision: string): ExecutionEnvironment | undefined {
@@ -545,7 +518,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
     const { pool, provisioned } = meta;
     if (env.state === 'idle' && !env.retired && !this.#closed) {
       if (provisioned) {
-        if (this.#provisioned.get(provisioned.key) === provisioned && env.revision === provisioned.config.revision) {
+        if (this.#provisioned.isCurrent(provisioned) && env.revision === provisioned.config.revision) {
           provisioned.idle.push(env);
           return;
         }
@@ -579,7 +552,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
         if (j >= 0) provisioned.idle.splice(j, 1);
         // A provisioned environment that dies after its init (timeout, crash, OOM) is replaced, as
         // AWS keeps the configured number; init failures are handled where init is awaited.
-        if (meta.initialised && !this.#closed) this.#fillProvisioned(provisioned);
+        if (meta.initialised && !this.#closed) this.#provisioned.fill(provisioned);
       }
     }
     const done = env.dispose();
@@ -706,161 +679,19 @@ export class SandboxInvokeEngine implements InvokeEngine {
     this.#governor.setReserved(functionArn, reserved);
   }
 
-  // ---- provisioned concurrency ---------------------------------------------------------------
+  // ---- provisioned concurrency (provisioned.ts) ------------------------------------------------
 
   setProvisionedConcurrency(key: ProvisionedKey, config: FunctionRuntimeConfig, count: number): void {
-    const k = provisionedKey(key.functionArn, key.qualifier);
-    let entry = this.#provisioned.get(k);
-    if (entry && (count === 0 || entry.config.version !== config.version || entry.config.revision !== config.revision)) {
-      this.#dropProvisioned(entry);
-      entry = undefined;
-    }
-    this.#governor.setProvisioned(key.functionArn, key.qualifier, count);
-    if (count === 0 || this.#closed) return;
-    this.#names.set(config.functionArn, config.functionName);
-    if (!entry) {
-      entry = { key: k, qualifier: key.qualifier, config, requested: count, envs: new Set(), idle: [], pending: 0, statusReason: undefined, settled: [] };
-      this.#provisioned.set(k, entry);
-    }
-    entry.requested = count;
-    // Every Put is a new attempt, also after FAILED.
-    entry.statusReason = undefined;
-    // Fewer than before: idle ones go now, busy ones after their request.
-    let extra = entry.envs.size - count;
-    for (const env of [...entry.idle]) {
-      if (extra <= 0) break;
-      void this.#dispose(env);
-      extra--;
-    }
-    for (const env of entry.envs) {
-      if (extra <= 0) break;
-      if (env.state === 'busy' || env.state === 'starting') {
-        env.retire();
-        entry.envs.delete(env);
-        extra--;
-      }
-    }
-    this.#fillProvisioned(entry);
-    this.#notifySettled(entry);
-  }
-
-  #dropProvisioned(entry: Provisioned): void {
-    this.#provisioned.delete(entry.key);
-    for (const env of [...entry.envs]) {
-      env.retire();
-      if (env.state !== 'busy') void this.#dispose(env);
-    }
-    this.#notifySettled(entry);
-  }
-
-  #fillProvisioned(entry: Provisioned): void {
-    while (this.#provisioned.get(entry.key) === entry && entry.statusReason === undefined && entry.envs.size + entry.pending < entry.requested) {
-      entry.pending++;
-      void this.#startProvisioned(entry);
-    }
-  }
-
-  async #startProvisioned(entry: Provisioned): Promise<void> {
-    const ticket: StartTicket = this.#starts.request();
-    await ticket.granted;
-    let env: ExecutionEnvironment | undefined;
-    try {
-      const current = () => !this.#closed && this.#provisioned.get(entry.key) === entry && entry.statusReason === undefined;
-      if (!current() || entry.envs.size >= entry.requested) return;
-      const { config } = entry;
-      let plan: ReturnType<RuntimeRegistry['resolve']>;
-      try {
-        plan = await this.#registry.prepare(config.runtime);
-        await this.#xrayReady;
-      } catch (e) {
-        return this.#failProvisioned(entry, `FUNCTION_ERROR_INIT_FAILURE`, e);
-      }
-      let slot: Slot;
-      try {
-        slot = await this.#slot(config);
-      } catch (e) {
-        return this.#failProvisioned(entry, 'lambdalite: the execution environment could not be prepared', e);
-      }
-      if (!current()) return this.#returnSlot(slot);
-      if (!this.#reserveMemory(config.memorySize)) {
-        this.#returnSlot(slot);
-        // lambdalite only: AWS has no node to run out of. The text says what to change.
-        return this.#failProvisioned(entry, `lambdalite: the memory budget (${this.#memoryBudgetMb} MB) has no room for another ${config.memorySize} MB environment`);
-      }
-      env = this.#start(config, plan, this.#pool(config), slot, entry);
-    } finally {
-      entry.pending--;
-      if (env === undefined) ticket.release();
-    }
-    const started = env;
-    const limitMs = Math.max(PROVISIONED_INIT_MIN_MS, entry.config.timeout * 1000);
-    const timer = this.#clock.setTimeout(() => void this.#dispose(started), limitMs);
-    const outcome = await started.ready;
-    this.#clock.clearTimeout(timer);
-    ticket.release();
-    if (!outcome.ok) {
-      if (this.#provisioned.get(entry.key) === entry) this.#failProvisioned(entry, 'FUNCTION_ERROR_INIT_FAILURE');
-      void this.#dispose(started);
-      return;
-    }
-    if (started.retired || started.state !== 'idle' || this.#provisioned.get(entry.key) !== entry || !entry.envs.has(started)) {
-      if (started.state !== 'busy') void this.#dispose(started);
-      return;
-    }
-    entry.idle.push(started);
-    this.#notifySettled(entry);
-  }
-
-  /**
-   * AWS's Status FAILED with StatusReason exactly `FUNCTION_ERROR_INIT_FAILURE` (what CloudFormation
-   * and Terraform print back: "Reason: FUNCTION_ERROR_INIT_FAILURE"); the init error itself is in
-   * the environment's log stream (INIT_REPORT ... Status: error), as on AWS. Environments already
-   * initialised keep serving.
-   */
-  #failProvisioned(entry: Provisioned, reason: string, _cause?: unknown): void {
-    entry.statusReason ??= reason;
-    this.#notifySettled(entry);
-  }
-
-  #status(entry: Provisioned): ProvisionedStatus {
-    let allocated = 0;
-    for (const env of entry.envs) {
-      if (this.#meta.get(env)?.initialised && env.state !== 'dead' && !env.retired) allocated++;
-    }
-    allocated = Math.min(allocated, entry.requested);
-    const status: ProvisionedStatus['status'] = entry.statusReason !== undefined ? 'FAILED' : allocated >= entry.requested ? 'READY' : 'IN_PROGRESS';
-    // Available equals Allocated: AWS reports the configured capacity there (it differs only while a
-    // weighted alias shifts), not capacity minus requests in flight.
-    return entry.statusReason !== undefined
-      ? { status, requested: entry.requested, allocated, available: allocated, statusReason: entry.statusReason }
-      : { status, requested: entry.requested, allocated, available: allocated };
+    this.#provisioned.set(key, config, count);
   }
 
   provisionedStatus(key: ProvisionedKey): ProvisionedStatus | undefined {
-    const entry = this.#provisioned.get(provisionedKey(key.functionArn, key.qualifier));
-    return entry ? this.#status(entry) : undefined;
+    return this.#provisioned.status(key);
   }
 
+  /** Resolves when a provisioned configuration has left IN_PROGRESS (READY or FAILED), or is gone. */
   provisionedSettled(key: ProvisionedKey): Promise<ProvisionedStatus | undefined> {
-    const k = provisionedKey(key.functionArn, key.qualifier);
-    return new Promise((resolve) => {
-      const check = (): boolean => {
-        const entry = this.#provisioned.get(k);
-        if (!entry) return resolve(undefined), true;
-        const s = this.#status(entry);
-        if (s.status === 'IN_PROGRESS') {
-          entry.settled.push(() => void check());
-          return false;
-        }
-        resolve(s);
-        return true;
-      };
-      check();
-    });
-  }
-
-  #notifySettled(entry: Provisioned): void {
-    for (const f of entry.settled.splice(0)) f();
+    return this.#provisioned.settled(key);
   }
 
   // ---- metrics, retire, close ----------------------------------------------------------------
@@ -899,13 +730,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
   }
 
   async retire(functionArn: string, version?: string): Promise<void> {
-    // A deleted function or version takes its provisioned configurations with it.
-    for (const entry of [...this.#provisioned.values()]) {
-      if (entry.config.functionArn === functionArn && (version === undefined || entry.config.version === version)) {
-        this.#governor.setProvisioned(functionArn, entry.qualifier, 0);
-        this.#dropProvisioned(entry);
-      }
-    }
+    this.#provisioned.retire(functionArn, version);
     const waits: Promise<void>[] = [];
     for (const [key, pool] of this.#pools) {
       if (version === undefined ? !key.startsWith(`${functionArn}\0`) : key !== poolKey(functionArn, version)) continue;
@@ -925,8 +750,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
     if (this.#sweeper !== undefined) this.#clock.clearTimeout(this.#sweeper);
     this.#stopPortWatch();
     this.#starts.close();
-    for (const entry of this.#provisioned.values()) this.#notifySettled(entry);
-    this.#provisioned.clear();
+    this.#provisioned.close();
     const waits: Promise<void>[] = [];
     for (const env of [...this.#meta.keys()]) waits.push(this.#dispose(env));
     this.#pools.clear();
@@ -964,10 +788,6 @@ export class SandboxInvokeEngine implements InvokeEngine {
     await Promise.all([...this.#pools.values()].flatMap((p) => [...p.all].map((e) => e.log.flush())));
     return this.#logs.groupText(logGroup);
   }
-}
-
-function provisionedKey(functionArn: string, qualifier: string): string {
-  return `${functionArn}\0${qualifier}`;
 }
 
 function poolKey(functionArn: string, version: string): string {
