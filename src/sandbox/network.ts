@@ -164,7 +164,7 @@ export class EnvironmentNetwork {
   #pasta: ChildProcess | undefined;
   #closed = false;
   /** The host's listening ports when pasta last scanned them (see watchHostPorts). */
-  #portsKey: string | undefined;
+  #ports: ReadonlySet<string> | undefined;
   #target: { pid: number; support: NetworkSupport } | undefined;
   #restarting: Promise<void> | undefined;
   /** Whether pasta may be restarted now (no invocation in flight); set by the environment. */
@@ -239,9 +239,9 @@ export class EnvironmentNetwork {
     });
   }
 
-  /** Restarts pasta when the host's listening ports changed since it started and the environment is idle. */
-  refresh(key: string): void {
-    if (key !== this.#portsKey && this.idle() && !this.#closed) void this.#restartPasta(key);
+  /** Restarts pasta when the host listens on ports it did not see and the environment is idle. */
+  refresh(ports: ReadonlySet<string>): void {
+    if (this.#missing(ports) && this.idle() && !this.#closed) void this.#restartPasta(ports);
   }
 
   /** Serves the Lambda API inside the namespace: every accepted connection goes to `accept`. */
@@ -280,18 +280,26 @@ export class EnvironmentNetwork {
   upToDate(fresh: boolean): Promise<void> | undefined {
     if (this.#restarting) return this.#restarting.then(() => this.upToDate(fresh));
     if (this.#target === undefined || this.#closed) return undefined;
-    const key = fresh ? hostListenKey() : latestKey;
-    if (key === undefined || key === this.#portsKey) return undefined;
-    return this.#restartPasta(key);
+    const ports = fresh ? hostListenPorts() : latestPorts;
+    if (ports === undefined || !this.#missing(ports)) return undefined;
+    return this.#restartPasta(ports);
+  }
+
+  /** Whether the host listens on a port pasta did not see (ports that went away need nothing). */
+  #missing(ports: ReadonlySet<string>): boolean {
+    const seen = this.#ports;
+    if (seen === undefined) return false;
+    for (const p of ports) if (!seen.has(p)) return true;
+    return false;
   }
 
   /** pasta again, for ports bound on the host since it started. */
-  #restartPasta(key: string): Promise<void> {
-    this.#restarting ??= this.#doRestart(key).finally(() => (this.#restarting = undefined));
+  #restartPasta(ports: ReadonlySet<string>): Promise<void> {
+    this.#restarting ??= this.#doRestart(ports).finally(() => (this.#restarting = undefined));
     return this.#restarting;
   }
 
-  async #doRestart(key: string): Promise<void> {
+  async #doRestart(ports: ReadonlySet<string>): Promise<void> {
     const target = this.#target;
     if (this.#closed || target === undefined) return;
     try {
@@ -302,14 +310,14 @@ export class EnvironmentNetwork {
         await gone;
       }
       if (this.#closed) return;
-      await this.#attachPasta(target.pid, target.support, key);
+      await this.#attachPasta(target.pid, target.support, ports);
     } catch {
       // The environment keeps its earlier reach; tried again on the next change.
     }
   }
 
-  async #attachPasta(pid: number, support: NetworkSupport, key = hostListenKey()): Promise<void> {
-    this.#portsKey = key;
+  async #attachPasta(pid: number, support: NetworkSupport, ports: ReadonlySet<string> = hostListenPorts()): Promise<void> {
+    this.#ports = ports;
     const nsFd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
     // pasta drops its capabilities before joining the namespace, and then may not open another
     // process's /proc/<pid>/ns/net; it gets the namespace as an inherited descriptor instead.
@@ -376,7 +384,7 @@ function sameNamespace(pid: number | undefined): boolean {
 /** Environments with pasta attached, for watchHostPorts. */
 const egress = new Set<EnvironmentNetwork>();
 /** The host's listening ports as watchHostPorts last read them. */
-let latestKey: string | undefined;
+let latestPorts: ReadonlySet<string> | undefined;
 
 /**
  * pasta (0.0~git20230309) forwards the host ports that are bound when it starts, and does not scan
@@ -387,19 +395,19 @@ let latestKey: string | undefined;
 export function watchHostPorts(intervalMs: number): () => void {
   const timer = setInterval(() => {
     if (egress.size === 0) return;
-    const key = hostListenKey();
-    latestKey = key;
-    for (const n of egress) n.refresh(key);
+    const ports = hostListenPorts();
+    latestPorts = ports;
+    for (const n of egress) n.refresh(ports);
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }
 
 /**
- * The host's listening TCP ports (IPv4 and IPv6), as one comparable string. The kernel lists
+ * The host's listening TCP ports (IPv4 and IPv6, hex as in /proc). The kernel lists
  * listening sockets first: reading stops at the first other one, so connections cost nothing.
  */
-function hostListenKey(): string {
+function hostListenPorts(): Set<string> {
   const ports = new Set<string>();
   const buf = Buffer.alloc(16384);
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -431,5 +439,5 @@ function hostListenKey(): string {
       fs.closeSync(fd);
     }
   }
-  return [...ports].sort().join(',');
+  return ports;
 }
