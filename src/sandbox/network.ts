@@ -345,9 +345,7 @@ export class EnvironmentNetwork {
   }
 
   async #attachPasta(pid: number, support: NetworkSupport, key = hostListenKey()): Promise<void> {
-    this.#target = { pid, support };
     this.#portsKey = key;
-    egress.add(this);
     const nsFd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
     // pasta drops its capabilities before joining the namespace, and then may not open another
     // process's /proc/<pid>/ns/net; it gets the namespace as an inherited descriptor instead.
@@ -381,7 +379,12 @@ export class EnvironmentNetwork {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`pasta exited (${child.signalCode ?? child.exitCode}): ${stderr.replace(/Failed to send \d+ bytes to syslog\n?/g, '').trim()}`);
       }
-      if (hasDefaultRoute(pid)) return;
+      if (hasDefaultRoute(pid)) {
+        // Only now may it be renewed (upToDate, watchHostPorts).
+        this.#target = { pid, support };
+        if (!this.#closed) egress.add(this);
+        return;
+      }
       if (Date.now() > deadline) throw new Error('pasta did not configure the namespace within 5 s');
       await new Promise((r) => setTimeout(r, 2));
     }
