@@ -185,6 +185,7 @@ export class ExecutionEnvironment {
       onError: (id, type, body) => this.#onError(id, type, body),
       onResponseTooLarge: (id, size) => this.#onTooLarge(id, size),
       onInitError: (type, body) => this.#onInitError(type, body),
+      onExtensionsReady: () => this.#freezeIfIdle(),
     });
     this.#serveLambdaApi();
     this.#crossNamespace();
