@@ -418,7 +418,7 @@ if (args.includes('--isolation')) {
     ['network none', { network: 'none', freeze: false, diskTmp: false }],
     ['freezer', { network: 'host', freeze: true, diskTmp: false }],
     ['disk /tmp', { network: 'host', freeze: false, diskTmp: true }],
-    ['all (default)', {}],
+    ['all (default)', { network: 'egress' }],
   ];
   // All engines live at once and are measured in turns, so that load from elsewhere on the machine
   // falls on every configuration alike.

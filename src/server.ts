@@ -42,7 +42,8 @@ import { EventSourceMappingManager } from './events/manager.js';
 import { lockDataDir } from './shared/data-dir-lock.js';
 import { LogStore } from './logs/store.js';
 import { LogsService } from './logs/service.js';
-import { markSandboxSocket } from './shared/sandbox-origin.js';
+import { markSandboxSocket, type SandboxOrigin } from './shared/sandbox-origin.js';
+import type { Socket } from 'node:net';
 
 export interface RunningServer {
   readonly url: string;
@@ -111,7 +112,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   let apiServer: http.Server | undefined;
   let apiListening!: (l: { port: number; url: string }) => void;
   const sandboxApi = {
-    connect: (socket: import('node:net').Socket, origin: import('./shared/sandbox-origin.js').SandboxOrigin) => {
+    connect: (socket: Socket, origin: SandboxOrigin) => {
       if (apiServer === undefined || !apiServer.listening) return socket.destroy();
       markSandboxSocket(socket, origin);
       apiServer.emit('connection', socket);

@@ -19,7 +19,7 @@ import { DEFAULT_ENDPOINT, describeError, lambdaClient, progressPrinter } from '
 import { zipDirectory } from './zip-dir.js';
 
 export const clientUsage = `       lambdalite deploy DIR [--name NAME] [--runtime RUNTIME] [--handler HANDLER] [--role ARN]
-                         [--memory MB] [--timeout SECONDS] [--publish]
+                         [--memory MB] [--timeout SECONDS] [--publish] [--progress]
        lambdalite invoke NAME [PAYLOAD | -] [--qualifier Q]
        lambdalite ls
        lambdalite dev DIR --name NAME --runtime RUNTIME [--handler HANDLER]

@@ -77,7 +77,10 @@ export interface InvokerOptions {
   readonly runtimeDir?: string;
   readonly runtimePaths?: Readonly<Record<string, string>>;
   readonly functionEnv?: Readonly<Record<string, string>>;
-  /** Environments' network (src/sandbox/network.ts); default `egress`. */
+  /**
+   * Environments' network (src/sandbox/network.ts). Default `host` for an engine on its own; the
+   * server passes `--function-network`, whose default is `egress`.
+   */
   readonly network?: NetworkMode;
   /** The Lambda API as functions reach it (AWS_ENDPOINT_URL_LAMBDA); see SandboxApi. */
   readonly lambdaApi?: SandboxApi;
@@ -189,6 +192,8 @@ interface Meta {
   initialised: boolean;
   /** Lets go of the environment's code once it is gone. */
   readonly releaseCode: () => void;
+  /** Its own network namespace, when it has one. */
+  readonly network: EnvironmentNetwork | undefined;
 }
 
 /** Runtime API listeners and cgroup-attached launchers kept ready for cold starts. */
@@ -293,7 +298,7 @@ class Engine implements InvokeEngine {
     }
     this.#memory = detectMemoryController({ pidsLimit: o.pidsLimit ?? DEFAULT_PIDS_LIMIT, freeze: o.freeze ?? true });
     this.#log = log;
-    this.#network = detectNetwork(this.#sandbox.kind === 'bwrap' ? (o.network ?? 'egress') : 'host');
+    this.#network = detectNetwork(this.#sandbox.kind === 'bwrap' ? (o.network ?? 'host') : 'host');
     this.#scratch = detectScratchDisks(path.join(o.dataDir, 'sandbox', 'tmp'), this.#sandbox.kind === 'bwrap' ? (o.diskTmp ?? true) : 'no-sandbox');
     this.#lambdaApi = o.lambdaApi;
     void o.lambdaApi?.listening.then((l) => (this.#hostApi = l));
@@ -317,7 +322,7 @@ class Engine implements InvokeEngine {
     }
     log(this.#memory.description);
     log(this.#network.description);
-    this.#stopPortWatch = this.#network.mode === 'egress' ? watchHostPorts(2000) : () => {};
+    this.#stopPortWatch = this.#network.mode === 'egress' ? watchHostPorts(1000) : () => {};
     log(this.#scratch.description);
     const sweepMs = Math.min(30_000, Math.max(20, Math.floor(this.#idleTimeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
@@ -378,6 +383,9 @@ class Engine implements InvokeEngine {
       const env = this.#takeProvisioned(config, request) ?? this.#takeIdle(pool, config.revision) ?? (await this.#obtain(config, plan, pool));
       const meta = this.#meta.get(env);
       try {
+        // A service started on the host's loopback since the environment's egress was set up.
+        const renewing = meta?.network?.upToDate(false);
+        if (renewing) await renewing;
         const result = await env.invoke(request);
         this.#metrics.invocation(config.functionName, config.version, env.lastDurationMs, result.functionError !== undefined);
         return result;
@@ -542,7 +550,7 @@ class Engine implements InvokeEngine {
       onDead: (dead) => void this.#dispose(dead),
       initializationType: provisioned ? 'provisioned-concurrency' : 'on-demand',
     });
-    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false, releaseCode: this.#holdCode([config.codeDir, ...config.layerDirs]) };
+    const meta: Meta = { pool, provisioned, functionName: config.functionName, initialised: false, releaseCode: this.#holdCode([config.codeDir, ...config.layerDirs]), network };
     this.#meta.set(env, meta);
     pool.all.add(env);
     provisioned?.envs.add(env);
@@ -630,6 +638,8 @@ class Engine implements InvokeEngine {
       }
       launcher = this.#launchers.shift() ?? this.#newLauncher();
       const network = await (launcher.network as Promise<EnvironmentNetwork>);
+      // A spare's egress predates services started on the host since: renewed on the cold path.
+      await network.upToDate(true);
       const api = RuntimeApiServer.fromHandle(network.runtimeApi, network.runtimeApiAddress);
       return { api, launcher, network, tmp: await tmp };
     } catch (e) {

@@ -190,7 +190,7 @@ export class EnvironmentNetwork {
   /** The host's listening ports when pasta last scanned them (see watchHostPorts). */
   #portsKey: string | undefined;
   #target: { pid: number; support: NetworkSupport } | undefined;
-  #restarting = false;
+  #restarting: Promise<void> | undefined;
   /** Whether pasta may be restarted now (no invocation in flight); set by the environment. */
   idle: () => boolean = () => true;
 
@@ -289,7 +289,7 @@ export class EnvironmentNetwork {
 
   /** Restarts pasta when the host's listening ports changed since it started and the environment is idle. */
   refresh(key: string): void {
-    if (key !== this.#portsKey && this.idle()) void this.#restartPasta(key);
+    if (key !== this.#portsKey && this.idle() && !this.#closed) void this.#restartPasta(key);
   }
 
   /** Serves the Lambda API inside the namespace: every accepted connection goes to `accept`. */
@@ -323,11 +323,27 @@ export class EnvironmentNetwork {
     }
   }
 
-  /** pasta again, for ports bound on the host since it started; only while idle. */
-  async #restartPasta(key: string): Promise<void> {
+  /**
+   * Settles once pasta forwards the host's listening ports as they are now (`fresh`: read now, for a
+   * cold start; else as the watcher last saw them, for a warm one); undefined when it already does.
+   */
+  upToDate(fresh: boolean): Promise<void> | undefined {
+    if (this.#restarting) return this.#restarting.then(() => this.upToDate(fresh));
+    if (this.#target === undefined || this.#closed) return undefined;
+    const key = fresh ? hostListenKey() : latestKey;
+    if (key === undefined || key === this.#portsKey) return undefined;
+    return this.#restartPasta(key);
+  }
+
+  /** pasta again, for ports bound on the host since it started. */
+  #restartPasta(key: string): Promise<void> {
+    this.#restarting ??= this.#doRestart(key).finally(() => (this.#restarting = undefined));
+    return this.#restarting;
+  }
+
+  async #doRestart(key: string): Promise<void> {
     const target = this.#target;
-    if (this.#restarting || this.#closed || target === undefined) return;
-    this.#restarting = true;
+    if (this.#closed || target === undefined) return;
     try {
       const old = this.#pasta;
       if (old && old.exitCode === null && old.signalCode === null) {
@@ -339,8 +355,6 @@ export class EnvironmentNetwork {
       await this.#attachPasta(target.pid, target.support, key);
     } catch {
       // The environment keeps its earlier reach; tried again on the next change.
-    } finally {
-      this.#restarting = false;
     }
   }
 
@@ -518,6 +532,8 @@ function sameNamespace(pid: number | undefined): boolean {
 
 /** Environments with pasta attached, for watchHostPorts. */
 const egress = new Set<EnvironmentNetwork>();
+/** The host's listening ports as watchHostPorts last read them. */
+let latestKey: string | undefined;
 
 /**
  * pasta (0.0~git20230309) forwards the host ports that are bound when it starts, and does not scan
@@ -529,26 +545,47 @@ export function watchHostPorts(intervalMs: number): () => void {
   const timer = setInterval(() => {
     if (egress.size === 0) return;
     const key = hostListenKey();
+    latestKey = key;
     for (const n of egress) n.refresh(key);
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }
 
-/** The host's listening TCP ports (IPv4 and IPv6), as one comparable string. */
+/**
+ * The host's listening TCP ports (IPv4 and IPv6), as one comparable string. The kernel lists
+ * listening sockets first: reading stops at the first other one, so connections cost nothing.
+ */
 function hostListenKey(): string {
   const ports = new Set<string>();
+  const buf = Buffer.alloc(16384);
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
+    let fd: number;
     try {
-      text = fs.readFileSync(table, 'latin1');
+      fd = fs.openSync(table, 'r');
     } catch {
       continue;
     }
-    for (const line of text.split('\n')) {
-      // "  sl  local_address rem_address   st ...": st 0A is LISTEN.
-      const cols = line.trim().split(/\s+/, 4);
-      if (cols[3] === '0A') ports.add((cols[1] as string).slice(-4));
+    try {
+      let rest = '';
+      for (let done = false; !done; ) {
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n <= 0) break;
+        const lines = (rest + buf.toString('latin1', 0, n)).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) {
+          // "  sl  local_address rem_address   st ...": st 0A is LISTEN.
+          const cols = line.trim().split(/\s+/, 4);
+          if (cols[0] === 'sl') continue;
+          if (cols[3] !== '0A') {
+            done = true;
+            break;
+          }
+          ports.add((cols[1] as string).slice(-4));
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
     }
   }
   return [...ports].sort().join(',');

@@ -56,3 +56,36 @@ describe('npm test on a machine without its Python peers', () => {
     }
   });
 });
+
+describe('an install without dev dependencies (no typescript)', () => {
+  let work: string;
+  before(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'lambdalite-no-dev-'));
+    for (const dir of ['scripts', 'bin', 'src']) mkdirSync(path.join(work, dir));
+    copyFileSync(path.join(root, 'scripts', 'build.mjs'), path.join(work, 'scripts', 'build.mjs'));
+    copyFileSync(path.join(root, 'bin', 'lambdalite.js'), path.join(work, 'bin', 'lambdalite.js'));
+    copyFileSync(path.join(root, 'package.json'), path.join(work, 'package.json'));
+    copyFileSync(path.join(root, 'tsconfig.json'), path.join(work, 'tsconfig.json'));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  const node = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, args, { cwd: work, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout: String(stdout), stderr: String(stderr) }));
+  });
+
+  it("npm's prepare succeeds and says it skipped the build", async () => {
+    const r = await node([path.join(work, 'scripts', 'build.mjs'), '--if-possible']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /typescript is not installed, skipping the build/);
+    const strict = await node([path.join(work, 'scripts', 'build.mjs')]);
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /typescript is not installed: run `npm install` with dev dependencies/);
+  });
+
+  it('lambdalite without dist/ says what to run instead of a stack trace', async () => {
+    const r = await node([path.join(work, 'bin', 'lambdalite.js'), 'start']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'lambdalite: dist/ is missing and typescript is not installed: run `npm install` (with dev dependencies), then `npm run build`\n');
+  });
+});

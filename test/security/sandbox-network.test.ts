@@ -205,7 +205,7 @@ describe('network isolation, a host service started after the environment', () =
       // The engine renews an idle environment's egress when the host's listening ports change:
       // bounded retries until it is reached.
       let answer = first;
-      for (let attempt = 0; answer.status !== 200 && attempt < 100; attempt++) {
+      for (let attempt = 0; answer.status !== 200 && attempt < 500; attempt++) {
         answer = await invoke(t.client, 'early', { op: 'get', url: `http://127.0.0.1:${late.port}/late` });
       }
       assert.equal(answer.status, 200, `the late service was never reached: ${JSON.stringify(answer)}`);
