@@ -96,7 +96,7 @@ describe('external extensions', () => {
   it('start before the runtime, register, see every INVOKE, and get SHUTDOWN when the environment stops', async () => {
     // A store of the test's own, so the lines written while the environment shuts down can be read after close.
     const logs = new LogStore(path.join(tempDir('ext-logs'), 'logs.db'), { clock: systemClock, retentionDays: 0, maxBytes: 0 });
-    const invoker = testInvoker({ logs });
+    const invoker = testInvoker({ logs, network: 'egress' });
     const cfg = fnConfig({
       runtime: 'nodejs22.x',
       layerDirs: [extensionLayer()],

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { InvokeEngine } from '../../src/invoke/engine.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
 
-const invoker = testInvoker();
+// Each environment in its own network namespace (the server's default): deliveries are made from inside it.
+const invoker = testInvoker({ network: 'egress' });
 after(async () => {
   await invoker.close();
   cleanupTemp();

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
 import { until } from './until.js';
 
-const invoker = testInvoker();
+// Each environment in its own network namespace (the server's default), where the daemon is the namespace's own.
+const invoker = testInvoker({ network: 'egress' });
 after(async () => {
   await invoker.close();
   cleanupTemp();
