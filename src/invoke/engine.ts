@@ -216,6 +216,8 @@ export class SandboxInvokeEngine implements InvokeEngine {
   readonly #sweepMs: number;
   #sweeper: Timer | undefined;
   #refilling = false;
+  /** Called once a refill in progress has finished: close() waits for spares still being made. */
+  readonly #refillWaiters: (() => void)[] = [];
   /** MemorySize of the latest cold start: spare launchers' cgroups get it ahead of time. */
   #likelyMemoryMb = 128;
   /** Disposals in progress; readLogs waits for them so a dead environment's last lines are in. */
@@ -653,6 +655,7 @@ export class SandboxInvokeEngine implements InvokeEngine {
       if (!this.#closed) this.#log(`cannot prepare spare execution environments: ${(e as Error).message}`);
     } finally {
       this.#refilling = false;
+      for (const done of this.#refillWaiters.splice(0)) done();
     }
   }
 
@@ -752,6 +755,9 @@ export class SandboxInvokeEngine implements InvokeEngine {
     this.#starts.close();
     this.#provisioned.close();
     const waits: Promise<void>[] = [];
+    // A /tmp image or launcher still being made disposes of itself once made; wait for that too, so
+    // nothing is left mounted in the data dir when close() resolves.
+    if (this.#refilling) waits.push(new Promise<void>((resolve) => this.#refillWaiters.push(resolve)));
     for (const env of [...this.#meta.keys()]) waits.push(this.#dispose(env));
     this.#pools.clear();
     for (const api of this.#spares.splice(0)) waits.push(api.close());

@@ -29,7 +29,7 @@ export class XRayDaemon {
 
   private constructor(socket: dgram.Socket) {
     this.#socket = socket;
-    socket.on('message', (msg) => this.#onMessage(msg));
+    socket.on('message', (msg) => this.receive(msg));
     socket.on('error', () => {});
   }
 
@@ -98,7 +98,12 @@ export class XRayDaemon {
     if (this.#traces.size > MAX_OPEN_TRACES) this.#traces.delete(this.#traces.keys().next().value as string);
   }
 
-  #onMessage(msg: Buffer): void {
+  /**
+   * One datagram sent to a daemon address. From an environment's own socket (network.ts), `from` is
+   * its function: only that function's traces take the segment, so no function can add segments to
+   * another's traces.
+   */
+  receive(msg: Buffer, from?: string): void {
     if (msg.length > MAX_DATAGRAM) return;
     const text = msg.toString('utf8');
     const nl = text.indexOf('\n');
@@ -112,7 +117,7 @@ export class XRayDaemon {
       if (typeof seg.trace_id !== 'string' || typeof seg.id !== 'string') return;
       const fn = this.#traces.get(seg.trace_id);
       // Segments of traces no function here started are not ours to keep.
-      if (fn !== undefined) this.#store(fn, seg as TraceSegment);
+      if (fn !== undefined && (from === undefined || from === fn)) this.#store(fn, seg as TraceSegment);
     } catch {
       // not a segment
     }

@@ -28,6 +28,8 @@ import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 
 /** AWS's init phase limit. */
 const INIT_TIMEOUT_MS = 10_000;
+/** How long an idle environment stays thawed for Telemetry API deliveries of its last invocation. */
+const TELEMETRY_DRAIN_MS = 2000;
 
 export interface EnvironmentOptions {
   readonly id: string;
@@ -132,6 +134,8 @@ export class ExecutionEnvironment {
   #exit: Promise<ExitStatus> | undefined;
   #disposed: Promise<void> | undefined;
   #retired = false;
+  /** Telemetry of the last invocation is being delivered before the environment is frozen. */
+  #draining = false;
   /** How many external extensions (/opt/extensions/*) start with the runtime. */
   readonly #externalExtensions: number;
 
@@ -181,8 +185,10 @@ export class ExecutionEnvironment {
       onError: (id, type, body) => this.#onError(id, type, body),
       onResponseTooLarge: (id, size) => this.#onTooLarge(id, size),
       onInitError: (type, body) => this.#onInitError(type, body),
+      onExtensionsReady: () => this.#freezeIfIdle(),
     });
     this.#serveLambdaApi();
+    this.#crossNamespace();
     // Its egress may be renewed (network.ts, watchHostPorts) only while no request is in flight.
     if (o.network) o.network.idle = () => this.state === 'idle';
     this.#start();
@@ -248,6 +254,8 @@ export class ExecutionEnvironment {
       _AWS_XRAY_DAEMON_PORT: '2000',
       ...plan.env(view),
       ...this.#o.platformEnv,
+      // In its own namespace the host's daemon is out of reach: the namespace's own socket instead.
+      ...this.#o.network?.xrayEnv,
       // The function's own variables may replace the defaults above but none of the reserved ones
       // below (the control plane rejects reserved keys at create time; this is the backstop).
       ...config.environment,
@@ -311,6 +319,7 @@ export class ExecutionEnvironment {
       // the init phase (cold) or a runtime slow to poll again (warm) the same bound.
       this.#arm(active, (wasStarting ? INIT_TIMEOUT_MS : 0) + this.#o.config.timeout * 1000);
       this.#cgroup.thaw();
+      this.#api.telemetry.release();
       this.#api.deliver({ requestId: request.requestId, payload: request.payload.length ? request.payload : EMPTY_EVENT });
     });
   }
@@ -344,7 +353,28 @@ export class ExecutionEnvironment {
    * the next event is handed over (or before it is killed).
    */
   #freezeIfIdle(): void {
-    if (this.state === 'idle' && this.#api.parked) this.#cgroup.freeze();
+    if (this.state !== 'idle' || !this.#api.parked || this.#disposed !== undefined) return;
+    const telemetry = this.#api.telemetry;
+    if (!telemetry.active) return this.#cgroup.freeze();
+    // Subscribers get what the invocation produced first (a frozen listener cannot take it), within
+    // a bound; what comes after waits for the next thaw, as AWS delivers it during the next event.
+    if (this.#draining) return;
+    this.#draining = true;
+    void telemetry.flushAll(TELEMETRY_DRAIN_MS).then(() => {
+      this.#draining = false;
+      if (this.state !== 'idle' || !this.#api.parked || this.#disposed !== undefined) return;
+      telemetry.hold();
+      this.#cgroup.freeze();
+    });
+  }
+
+  /** X-Ray segments and Telemetry deliveries cross the environment's namespace through its own sockets. */
+  #crossNamespace(): void {
+    const network = this.#o.network;
+    if (network === undefined) return;
+    const { xray, config } = this.#o;
+    if (xray !== undefined) network.xray.on('message', (msg: Buffer) => xray.receive(msg, config.functionArn));
+    this.#api.telemetry.connect = (port) => network.connect(port);
   }
 
   /** Connections to the Lambda API address inside the namespace go to the API server, marked. */
@@ -601,6 +631,9 @@ export class ExecutionEnvironment {
     this.#disposed ??= (async () => {
       // Extensions registered for SHUTDOWN get it, with AWS's budget, before the environment stops.
       if (this.#api.extensions.count > 0 && this.#proc !== undefined && this.state !== 'dead') {
+        // A frozen environment could not answer; it stays thawed until it is killed.
+        this.#cgroup.thaw();
+        this.#api.telemetry.release();
         await this.#api.telemetry.flushAll(SHUTDOWN_BUDGET_MS);
         await this.#api.extensions.shutdown('spindown', this.#clock.now());
       }

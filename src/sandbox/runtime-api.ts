@@ -42,6 +42,8 @@ export interface RuntimeApiHooks {
   /** The response body was over MAX_PAYLOAD_SIZE; the runtime got 413. */
   onResponseTooLarge(requestId: string, size: number): void;
   onInitError(errorType: string | undefined, body: Buffer): void;
+  /** Every extension waits in event/next again (the environment may now be idle, see parked). */
+  onExtensionsReady?(): void;
 }
 
 export class RuntimeApiServer {
@@ -104,9 +106,12 @@ export class RuntimeApiServer {
     return this.#address ?? `127.0.0.1:${this.#port}`;
   }
 
-  /** The runtime is parked in GET /invocation/next with nothing to deliver: the environment is idle. */
+  /**
+   * The runtime is parked in GET /invocation/next with nothing to deliver, and every extension waits
+   * in event/next (as on AWS, an invocation's extension work ends the invoke phase): the environment is idle.
+   */
   get parked(): boolean {
-    return this.#state === State.Ready && this.#waiting !== undefined && this.#queued === undefined;
+    return this.#state === State.Ready && this.#waiting !== undefined && this.#queued === undefined && this.extensions.ready();
   }
 
   attach(hooks: RuntimeApiHooks): void {
@@ -115,7 +120,13 @@ export class RuntimeApiServer {
 
   /** Extensions of this environment: `expectedExternal` must register before the first invocation. */
   attachExtensions(info: FunctionInfo, expectedExternal: number, hooks: Omit<ExtensionsHooks, 'onReady'>): void {
-    this.extensions.attach(info, expectedExternal, { ...hooks, onReady: () => this.#sendIfReady() });
+    this.extensions.attach(info, expectedExternal, {
+      ...hooks,
+      onReady: () => {
+        this.#sendIfReady();
+        if (this.extensions.ready()) this.#hooks?.onExtensionsReady?.();
+      },
+    });
   }
 
   #sendIfReady(): void {

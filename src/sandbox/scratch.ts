@@ -104,6 +104,12 @@ async function createDisk(tools: Tools, baseDir: string, id: string, sizeMb: num
     fs.mkdirSync(dir, { mode: 0o700 });
     await run(tools.mount, ['-t', 'ext4', '-o', 'nosuid,nodev,minixdf', device, dir]);
     mounted = true;
+    // Detaching a mounted loop device marks it to detach itself at unmount (the kernel's autoclear), and
+    // the image needs no name once mounted: a server killed with SIGKILL leaves only the mount, which
+    // the next start on this data dir unmounts, and nothing else.
+    await run(tools.losetup, ['-d', device]);
+    device = undefined;
+    fs.rmSync(image, { force: true });
     fs.rmdirSync(path.join(dir, 'lost+found'));
     fs.chmodSync(dir, 0o1777);
     return { dir, sizeMb, dispose };

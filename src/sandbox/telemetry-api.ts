@@ -10,6 +10,7 @@
 // sandbox itself (sandbox.localdomain, 127.0.0.1, localhost).
 
 import http from 'node:http';
+import type net from 'node:net';
 import { fail, readSmallBody } from './extensions-api.js';
 
 export const TELEMETRY_PREFIX = '/2022-07-01/telemetry';
@@ -33,11 +34,22 @@ interface Subscription {
   timer: NodeJS.Timeout | undefined;
   /** Deliveries in flight, so shutdown can wait for them. */
   sending: Promise<void>;
+  /** The batch was due while deliveries were held. */
+  due: boolean;
 }
+
+/** Opens a connection to a port of the sandbox's own loopback. */
+export type SandboxConnector = (port: number) => Promise<net.Socket>;
 
 export class TelemetryApi {
   readonly #subs = new Map<string, Subscription>();
   readonly #isExtension: (id: string) => boolean;
+  /**
+   * How deliveries reach the subscriber: from inside the environment's network namespace
+   * (network.ts); undefined when the environment shares the server's network.
+   */
+  connect: SandboxConnector | undefined;
+  #held = false;
 
   constructor(isExtension: (id: string) => boolean) {
     this.#isExtension = isExtension;
@@ -99,6 +111,17 @@ export class TelemetryApi {
     clearTimeout(timer);
   }
 
+  /** While the environment is frozen its listener cannot answer: batches wait until release(). */
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    for (const sub of this.#subs.values()) if (sub.due) this.#flush(sub);
+  }
+
   close(): void {
     for (const sub of this.#subs.values()) if (sub.timer !== undefined) clearTimeout(sub.timer);
     this.#subs.clear();
@@ -107,13 +130,14 @@ export class TelemetryApi {
   #flush(sub: Subscription): void {
     if (sub.timer !== undefined) clearTimeout(sub.timer);
     sub.timer = undefined;
-    if (sub.batch.length === 0) return;
+    sub.due = this.#held;
+    if (sub.batch.length === 0 || this.#held) return;
     const body = `[${sub.batch.join(',')}]`;
     sub.batch = [];
     sub.bytes = 0;
     const previous = sub.sending;
     // One batch at a time per subscriber, in order, as AWS delivers them.
-    sub.sending = previous.then(() => post(sub.url, body));
+    sub.sending = previous.then(() => post(sub.url, body, this.connect));
   }
 }
 
@@ -159,15 +183,25 @@ function parseSubscription(extensionId: string, text: string): Subscription {
     bytes: 0,
     timer: undefined,
     sending: Promise.resolve(),
+    due: false,
   };
 }
 
 /** POSTs one batch; a subscriber that is gone or slow loses it (AWS drops too), never blocks the platform. */
-function post(url: URL, body: string): Promise<void> {
+function post(url: URL, body: string, connect: SandboxConnector | undefined): Promise<void> {
   const host = url.hostname === 'sandbox.localdomain' ? '127.0.0.1' : url.hostname;
+  const port = Number(url.port || 80);
+  const options: http.RequestOptions = { host, port, path: `${url.pathname}${url.search}`, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: 5000 };
+  if (connect !== undefined) {
+    // The listener is on the loopback of the sandbox's namespace, not the server's.
+    options.createConnection = (_o, done) => {
+      connect(port).then((socket) => done(null, socket), (e: Error) => done(e, undefined as unknown as net.Socket));
+      return undefined as unknown as net.Socket;
+    };
+  }
   return new Promise((resolve) => {
     const req = http.request(
-      { host, port: url.port || 80, path: `${url.pathname}${url.search}`, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: 5000 },
+      options,
       (res) => {
         res.resume();
         res.on('end', () => resolve());

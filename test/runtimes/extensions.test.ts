@@ -4,10 +4,12 @@
 
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { LogStore } from '../../src/logs/store.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp, tempDir } from '../invoke/fixtures.js';
+import { until } from './until.js';
 
 after(() => cleanupTemp());
 
@@ -47,6 +49,41 @@ const call = (method, p, headers, body) => new Promise((resolve, reject) => {
 })();
 `;
 
+/**
+ * Whether an environment of this process's engine is frozen now (cgroup v1 freezer or v2
+ * cgroup.freeze); undefined where environments are not frozen at all.
+ */
+function frozenEnvironments(): boolean | undefined {
+  const own = (controller: RegExp) => fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => controller.test(l))?.replace(/^[^:]*:[^:]*:/, '');
+  const v1 = own(/^\d+:([^:]*,)?freezer(,[^:]*)?:/);
+  const v2 = own(/^0::/);
+  const candidates: [string, (dir: string) => boolean][] = [];
+  if (v1 !== undefined) candidates.push([path.join('/sys/fs/cgroup/freezer', v1), (d) => fs.readFileSync(path.join(d, 'freezer.state'), 'utf8').trim() === 'FROZEN']);
+  if (v2 !== undefined) {
+    for (const root of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+      for (const base of [v2, path.dirname(v2)]) candidates.push([path.join(root, base), (d) => /^frozen 1$/m.test(fs.readFileSync(path.join(d, 'cgroup.events'), 'utf8'))]);
+    }
+  }
+  for (const [base, frozen] of candidates) {
+    const parent = path.join(base, `lambdalite-${process.pid}`);
+    let names: string[];
+    try {
+      names = fs.readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      if (!fs.existsSync(path.join(parent, base.startsWith('/sys/fs/cgroup/freezer') ? 'freezer.state' : 'cgroup.freeze'))) continue;
+    } catch {
+      continue;
+    }
+    return names.some((n) => {
+      try {
+        return frozen(path.join(parent, n));
+      } catch {
+        return false;
+      }
+    });
+  }
+  return undefined;
+}
+
 function extensionLayer(): string {
   return makeCode({
     'extensions/bash-logger': exe(BASH_EXTENSION),
@@ -59,7 +96,7 @@ describe('external extensions', () => {
   it('start before the runtime, register, see every INVOKE, and get SHUTDOWN when the environment stops', async () => {
     // A store of the test's own, so the lines written while the environment shuts down can be read after close.
     const logs = new LogStore(path.join(tempDir('ext-logs'), 'logs.db'), { clock: systemClock, retentionDays: 0, maxBytes: 0 });
-    const invoker = testInvoker({ logs });
+    const invoker = testInvoker({ logs, network: 'egress' });
     const cfg = fnConfig({
       runtime: 'nodejs22.x',
       layerDirs: [extensionLayer()],
@@ -84,6 +121,13 @@ describe('external extensions', () => {
         const node = text.indexOf(`[node-ext] INVOKE ${id}`);
         assert.ok(node >= 0 && node < text.indexOf(`START RequestId: ${ids[i + 1]}`), text);
       }
+      // Once the extensions wait for their next event again the idle environment is frozen: the
+      // SHUTDOWN below reaches them only if it is thawed first.
+      const lastInvoke = new RegExp(`\\[bash-logger\\] event \\{"eventType":"INVOKE","deadlineMs":\\d+,"requestId":"${ids[2]}"`);
+      for (const end = Date.now() + 10_000; !lastInvoke.test(await logText(invoker, cfg)); await new Promise((r) => setTimeout(r, 20))) {
+        if (Date.now() > end) assert.fail('the last INVOKE did not reach the extension within 10 s');
+      }
+      if (frozenEnvironments() !== undefined) await until('the idle environment frozen', () => frozenEnvironments() || undefined, 10_000);
     } finally {
       await invoker.close();
     }

@@ -4,10 +4,12 @@
 
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import type { InvokeEngine } from '../../src/invoke/engine.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
 import { waitFor } from '../helpers/wait.js';
 
-const invoker = testInvoker();
+// Each environment in its own network namespace (the server's default): deliveries are made from inside it.
+const invoker = testInvoker({ network: 'egress' });
 after(async () => {
   await invoker.close();
   cleanupTemp();
@@ -48,27 +50,43 @@ const listener = http.createServer((req, res) => {
 `;
 
 describe('Telemetry API', () => {
-  it('delivers platform and function events to a subscribed extension', async () => {
-    const cfg = fnConfig({
-      runtime: 'nodejs22.x',
-      layerDirs: [makeCode({ 'extensions/tele': { content: '#!/bin/bash\nexec node /opt/tele/index.js\n', mode: 0o755 }, 'tele/index.js': TELEMETRY_EXTENSION })],
-      codeDir: makeCode({ 'index.js': "exports.handler = async (e) => { console.log('hello ' + e.n); return e.n; };" }),
-    });
-    const { result } = await invokeJson(invoker, cfg, { n: 1 });
-    assert.equal(result.functionError, undefined);
-    const id = result.requestId;
-    const log = await pollLog(cfg, (t) => t.includes(`[tele] platform.report {"requestId":"${id}"`));
-    assert.match(log, /\[tele\] elsewhere 400 \{"errorMessage":"destination.URI must address the sandbox \(sandbox.localdomain\)","errorType":"ValidationError"\}/);
-    assert.match(log, /\[tele\] tooFast 400 \{"errorMessage":"buffering.timeoutMs must be an integer from 25 to 30000","errorType":"ValidationError"\}/);
-    assert.match(log, /\[tele\] subscribed 200 OK/);
-    assert.match(log, new RegExp(`\\[tele\\] platform.start \\{"requestId":"${id}","version":"\\$LATEST"\\}`));
-    assert.match(log, new RegExp(`\\[tele\\] function "[^"]*\\\\t${id}\\\\tINFO\\\\thello 1"`));
-    assert.match(log, new RegExp(`\\[tele\\] platform.runtimeDone \\{"requestId":"${id}","status":"success","metrics":\\{"durationMs":[\\d.]+,"producedBytes":1\\}\\}`));
-    assert.match(log, new RegExp(`\\[tele\\] platform.report \\{"requestId":"${id}","status":"success","metrics":\\{"durationMs":[\\d.]+,"billedDurationMs":\\d+,"memorySizeMB":128,"maxMemoryUsedMB":\\d+,"initDurationMs":[\\d.]+\\}\\}`));
+  it('delivers platform and function events to a subscribed extension', () => deliversEvents(invoker));
+
+  it('delivers them as before in the host network mode', async () => {
+    const hostInvoker = testInvoker({ network: 'host' });
+    try {
+      await deliversEvents(hostInvoker);
+    } finally {
+      await hostInvoker.close();
+    }
   });
 });
 
-async function pollLog(cfg: Parameters<typeof logText>[1], done: (text: string) => boolean): Promise<string> {
+/** In its own network namespace the destination is the namespace's loopback; in `host` mode the host's. */
+async function deliversEvents(invoker: InvokeEngine): Promise<void> {
+  const cfg = fnConfig({
+    runtime: 'nodejs22.x',
+    layerDirs: [makeCode({ 'extensions/tele': { content: '#!/bin/bash\nexec node /opt/tele/index.js\n', mode: 0o755 }, 'tele/index.js': TELEMETRY_EXTENSION })],
+    codeDir: makeCode({ 'index.js': "exports.handler = async (e) => { console.log('hello ' + e.n); return e.n; };" }),
+  });
+  const { result } = await invokeJson(invoker, cfg, { n: 1 });
+  assert.equal(result.functionError, undefined);
+  const id = result.requestId;
+  const log = await pollLog(invoker, cfg, (t) => t.includes(`[tele] platform.report {"requestId":"${id}"`));
+  assert.match(log, /\[tele\] elsewhere 400 \{"errorMessage":"destination.URI must address the sandbox \(sandbox.localdomain\)","errorType":"ValidationError"\}/);
+  assert.match(log, /\[tele\] tooFast 400 \{"errorMessage":"buffering.timeoutMs must be an integer from 25 to 30000","errorType":"ValidationError"\}/);
+  assert.match(log, /\[tele\] subscribed 200 OK/);
+  assert.match(log, new RegExp(`\\[tele\\] platform.start \\{"requestId":"${id}","version":"\\$LATEST"\\}`));
+  assert.match(log, new RegExp(`\\[tele\\] function "[^"]*\\\\t${id}\\\\tINFO\\\\thello 1"`));
+  assert.match(log, new RegExp(`\\[tele\\] platform.runtimeDone \\{"requestId":"${id}","status":"success","metrics":\\{"durationMs":[\\d.]+,"producedBytes":1\\}\\}`));
+  assert.match(log, new RegExp(`\\[tele\\] platform.report \\{"requestId":"${id}","status":"success","metrics":\\{"durationMs":[\\d.]+,"billedDurationMs":\\d+,"memorySizeMB":128,"maxMemoryUsedMB":\\d+,"initDurationMs":[\\d.]+\\}\\}`));
+  // The environment sat frozen in between: the next invocation's events arrive all the same.
+  const second = (await invokeJson(invoker, cfg, { n: 2 })).result.requestId;
+  const next = await pollLog(invoker, cfg, (t) => t.includes(`[tele] platform.report {"requestId":"${second}"`));
+  assert.match(next, new RegExp(`\\[tele\\] function "[^"]*\\\\t${second}\\\\tINFO\\\\thello 2"`));
+}
+
+async function pollLog(invoker: InvokeEngine, cfg: Parameters<typeof logText>[1], done: (text: string) => boolean): Promise<string> {
   let text = '';
   await waitFor(async () => done((text = await logText(invoker, cfg))), { message: 'the telemetry', timeoutMs: 10_000 })
     .catch((e: unknown) => assert.fail(`${(e as Error).message}; the log so far:\n${text}`));

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
 import { waitFor } from '../helpers/wait.js';
 
-const invoker = testInvoker();
+// Each environment in its own network namespace (the server's default), where the daemon is the namespace's own.
+const invoker = testInvoker({ network: 'egress' });
 after(async () => {
   await invoker.close();
   cleanupTemp();
@@ -76,5 +77,48 @@ exports.handler = async () => {
     await waitFor(() => invoker.traceSegments(cfg.functionArn).find((s) => s.name === 'last'), { message: 'the last segment' });
     const names = invoker.traceSegments(cfg.functionArn).map((s) => s.name);
     assert.ok(!names.includes('foreign'), names.join(','));
+  });
+
+  it('takes segments from an environment only for its own function\'s traces', async () => {
+    const victim = fnConfig({ tracingMode: 'Active', codeDir: makeCode({ 'index.js': SENDER }) });
+    const { body } = await invokeJson(invoker, victim);
+    const victimRoot = body.header.match(/Root=([^;]+)/)[1];
+    // Another function that learnt the victim's trace id tries to add a segment to that trace.
+    const attacker = fnConfig({
+      tracingMode: 'Active',
+      codeDir: makeCode({
+        'index.js': `const dgram = require('node:dgram');
+exports.handler = async (e) => {
+  const [host, port] = process.env.AWS_XRAY_DAEMON_ADDRESS.split(':');
+  const sock = dgram.createSocket('udp4');
+  const send = (doc) => new Promise((r) => sock.send('{"format": "json", "version": 1}\\n' + JSON.stringify(doc), Number(port), host, () => r()));
+  await send({ trace_id: e.root, id: '1111111111111111', name: 'forged' });
+  await send({ trace_id: process.env._X_AMZN_TRACE_ID.match(/Root=([^;]+)/)[1], id: '2222222222222222', name: 'own' });
+  sock.close();
+  return process.env.AWS_XRAY_DAEMON_ADDRESS;
+};`,
+      }),
+    });
+    const out = await invokeJson(invoker, attacker, { root: victimRoot });
+    // In its own network namespace, the daemon's address is the namespace's own.
+    assert.equal(out.body, '127.0.0.1:2000');
+    // Datagrams of one socket arrive in order: once 'own' is in, 'forged' has been judged.
+    await until('the attacker\'s own segment', () => invoker.traceSegments(attacker.functionArn).find((s) => s.name === 'own'));
+    const names = [...invoker.traceSegments(victim.functionArn), ...invoker.traceSegments(attacker.functionArn)].map((s) => s.name);
+    assert.ok(!names.includes('forged'), names.join(','));
+  });
+
+  it('works as before in the host network mode, through the daemon on the host\'s loopback', async () => {
+    const hostInvoker = testInvoker({ network: 'host' });
+    try {
+      const cfg = fnConfig({ tracingMode: 'Active', codeDir: makeCode({ 'index.js': SENDER }) });
+      const { result, body } = await invokeJson(hostInvoker, cfg);
+      assert.equal(result.functionError, undefined, JSON.stringify(body));
+      assert.notEqual(body.daemon, '127.0.0.1:2000');
+      const mine = await until('the function\'s subsegment', () => hostInvoker.traceSegments(cfg.functionArn).find((s) => s.name === 'my-work'));
+      assert.equal(mine.trace_id, body.header.match(/Root=([^;]+)/)[1]);
+    } finally {
+      await hostInvoker.close();
+    }
   });
 });
