@@ -9,7 +9,7 @@ import path from 'node:path';
 import { LogStore } from '../../src/logs/store.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp, tempDir } from '../invoke/fixtures.js';
-import { until } from './until.js';
+import { waitFor } from '../helpers/wait.js';
 
 after(() => cleanupTemp());
 
@@ -124,10 +124,8 @@ describe('external extensions', () => {
       // Once the extensions wait for their next event again the idle environment is frozen: the
       // SHUTDOWN below reaches them only if it is thawed first.
       const lastInvoke = new RegExp(`\\[bash-logger\\] event \\{"eventType":"INVOKE","deadlineMs":\\d+,"requestId":"${ids[2]}"`);
-      for (const end = Date.now() + 10_000; !lastInvoke.test(await logText(invoker, cfg)); await new Promise((r) => setTimeout(r, 20))) {
-        if (Date.now() > end) assert.fail('the last INVOKE did not reach the extension within 10 s');
-      }
-      if (frozenEnvironments() !== undefined) await until('the idle environment frozen', () => frozenEnvironments() || undefined, 10_000);
+      await waitFor(async () => lastInvoke.test(await logText(invoker, cfg)), { message: 'the last INVOKE at the extension', timeoutMs: 10_000 });
+      if (frozenEnvironments() !== undefined) await waitFor(() => frozenEnvironments(), { message: 'the idle environment frozen', timeoutMs: 10_000 });
     } finally {
       await invoker.close();
     }

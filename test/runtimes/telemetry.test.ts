@@ -4,7 +4,7 @@
 
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { InvokeEngine } from '../../src/invoke/engine.js';
+import type { SandboxInvokeEngine } from '../../src/invoke/engine.js';
 import { makeCode, fnConfig, testInvoker, invokeJson, logText, cleanupTemp } from '../invoke/fixtures.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -63,7 +63,7 @@ describe('Telemetry API', () => {
 });
 
 /** In its own network namespace the destination is the namespace's loopback; in `host` mode the host's. */
-async function deliversEvents(invoker: InvokeEngine): Promise<void> {
+async function deliversEvents(invoker: SandboxInvokeEngine): Promise<void> {
   const cfg = fnConfig({
     runtime: 'nodejs22.x',
     layerDirs: [makeCode({ 'extensions/tele': { content: '#!/bin/bash\nexec node /opt/tele/index.js\n', mode: 0o755 }, 'tele/index.js': TELEMETRY_EXTENSION })],
@@ -86,7 +86,7 @@ async function deliversEvents(invoker: InvokeEngine): Promise<void> {
   assert.match(next, new RegExp(`\\[tele\\] function "[^"]*\\\\t${second}\\\\tINFO\\\\thello 2"`));
 }
 
-async function pollLog(invoker: InvokeEngine, cfg: Parameters<typeof logText>[1], done: (text: string) => boolean): Promise<string> {
+async function pollLog(invoker: SandboxInvokeEngine, cfg: Parameters<typeof logText>[1], done: (text: string) => boolean): Promise<string> {
   let text = '';
   await waitFor(async () => done((text = await logText(invoker, cfg))), { message: 'the telemetry', timeoutMs: 10_000 })
     .catch((e: unknown) => assert.fail(`${(e as Error).message}; the log so far:\n${text}`));

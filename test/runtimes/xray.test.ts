@@ -103,7 +103,7 @@ exports.handler = async (e) => {
     // In its own network namespace, the daemon's address is the namespace's own.
     assert.equal(out.body, '127.0.0.1:2000');
     // Datagrams of one socket arrive in order: once 'own' is in, 'forged' has been judged.
-    await until('the attacker\'s own segment', () => invoker.traceSegments(attacker.functionArn).find((s) => s.name === 'own'));
+    await waitFor(() => invoker.traceSegments(attacker.functionArn).find((s) => s.name === 'own'), { message: 'the attacker\'s own segment' });
     const names = [...invoker.traceSegments(victim.functionArn), ...invoker.traceSegments(attacker.functionArn)].map((s) => s.name);
     assert.ok(!names.includes('forged'), names.join(','));
   });
@@ -115,7 +115,7 @@ exports.handler = async (e) => {
       const { result, body } = await invokeJson(hostInvoker, cfg);
       assert.equal(result.functionError, undefined, JSON.stringify(body));
       assert.notEqual(body.daemon, '127.0.0.1:2000');
-      const mine = await until('the function\'s subsegment', () => hostInvoker.traceSegments(cfg.functionArn).find((s) => s.name === 'my-work'));
+      const mine = await waitFor(() => hostInvoker.traceSegments(cfg.functionArn).find((s) => s.name === 'my-work'), { message: 'the function\'s subsegment' });
       assert.equal(mine.trace_id, body.header.match(/Root=([^;]+)/)[1]);
     } finally {
       await hostInvoker.close();
