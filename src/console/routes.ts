@@ -29,7 +29,8 @@ export interface ConsoleSources {
   queuedEvents(): number;
   /** The same events by state. */
   queuedEventsByState(): QueuedEventCounts;
-  /** Events given up since this process started, with no destination or dead-letter queue to take them (not kept). */
+  /** Events given up since this process started (failed with nowhere to send them, function gone, record
+   *  undeliverable): the store does not keep them, so this counter is all there is. */
   droppedEvents(): number;
 }
 

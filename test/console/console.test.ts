@@ -128,7 +128,32 @@ describe('web console', { skip }, () => {
     assert.deepEqual(api, { queuedEvents: 1, pending: 0, retrying: 1, delivering: 0, droppedSinceStart: 0 });
   });
 
+  it('follows a LoggingConfig log group in the JSON format, with each line\'s level and request id', async () => {
+    const zip = await nodeHandlerZip("exports.handler = async () => { console.warn('careful now'); return 1; };");
+    await t.client.send(new CreateFunctionCommand({
+      FunctionName: 'jsonlogger', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: '/team/json-logs' },
+    }));
+    await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 30 }, { FunctionName: 'jsonlogger' });
+    await page.click('#refresh');
+    await page.waitForSelector('#functions button[data-name="jsonlogger"]', { timeout: WAIT_MS });
+    await page.click('#functions button[data-name="jsonlogger"]');
+    await page.waitForFunction(`document.getElementById('logs-group')?.textContent === '/team/json-logs'`, { timeout: WAIT_MS })
+      .catch(() => assert.fail('the Logs panel did not switch to the function\'s LoggingConfig.LogGroup'));
+    assert.equal(await page.$$eval('#logs .logline', (rows) => rows.length), 0, 'the other function\'s lines are gone');
+    const r = await t.client.send(new InvokeCommand({ FunctionName: 'jsonlogger', Payload: Buffer.from('{}') }));
+    assert.equal(r.FunctionError, undefined);
+    await page.waitForFunction(`[...document.querySelectorAll('#logs .logline .msg')].some((c) => c.textContent === 'careful now')`, { timeout: WAIT_MS })
+      .catch(() => assert.fail('the JSON log line did not appear in the live logs panel'));
+    const row = await page.$$eval('#logs .logline', (rows) => rows.map((x) => ({ rid: x.getAttribute('data-request-id'), cells: [...x.children].map((c) => c.textContent) }))
+      .find((x) => x.cells[3] === 'careful now'));
+    assert.equal(row?.cells[2], 'WARN');
+    assert.match(row?.rid ?? '', /^[0-9a-f-]{36}$/);
+  });
+
   it('shows AWS errors from the page, and refuses an event that is not JSON before sending it', async () => {
+    await page.click('#functions button[data-name="greeter"]');
+    await page.waitForFunction(`document.getElementById('fn-name')?.textContent === 'greeter'`, { timeout: WAIT_MS });
     await page.$eval('#payload', (e) => { (e as unknown as { value: string }).value = '{not json'; });
     await page.click('#invoke');
     await page.waitForFunction(`document.getElementById('invoke-error').textContent !== ''`, { timeout: WAIT_MS });
