@@ -277,7 +277,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     };
   }
 
-  const consoleRoute = consoleRoutes({ queuedEvents: () => store.countEvents() });
+  const consoleRoute = consoleRoutes({
+    queuedEvents: () => store.countEvents(),
+    queuedEventsByState: () => store.countEventsByState(),
+    droppedEvents: () => queue.stats.dropped,
+  });
   const extraRoutes: ExtraRoute = (req, url) => {
     const fromConsole = consoleRoute(req, url);
     if (fromConsole) return fromConsole;
