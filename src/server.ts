@@ -246,7 +246,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
     };
   }
 
-  const consoleRoute = consoleRoutes({ queuedEvents: () => store.countEvents() });
+  const consoleRoute = consoleRoutes({
+    queuedEvents: () => store.countEvents(),
+    queuedEventsByState: () => store.countEventsByState(),
+    droppedEvents: () => queue.stats.dropped,
+  });
   const routes = extraRoutes(codeUrls, () => engine.metrics());
   const logsApi = new LogsService(logs, clock);
   const server: http.Server = (apiServer = createApiServer({

@@ -9,7 +9,12 @@ const HISTORY = 24;
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
 
-const state = { selected: undefined, history: new Map(), timer: undefined };
+const LOGS_POLL_MS = 1000;
+// As `aws logs tail`: start ten minutes back, then follow from the newest event seen.
+const LOGS_BACK_MS = 10 * 60 * 1000;
+const LOGS_MAX_ROWS = 500;
+
+const state = { selected: undefined, history: new Map(), timer: undefined, logs: undefined };
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -127,13 +132,19 @@ async function refreshList() {
       f.FunctionName, el('small', {}, `${f.Runtime ?? f.PackageType} · ${f.MemorySize} MB`)))));
   if (state.selected && !fns.some((f) => f.FunctionName === state.selected)) {
     state.selected = undefined;
+    stopLogs();
     $('detail').hidden = true;
   }
 }
 
 async function refreshFigures() {
   const [metrics, queue] = await Promise.all([api('/metrics'), api('/_lambdalite/api/queue')]);
-  $('queue').textContent = `async queue: ${queue.json().queuedEvents}`;
+  const q = queue.json();
+  $('queue').textContent = `async queue: ${q.queuedEvents}`;
+  $('queue-pending').textContent = q.pending;
+  $('queue-retrying').textContent = q.retrying;
+  $('queue-delivering').textContent = q.delivering;
+  $('queue-dropped').textContent = q.droppedSinceStart;
   const by = figuresByFunction(parseMetrics(metrics.text));
   for (const [fn, f] of by) {
     const h = state.history.get(fn) ?? [];
@@ -170,6 +181,7 @@ async function refreshDetail() {
   const c = fn.Configuration ?? {};
   $('fn-name').textContent = c.FunctionName;
   $('fn-arn').textContent = c.FunctionArn;
+  followLogs(logGroupOf(c));
   kvTable($('config'), [
     ['State', [c.State, c.LastUpdateStatus].filter(Boolean).join(' / ')],
     ['Runtime', c.Runtime], ['Handler', c.Handler], ['Memory', `${c.MemorySize} MB`], ['Timeout', `${c.Timeout} s`],
@@ -192,6 +204,109 @@ async function refreshDetail() {
     (mappings.EventSourceMappings ?? []).map((m) => [m.UUID, m.EventSourceArn, m.State, m.BatchSize, m.LastProcessingResult]));
 }
 
+/** A CloudWatch Logs call (awsJson1_1 on this origin, unsigned). */
+async function logsApi(operation, input) {
+  const res = await fetch('/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `Logs_20140328.${operation}` },
+    body: JSON.stringify(input),
+  });
+  const text = await res.text();
+  let body = {};
+  try { body = text ? JSON.parse(text) : {}; } catch { /* not JSON */ }
+  if (!res.ok) return { error: `${String(body.__type ?? `HTTP ${res.status}`).split('#').pop()}: ${body.message ?? body.Message ?? text}` };
+  return { body };
+}
+
+const LEVELS = /^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)$/;
+
+/** One log event -> { requestId, level, message }, for the text and JSON log formats. */
+function parseLogLine(message) {
+  const line = message.replace(/\n$/, '');
+  const platform = /^(START|END|REPORT|INIT_START|INIT_REPORT)\b(?:.*?RequestId: ([\w-]+))?/.exec(line);
+  if (platform) return { requestId: platform[2] ?? '', level: 'PLATFORM', message: line };
+  const text = /^\S+\t([\w-]{8,})\t([A-Z]+)\t([\s\S]*)$/.exec(line);
+  if (text && LEVELS.test(text[2])) return { requestId: text[1], level: text[2], message: text[3] };
+  if (line.startsWith('{')) {
+    try {
+      const j = JSON.parse(line);
+      if (j && typeof j === 'object') {
+        if (typeof j.type === 'string' && j.type.startsWith('platform.')) return { requestId: String(j.record?.requestId ?? ''), level: 'PLATFORM', message: line };
+        const level = j.level ?? j.log_level;
+        if (typeof level === 'string') return { requestId: String(j.requestId ?? ''), level: level.toUpperCase(), message: typeof j.message === 'string' ? j.message : line };
+      }
+    } catch { /* not JSON: as written */ }
+  }
+  return { requestId: '', level: '', message: line };
+}
+
+function logGroupOf(config) {
+  return config.LoggingConfig?.LogGroup || `/aws/lambda/${config.FunctionName}`;
+}
+
+/** Follows `group` as `aws logs tail --follow` does: FilterLogEvents from startTime, through every nextToken,
+ *  then again from the newest timestamp seen, skipping the events already shown at that timestamp. */
+function followLogs(group) {
+  if (state.logs?.group === group) return;
+  stopLogs();
+  const follow = { group, since: Date.now() - LOGS_BACK_MS, seen: new Set(), timer: undefined, stopped: false };
+  state.logs = follow;
+  $('logs-group').textContent = group;
+  $('logs').replaceChildren();
+  $('logs-status').textContent = 'following…';
+  const poll = async () => {
+    follow.timer = undefined;
+    if (follow.stopped) return;
+    if (document.visibilityState === 'visible' && !$('detail').hidden) await pollLogs(follow);
+    if (!follow.stopped) follow.timer = setTimeout(() => void poll(), LOGS_POLL_MS);
+  };
+  void poll();
+}
+
+function stopLogs() {
+  if (!state.logs) return;
+  state.logs.stopped = true;
+  clearTimeout(state.logs.timer);
+  state.logs = undefined;
+}
+
+async function pollLogs(follow) {
+  let nextToken;
+  const fresh = [];
+  do {
+    const r = await logsApi('FilterLogEvents', { logGroupName: follow.group, startTime: follow.since, interleaved: true, ...(nextToken ? { nextToken } : {}) });
+    if (follow.stopped) return;
+    if (r.error) {
+      // The group appears with the function's first line.
+      $('logs-status').textContent = /^ResourceNotFoundException/.test(r.error) ? 'waiting for the first log line…' : r.error;
+      return;
+    }
+    for (const e of r.body.events ?? []) if (!follow.seen.has(e.eventId)) fresh.push(e);
+    nextToken = r.body.nextToken;
+  } while (nextToken);
+  $('logs-status').textContent = `following · updated ${new Date().toLocaleTimeString()}`;
+  if (!fresh.length) return;
+  fresh.sort((a, b) => a.timestamp - b.timestamp || String(a.eventId).localeCompare(String(b.eventId)));
+  const newest = fresh[fresh.length - 1].timestamp;
+  if (newest > follow.since) {
+    follow.since = newest;
+    follow.seen.clear();
+  }
+  for (const e of fresh) if (e.timestamp === follow.since) follow.seen.add(e.eventId);
+  const box = $('logs');
+  const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+  box.append(...fresh.map((e) => {
+    const p = parseLogLine(String(e.message ?? ''));
+    return el('div', { class: `logline level-${p.level.toLowerCase() || 'none'}`, 'data-request-id': p.requestId },
+      el('span', { class: 'time' }, new Date(e.timestamp).toISOString().slice(11, 23)),
+      el('span', { class: 'rid' }, p.requestId ? p.requestId.slice(0, 8) : '–'),
+      el('span', { class: 'level' }, p.level || '–'),
+      el('span', { class: 'msg' }, p.message));
+  }));
+  while (box.children.length > LOGS_MAX_ROWS) box.firstElementChild.remove();
+  if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
 async function refresh() {
   try {
     await refreshList();
@@ -203,6 +318,7 @@ async function refresh() {
 }
 
 async function select(name) {
+  if (name !== state.selected) stopLogs();
   state.selected = name;
   $('detail').hidden = false;
   $('invoke-out').hidden = true;

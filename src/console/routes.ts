@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import { packageRoot } from '../runtimes/registry.js';
+import type { QueuedEventCounts } from '../store/types.js';
 
 export const CONSOLE_PATH = '/_lambdalite/console';
 
@@ -26,6 +27,11 @@ const SECURITY_HEADERS = {
 export interface ConsoleSources {
   /** Events waiting in the durable async queue (pending or waiting for a retry). */
   queuedEvents(): number;
+  /** The same events by state. */
+  queuedEventsByState(): QueuedEventCounts;
+  /** Events given up since this process started (failed with nowhere to send them, function gone, record
+   *  undeliverable): the store does not keep them, so this counter is all there is. */
+  droppedEvents(): number;
 }
 
 interface Response {
@@ -46,7 +52,7 @@ export function consoleRoutes(sources: ConsoleSources): (req: http.IncomingMessa
       return { status: 200, headers: { 'content-type': type, ...SECURITY_HEADERS }, body: readFileSync(path.join(dir, name)) };
     }
     if (url.pathname === '/_lambdalite/api/queue') {
-      return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify({ queuedEvents: sources.queuedEvents() }) };
+      return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify({ queuedEvents: sources.queuedEvents(), ...sources.queuedEventsByState(), droppedSinceStart: sources.droppedEvents() }) };
     }
     return undefined;
   };

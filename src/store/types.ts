@@ -167,6 +167,8 @@ export interface Store {
   /** When the earliest unleased event is due (epoch ms), or undefined when none waits. */
   nextEventDue(): number | undefined;
   countEvents(): number;
+  /** The queue broken down by where each event stands (see QueuedEventCounts). */
+  countEventsByState(): QueuedEventCounts;
 
   // Event source mappings (src/events/) and the checkpoints of stream mappings.
   /** Creates or replaces a mapping. */
@@ -253,4 +255,15 @@ export interface QueuedEventUpdate {
 
 export interface QueuedEvent extends NewQueuedEvent, QueuedEventUpdate {
   readonly id: number;
+}
+
+/** Events kept in the async queue, by state. Events that failed for good are not kept: they are sent to
+ *  their OnFailure destination or dead-letter queue (counted in `delivering` until sent), or dropped. */
+export interface QueuedEventCounts {
+  /** Not attempted yet (including events held back by throttling). */
+  pending: number;
+  /** Attempted at least once; waiting for a retry. */
+  retrying: number;
+  /** Handled; their records wait to reach a destination or dead-letter queue. */
+  delivering: number;
 }

@@ -1,5 +1,6 @@
 // The web console in headless Chromium: a function created through the SDK shows up, is invoked from the
-// page's JSON editor, and the page shows the result, a log line, the duration and the updated figures.
+// page's JSON editor, and the page shows the result, a log line, the duration, the updated figures, the live logs
+// panel following the function's log group and the async queue by state.
 // A screenshot is saved under test-artifacts/ for a person to look at.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { CreateAliasCommand, CreateFunctionCommand, PublishVersionCommand, PutFunctionConcurrencyCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
+import { CreateAliasCommand, CreateFunctionCommand, InvokeCommand, PublishVersionCommand, PutFunctionConcurrencyCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 
@@ -78,8 +79,30 @@ describe('web console', { skip }, () => {
     assert.match(await text('#invoke-log'), /REPORT RequestId: /);
     assert.match(await text('#invoke-summary'), /^Succeeded · version \$LATEST · duration [\d.]+ ms · round trip \d+ ms$/);
 
+    // The live logs panel follows /aws/lambda/greeter: the invoke's line shows up without a reload.
+    assert.equal(await text('#logs-group'), '/aws/lambda/greeter');
+    await page.waitForFunction(`[...document.querySelectorAll('#logs .logline')].some((r) => r.textContent.includes('console-test saw from the page'))`, { timeout: WAIT_MS })
+      .catch(() => assert.fail('the invoke\'s log line did not appear in the live logs panel'));
+    const row = await page.$$eval('#logs .logline', (rows) => rows.map((r) => ({
+      rid: r.getAttribute('data-request-id'), cells: [...r.children].map((c) => c.textContent),
+    })).find((r) => r.cells[3]?.includes('console-test saw from the page')));
+    assert.ok(row, 'log row');
+    assert.match(row.rid ?? '', /^[0-9a-f-]{36}$/, 'the row carries the request id');
+    assert.match(row.cells[0] ?? '', /^\d\d:\d\d:\d\d\.\d{3}$/);
+    assert.equal(row.cells[1], row.rid?.slice(0, 8));
+    assert.equal(row.cells[2], 'INFO');
+    const reqIds = await page.$$eval('#logs .logline', (rows) => rows.filter((r) => r.textContent.includes('START RequestId:')).map((r) => r.getAttribute('data-request-id')));
+    assert.ok(reqIds.includes(row.rid), 'the START line carries the same request id');
+
+    // A second invoke from elsewhere (the SDK) appears too, each line once.
+    await t.client.send(new InvokeCommand({ FunctionName: 'greeter', Payload: Buffer.from('{"name":"from the sdk"}') }));
+    await page.waitForFunction(`[...document.querySelectorAll('#logs .logline')].some((r) => r.textContent.includes('console-test saw from the sdk'))`, { timeout: WAIT_MS })
+      .catch(() => assert.fail('a later invoke\'s log line did not appear in the live logs panel'));
+    const lines = await page.$$eval('#logs .logline .msg', (cells) => cells.map((c) => c.textContent ?? ''));
+    assert.equal(lines.filter((l) => l.includes('console-test saw from the page')).length, 1, 'no line is shown twice');
+
     // The figures come from /metrics once the page refreshes after the invoke.
-    await page.waitForFunction(`document.querySelector('[data-figure="invocations"] b')?.textContent === '1'`, { timeout: WAIT_MS });
+    await page.waitForFunction(`document.querySelector('[data-figure="invocations"] b')?.textContent === '2'`, { timeout: WAIT_MS });
     assert.equal(await text('[data-figure="errors"] b'), '0');
     assert.match(await text('#queue'), /^async queue: 0$/);
 
@@ -88,7 +111,49 @@ describe('web console', { skip }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  it('shows the async queue by state: a failing Event invoke waits as retrying', async () => {
+    const zip = await nodeHandlerZip("exports.handler = async () => { throw new Error('always fails'); };");
+    await t.client.send(new CreateFunctionCommand({ FunctionName: 'failer', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip } }));
+    await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 30 }, { FunctionName: 'failer' });
+    const r = await t.client.send(new InvokeCommand({ FunctionName: 'failer', InvocationType: 'Event', Payload: Buffer.from('{}') }));
+    assert.equal(r.StatusCode, 202);
+    // The first attempt fails; the retry is a minute away, so the event waits as retrying. The page polls.
+    await page.waitForFunction(`Number(document.getElementById('queue-retrying')?.textContent) >= 1`, { timeout: 60_000 })
+      .catch(async () => assert.fail(`the queue panel never showed a retrying event (shows ${await text('#queue-states')})`));
+    assert.equal(await text('#queue-pending'), '0');
+    assert.equal(await text('#queue-delivering'), '0');
+    assert.equal(await text('#queue-dropped'), '0');
+    assert.match(await text('#queue'), /^async queue: 1$/);
+    const api = await (await fetch(`${t.url}/_lambdalite/api/queue`)).json();
+    assert.deepEqual(api, { queuedEvents: 1, pending: 0, retrying: 1, delivering: 0, droppedSinceStart: 0 });
+  });
+
+  it('follows a LoggingConfig log group in the JSON format, with each line\'s level and request id', async () => {
+    const zip = await nodeHandlerZip("exports.handler = async () => { console.warn('careful now'); return 1; };");
+    await t.client.send(new CreateFunctionCommand({
+      FunctionName: 'jsonlogger', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: '/team/json-logs' },
+    }));
+    await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 30 }, { FunctionName: 'jsonlogger' });
+    await page.click('#refresh');
+    await page.waitForSelector('#functions button[data-name="jsonlogger"]', { timeout: WAIT_MS });
+    await page.click('#functions button[data-name="jsonlogger"]');
+    await page.waitForFunction(`document.getElementById('logs-group')?.textContent === '/team/json-logs'`, { timeout: WAIT_MS })
+      .catch(() => assert.fail('the Logs panel did not switch to the function\'s LoggingConfig.LogGroup'));
+    assert.equal(await page.$$eval('#logs .logline', (rows) => rows.length), 0, 'the other function\'s lines are gone');
+    const r = await t.client.send(new InvokeCommand({ FunctionName: 'jsonlogger', Payload: Buffer.from('{}') }));
+    assert.equal(r.FunctionError, undefined);
+    await page.waitForFunction(`[...document.querySelectorAll('#logs .logline .msg')].some((c) => c.textContent === 'careful now')`, { timeout: WAIT_MS })
+      .catch(() => assert.fail('the JSON log line did not appear in the live logs panel'));
+    const row = await page.$$eval('#logs .logline', (rows) => rows.map((x) => ({ rid: x.getAttribute('data-request-id'), cells: [...x.children].map((c) => c.textContent) }))
+      .find((x) => x.cells[3] === 'careful now'));
+    assert.equal(row?.cells[2], 'WARN');
+    assert.match(row?.rid ?? '', /^[0-9a-f-]{36}$/);
+  });
+
   it('shows AWS errors from the page, and refuses an event that is not JSON before sending it', async () => {
+    await page.click('#functions button[data-name="greeter"]');
+    await page.waitForFunction(`document.getElementById('fn-name')?.textContent === 'greeter'`, { timeout: WAIT_MS });
     await page.$eval('#payload', (e) => { (e as unknown as { value: string }).value = '{not json'; });
     await page.click('#invoke');
     await page.waitForFunction(`document.getElementById('invoke-error').textContent !== ''`, { timeout: WAIT_MS });

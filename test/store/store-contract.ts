@@ -166,6 +166,7 @@ export function storeContract(name: string, open: () => { store: Store; reopen: 
     assert.deepEqual(store.claimEvents('other', 200, 10_000, 10), [], 'a leased event is not handed out twice');
     assert.equal(store.rescheduleEvent(claimed[0]!.id, 'other', { dueAt: 300, attempts: 1, throttles: 0, stage: 'invoke', state: undefined }), false, 'only the holder reschedules');
     assert.equal(store.rescheduleEvent(claimed[0]!.id, 'me', { dueAt: 300, attempts: 1, throttles: 0, stage: 'invoke', state: '{"x":1}' }), true);
+    assert.deepEqual(store.countEventsByState(), { pending: 2, retrying: 1, delivering: 0 });
     assert.equal(store.deleteEvent(claimed[1]!.id, 'me'), true);
     assert.deepEqual(store.claimEvents('me', 20_000, 30_000, 10).map((e) => [e.requestId, e.attempts, e.state]), [['r1', 1, '{"x":1}'], ['r3', 0, undefined]]);
     store.close();
@@ -173,6 +174,7 @@ export function storeContract(name: string, open: () => { store: Store; reopen: 
     // A new process frees the dead one's leases; nothing accepted is lost.
     const again = reopen();
     assert.equal(again.countEvents(), 2);
+    assert.deepEqual(again.countEventsByState(), { pending: 1, retrying: 1, delivering: 0 });
     assert.deepEqual(again.claimEvents('next', 20_000, 30_000, 10), [], 'still leased by the dead owner');
     assert.equal(again.releaseForeignLeases('next'), 2);
     assert.equal(again.claimEvents('next', 20_000, 30_000, 10).length, 2);

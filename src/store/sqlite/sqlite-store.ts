@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { migrations } from './migrations.js';
 import type { FunctionKey, LayerKey, ListPage, PolicyStatement, Store, StoredAlias, StoredConfig, StoredFunction, StoredLayerVersion, StoredPolicy, StoredProvisioned, StoredVersion } from '../types.js';
-import type { NewQueuedEvent, QueuedEvent, QueuedEventUpdate, StoredEventInvokeConfig } from '../types.js';
+import type { NewQueuedEvent, QueuedEvent, QueuedEventCounts, QueuedEventUpdate, StoredEventInvokeConfig } from '../types.js';
 import type { DocumentKey, StoredEventSourceMapping } from '../types.js';
 
 interface FunctionRow extends VersionRow {
@@ -401,6 +401,8 @@ export class SqliteStore implements Store {
       deleteEvent: this.#db.prepare('DELETE FROM async_events WHERE id = ? AND lease_owner = ?'),
       nextDue: this.#db.prepare('SELECT min(due_at) AS t FROM async_events WHERE lease_owner IS NULL'),
       count: this.#db.prepare('SELECT count(*) AS n FROM async_events'),
+      countByState: this.#db.prepare(`SELECT coalesce(sum(stage != 'deliver' AND attempts = 0), 0) AS pending,
+        coalesce(sum(stage != 'deliver' AND attempts > 0), 0) AS retrying, coalesce(sum(stage = 'deliver'), 0) AS delivering FROM async_events`),
     };
     return this.#asyncStmts;
   }
@@ -467,6 +469,10 @@ export class SqliteStore implements Store {
 
   countEvents(): number {
     return (this.#q()['count']!.get() as { n: number }).n;
+  }
+
+  countEventsByState(): QueuedEventCounts {
+    return this.#q()['countByState']!.get() as QueuedEventCounts;
   }
 
   // Event source mappings and stream checkpoints, prepared on first use like the async queue's.
