@@ -1,0 +1,87 @@
+// Recursive loop detection: a Node.js function invoking itself through the SDK it finds in the
+// runtime (which forwards _X_AMZN_TRACE_ID as X-Amzn-Trace-Id) is stopped at its 17th invocation in
+// one chain under Terminate (AWS's default), synchronously with RecursiveInvocationException and
+// asynchronously by dropping the event (RecursiveInvocationsDropped in /metrics); Allow stops nothing.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { CreateFunctionCommand, GetFunctionRecursionConfigCommand, InvokeCommand, PutFunctionRecursionConfigCommand } from '@aws-sdk/client-lambda';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { nodeHandlerZip } from '../helpers/zip.js';
+import { waitFor } from '../helpers/wait.js';
+
+const LOOP = `
+const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+const lambda = new LambdaClient({ maxAttempts: 1 });
+exports.handler = async (event) => {
+  const next = { ...event, depth: event.depth + 1 };
+  if (event.mode === 'event') {
+    if (event.depth < event.stop) await lambda.send(new InvokeCommand({ FunctionName: process.env.AWS_LAMBDA_FUNCTION_NAME, InvocationType: 'Event', Payload: JSON.stringify(next) }));
+    return {};
+  }
+  if (event.depth >= event.stop) return { depth: event.depth };
+  try {
+    const r = await lambda.send(new InvokeCommand({ FunctionName: process.env.AWS_LAMBDA_FUNCTION_NAME, Payload: JSON.stringify(next) }));
+    return JSON.parse(Buffer.from(r.Payload).toString());
+  } catch (e) {
+    return { depth: event.depth, error: e.name, status: e.$metadata && e.$metadata.httpStatusCode, message: e.message };
+  }
+};
+`;
+
+async function metric(t: TestServer, line: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(`${t.url}/metrics`)).text();
+  const m = text.split('\n').find((l) => line.test(l));
+  return m === undefined ? undefined : Number(m.split(' ').pop());
+}
+
+describe('recursive loop detection', () => {
+  let t: TestServer;
+
+  before(async () => {
+    t = await startTestServer();
+    const code = await nodeHandlerZip(LOOP);
+    for (const name of ['loop-terminate', 'loop-allow', 'loop-event']) {
+      await t.client.send(new CreateFunctionCommand({
+        FunctionName: name, Runtime: 'nodejs22.x', Role: 'arn:aws:iam::000000000000:role/r', Handler: 'index.handler', Timeout: 60, Code: { ZipFile: code },
+      }));
+    }
+    await t.client.send(new PutFunctionRecursionConfigCommand({ FunctionName: 'loop-allow', RecursiveLoop: 'Allow' }));
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  const invoke = async (name: string, event: unknown) => {
+    const r = await t.client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)), LogType: 'Tail' }));
+    const text = Buffer.from(r.Payload!).toString();
+    assert.equal(r.FunctionError, undefined, `${name} failed: ${text}\n${Buffer.from(r.LogResult ?? '', 'base64').toString()}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+
+  it('defaults to Terminate', async () => {
+    assert.equal((await t.client.send(new GetFunctionRecursionConfigCommand({ FunctionName: 'loop-terminate' }))).RecursiveLoop, 'Terminate');
+  });
+
+  it('refuses the 17th synchronous invocation of a chain with RecursiveInvocationException', async () => {
+    assert.deepEqual(await invoke('loop-terminate', { mode: 'sync', depth: 1, stop: 100 }), {
+      depth: 16,
+      error: 'RecursiveInvocationException',
+      status: 400,
+      message: "Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped your function's invocation.",
+    });
+    assert.equal(await metric(t, /^lambdalite_recursive_invocations_dropped_total\{function_name="loop-terminate"\} /), 1);
+    // A new chain starts from nothing.
+    assert.deepEqual(await invoke('loop-terminate', { mode: 'sync', depth: 1, stop: 2 }), { depth: 2 });
+  });
+
+  it('lets a function set to Allow recurse past the limit', async () => {
+    assert.deepEqual(await invoke('loop-allow', { mode: 'sync', depth: 1, stop: 18 }), { depth: 18 });
+    assert.equal(await metric(t, /^lambdalite_recursive_invocations_dropped_total\{function_name="loop-allow"\} /), undefined);
+  });
+
+  it('drops the 17th event of an asynchronous chain', async () => {
+    await t.client.send(new InvokeCommand({ FunctionName: 'loop-event', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ mode: 'event', depth: 1, stop: 100 })) }));
+    await waitFor(() => metric(t, /^lambdalite_recursive_invocations_dropped_total\{function_name="loop-event"\} 1$/), { message: 'the 17th event to be dropped', timeoutMs: 120_000 });
+    assert.equal(await metric(t, /^lambdalite_invocations_total\{function_name="loop-event",version="\$LATEST"\} /), 16);
+  });
+});
