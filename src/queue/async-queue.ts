@@ -159,6 +159,7 @@ export class AsyncQueue {
       this.#o.store.enqueueEvents(batch.map((p) => ({
         requestId: p.event.requestId, accountId: p.event.accountId, region: p.event.region, functionArn: p.event.functionArn,
         qualifier: p.event.qualifier, payload: p.event.payload, clientContext: p.event.clientContext, enqueuedAt: p.event.enqueuedAt, dueAt: p.event.enqueuedAt,
+        ...(p.event.traceHeader !== undefined ? { traceHeader: p.event.traceHeader } : {}),
       })));
     } catch (e) {
       for (const p of batch) p.reject(e);
