@@ -2,13 +2,17 @@
 // runtime (which forwards _X_AMZN_TRACE_ID as X-Amzn-Trace-Id) is stopped at its 17th invocation in
 // one chain under Terminate (AWS's default), synchronously with RecursiveInvocationException and
 // asynchronously by dropping the event (RecursiveInvocationsDropped in /metrics); Allow stops nothing.
-// The synchronous chain holds 16 environments at once; the others run one at a time.
+// The synchronous chain holds 16 environments at once; the others run one at a time. A Lambda -> SQS ->
+// Lambda loop runs through a moto_server queue.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateFunctionCommand, GetFunctionRecursionConfigCommand, InvokeCommand, PutFunctionRecursionConfigCommand } from '@aws-sdk/client-lambda';
+import { CreateEventSourceMappingCommand, CreateFunctionCommand, GetFunctionRecursionConfigCommand, InvokeCommand, PutFunctionRecursionConfigCommand } from '@aws-sdk/client-lambda';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip } from '../helpers/zip.js';
 import { waitFor } from '../helpers/wait.js';
+import { functionLogLines } from '../helpers/logs.js';
+import { awsOptions, createQueue, startMoto, type Moto } from '../helpers/moto.js';
 
 const LOOP = `
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
@@ -86,5 +90,53 @@ describe('recursive loop detection', () => {
     await t.client.send(new InvokeCommand({ FunctionName: 'loop-event', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ mode: 'event', depth: 1, stop: 100 })) }));
     await waitFor(() => metric(t, /^lambdalite_recursive_invocations_dropped_total\{function_name="loop-event"\} 1$/), { message: 'the 17th event to be dropped', timeoutMs: 120_000 });
     assert.equal(await metric(t, /^lambdalite_invocations_total\{function_name="loop-event",version="\$LATEST"\} /), 16);
+  });
+});
+
+const SQS_LOOP = `
+const { SQSClient, SendMessageCommand } = require('@aws-sdk/client-sqs');
+const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, maxAttempts: 1 });
+exports.handler = async (event) => {
+  for (const r of event.Records) {
+    const depth = JSON.parse(r.body).depth;
+    console.log('DEPTH ' + depth);
+    await sqs.send(new SendMessageCommand({
+      QueueUrl: process.env.QUEUE_URL, MessageBody: JSON.stringify({ depth: depth + 1 }),
+      // AWS's SQS stores the SDK's X-Amzn-Trace-Id header as this attribute; moto_server does not.
+      MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: process.env._X_AMZN_TRACE_ID } },
+    }));
+  }
+  return {};
+};
+`;
+
+describe('recursive loop detection through SQS (moto_server)', () => {
+  let moto: Moto;
+  let t: TestServer;
+  let sqs: SQSClient;
+
+  before(async () => {
+    moto = await startMoto();
+    sqs = new SQSClient(awsOptions(moto.url));
+    t = await startTestServer({ awsEndpoint: moto.url });
+  });
+  after(async () => {
+    await t?.close();
+    sqs?.destroy();
+    await moto?.stop();
+  });
+
+  it('stops a Lambda -> SQS -> Lambda loop at the 17th invocation', async () => {
+    const q = await createQueue(sqs, 'loop-queue');
+    await t.client.send(new CreateFunctionCommand({
+      FunctionName: 'loop-sqs', Runtime: 'nodejs22.x', Role: 'arn:aws:iam::000000000000:role/r', Handler: 'index.handler', Timeout: 30,
+      Code: { ZipFile: await nodeHandlerZip(SQS_LOOP) }, Environment: { Variables: { SQS_ENDPOINT: moto.url, QUEUE_URL: q.url } },
+    }));
+    await t.client.send(new CreateEventSourceMappingCommand({ FunctionName: 'loop-sqs', EventSourceArn: q.arn, BatchSize: 1 }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: JSON.stringify({ depth: 1 }) }));
+    await waitFor(() => metric(t, /^lambdalite_recursive_invocations_dropped_total\{function_name="loop-sqs"\} [1-9]/), { message: 'the 17th batch to be stopped', timeoutMs: 120_000 });
+    // A message the queue hands out again (visibility timeout under load) runs again at the same depth.
+    const depths = functionLogLines(t.dataDir, 'loop-sqs').flatMap((l) => /DEPTH (\d+)/.exec(l)?.[1] ?? []).map(Number);
+    assert.equal(Math.max(...depths), 16);
   });
 });
