@@ -6,13 +6,15 @@
 // Lambda loop runs through a moto_server queue.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateEventSourceMappingCommand, CreateFunctionCommand, GetFunctionRecursionConfigCommand, InvokeCommand, PutFunctionRecursionConfigCommand } from '@aws-sdk/client-lambda';
+import {
+  CreateEventSourceMappingCommand, CreateFunctionCommand, GetFunctionRecursionConfigCommand, InvokeCommand, PutFunctionEventInvokeConfigCommand, PutFunctionRecursionConfigCommand,
+} from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip } from '../helpers/zip.js';
 import { waitFor } from '../helpers/wait.js';
 import { functionLogLines } from '../helpers/logs.js';
-import { awsOptions, createQueue, startMoto, type Moto } from '../helpers/moto.js';
+import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
 
 const LOOP = `
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
@@ -138,5 +140,22 @@ describe('recursive loop detection through SQS (moto_server)', () => {
     // A message the queue hands out again (visibility timeout under load) runs again at the same depth.
     const depths = functionLogLines(t.dataDir, 'loop-sqs').flatMap((l) => /DEPTH (\d+)/.exec(l)?.[1] ?? []).map(Number);
     assert.equal(Math.max(...depths), 16);
+  });
+
+  it('sends the stopped event of an asynchronous chain to the on-failure destination', async () => {
+    const q = await createQueue(sqs, 'loop-failures');
+    await t.client.send(new CreateFunctionCommand({
+      FunctionName: 'loop-dest', Runtime: 'nodejs22.x', Role: 'arn:aws:iam::000000000000:role/r', Handler: 'index.handler', Timeout: 30,
+      Code: { ZipFile: await nodeHandlerZip(LOOP) },
+    }));
+    await t.client.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'loop-dest', DestinationConfig: { OnFailure: { Destination: q.arn } } }));
+    await t.client.send(new InvokeCommand({ FunctionName: 'loop-dest', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ mode: 'event', depth: 1, stop: 100 })) }));
+    const [message] = await receive(sqs, q.url, 1, 120_000);
+    assert.ok(message, 'an on-failure record');
+    const record = JSON.parse(message.Body!) as { requestContext: Record<string, unknown>; requestPayload: unknown; responseContext?: unknown };
+    assert.deepEqual(
+      { condition: record.requestContext['condition'], approximateInvokeCount: record.requestContext['approximateInvokeCount'], requestPayload: record.requestPayload, ran: 'responseContext' in record },
+      { condition: 'RecursiveInvocationException', approximateInvokeCount: 0, requestPayload: { mode: 'event', depth: 17, stop: 100 }, ran: false },
+    );
   });
 });
