@@ -114,6 +114,7 @@ export function createInvokeAsyncHandler(functions: FunctionService, queue: Asyn
     await queue.enqueue({
       accountId: scope.accountId, region: scope.region, functionArn: functionArn(fn.region, fn.accountId, fn.name),
       qualifier, payload, requestId: ctx.requestId,
+      ...(ctx.traceHeader !== undefined ? { traceHeader: ctx.traceHeader } : {}),
     });
     return { Status: 202 };
   };
