@@ -36,7 +36,7 @@ function lineageHash(functionArn: string): string {
 /** hash -> invocations before this one, from a trace header's Lineage field. */
 function parseLineage(header: string | undefined): Map<string, number> {
   const counts = new Map<string, number>();
-  const field = header?.match(/(?:^|;)\s*Lineage=([^;]{1,600})/)?.[1];
+  const field = lineageField(header);
   if (field === undefined) return counts;
   for (const entry of field.split('|').slice(0, MAX_ENTRIES)) {
     const m = entry.trim().match(/^(?:\d{1,3}:)?([0-9a-f]{8}):(\d{1,6})$/);
