@@ -34,7 +34,8 @@ export interface PollerContext {
   /** Endpoint for the source's AWS service (configuration: --aws-endpoint and per-service overrides). */
   readonly endpoint: string | undefined;
   /** Invokes the mapped function synchronously with `payload` (a JSON event); counts against concurrency. */
-  invoke(payload: Buffer): Promise<BatchOutcome>;
+  /** `traceHeader`: the records' AWSTraceHeader (SQS), whose lineage the invocation continues. */
+  invoke(payload: Buffer, traceHeader?: string): Promise<BatchOutcome>;
   /** Durable checkpoints per shard (streams): survive restarts. */
   readonly checkpoints: {
     get(shardId: string): string | undefined;
