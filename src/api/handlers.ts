@@ -9,6 +9,8 @@ export interface RequestContext {
   readonly requestId: string;
   /** http://host:port as the caller reached us, for URLs handed back. */
   readonly baseUrl: string;
+  /** The request's X-Amzn-Trace-Id (the SDKs inside a function send theirs): carries the recursion lineage. */
+  readonly traceHeader?: string;
 }
 
 export type Handler<N extends OperationName> = (

@@ -179,6 +179,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       identity: auth?.identity ?? identify(req.headers, url.searchParams, options.identity),
       requestId,
       baseUrl: `http://${host}`,
+      ...(typeof req.headers['x-amzn-trace-id'] === 'string' ? { traceHeader: req.headers['x-amzn-trace-id'] } : {}),
     };
     const output = (await handler(input, ctx)) as Record<string, unknown> | undefined;
     const wire = serializeOutput(op, output ?? undefined);

@@ -11,8 +11,8 @@ import { functionArn, type Scope } from '../shared/arn.js';
 import type { FunctionKey, Store } from '../store/types.js';
 import { resolveFunctionName, functionNotFound, resolveQualified } from './resolve.js';
 import { runtimeVersionArn } from './functions.js';
+import { RECURSION_KIND, recursiveLoopOf } from '../invoke/recursion.js';
 
-const RECURSION_KIND = 'function-recursion';
 const RUNTIME_KIND = 'function-runtime-management';
 
 interface StoredRuntimeManagement {
@@ -40,9 +40,8 @@ export class FunctionSettingsService {
     return { RecursiveLoop: input.RecursiveLoop };
   }
 
-  /** AWS's default is Terminate: recursive loops are stopped unless a function allows them. */
   recursionOf(fn: FunctionKey): TRecursiveLoop {
-    return (this.#store.getDocument({ kind: RECURSION_KIND, accountId: fn.accountId, region: fn.region, id: fn.name }) as TRecursiveLoop | undefined) ?? 'Terminate';
+    return recursiveLoopOf(this.#store, fn);
   }
 
   getRecursion(input: GetFunctionRecursionConfigRequest, scope: Scope): GetFunctionRecursionConfigResponse {

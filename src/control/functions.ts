@@ -26,6 +26,7 @@ import { checkTagCount } from './tags.js';
 import { resolveFunctionName, resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
 import { presentListItem, presentVersion } from './present.js';
 import { HOT_RELOAD_BUCKET, HotReloadWatcher, checkHotReloadFolder, hotReloadDir, hotReloadPackage } from './hot-reload.js';
+import { recursiveLoopOf } from '../invoke/recursion.js';
 
 /** Variables the runtime sets itself; a function may not define them (AWS's reserved keys). */
 const reservedEnvKeys = new Set([
@@ -533,6 +534,7 @@ export class FunctionService {
         : {}),
       revision: version.codeHash + this.#hotReloadRevision(version.codeHash) + ':' + JSON.stringify([version.layerHashes, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.EphemeralStorage, c.Environment, c.Architectures, c.LoggingConfig, c.TracingConfig]),
       ...(c.TracingConfig?.Mode !== undefined ? { tracingMode: c.TracingConfig.Mode } : {}),
+      recursiveLoop: recursiveLoopOf(this.#d.store, { accountId: fn.accountId, region: fn.region, name: fn.name }),
     };
   }
 

@@ -8,6 +8,7 @@ import type { FunctionService } from './functions.js';
 import type { InvokeEngine } from '../invoke/types.js';
 import type { AsyncQueue } from '../queue/async-queue.js';
 import { functionArn } from '../shared/arn.js';
+import { invocationTraceHeader } from '../invoke/recursion.js';
 
 /** AWS's synchronous payload limit, for requests and responses. */
 export const MAX_SYNC_PAYLOAD = 6_291_456;
@@ -69,12 +70,14 @@ export function createInvokeHandler(functions: FunctionService, engine: InvokeEn
         accountId: scope.accountId, region: scope.region, functionArn: functionArn(fn.region, fn.accountId, fn.name),
         qualifier, payload, requestId: ctx.requestId,
         ...(input.ClientContext !== undefined ? { clientContext: input.ClientContext } : {}),
+        ...(ctx.traceHeader !== undefined ? { traceHeader: ctx.traceHeader } : {}),
       });
       return { StatusCode: 202 };
     }
     const result = await engine.invoke(functions.runtimeConfig(fn, version), {
       // One id for the whole invocation: the response's x-amzn-RequestId is the function's awsRequestId.
       requestId: ctx.requestId,
+      traceId: invocationTraceHeader(ctx.traceHeader, functionArn(fn.region, fn.accountId, fn.name), Date.now()),
       payload: payload.length ? payload : Buffer.from('{}'),
       invokedFunctionArn: invokedArn,
       tailLog: input.LogType === 'Tail',
@@ -105,6 +108,7 @@ export function createInvokeAsyncHandler(functions: FunctionService, queue: Asyn
     await queue.enqueue({
       accountId: scope.accountId, region: scope.region, functionArn: functionArn(fn.region, fn.accountId, fn.name),
       qualifier, payload, requestId: ctx.requestId,
+      ...(ctx.traceHeader !== undefined ? { traceHeader: ctx.traceHeader } : {}),
     });
     return { Status: 202 };
   };

@@ -20,7 +20,8 @@ import type { Logger } from '../shared/logger.js';
 import type { Store, StoredEventSourceMapping } from '../store/types.js';
 import { pollerFactories as defaultFactories, sourceKind, type SourceKind } from './sources.js';
 import type { BatchOutcome, MappingView, PollerContext, PollerFactory } from './types.js';
-
+import { invocationTraceHeader } from '../invoke/recursion.js';
+import { functionArn } from '../shared/arn.js';
 
 export interface ManagerOptions {
   readonly store: Store;
@@ -66,6 +67,13 @@ export function errorOutcome(e: unknown, phase: 'resolve' | 'invoke'): BatchOutc
     return { kind: 'throttled', reason: (e as Error).message };
   }
   if (isLambdaError(e) && e.code === 'TooManyRequestsException') return { kind: 'throttled', reason: String(e.fields['Reason'] ?? e.message) };
+  // A batch stopped by recursive loop detection failed without running: its messages stay in the queue
+  // and reach the queue's dead-letter queue through its redrive policy, as failed batches do. (AWS says
+  // the event is stopped, not how an SQS source settles it; this is the strict reading.)
+  if (isLambdaError(e) && e.code === 'RecursiveInvocationException') {
+    const payload = Buffer.from(JSON.stringify({ errorType: e.code, errorMessage: e.message }));
+    return { kind: 'function-error', result: { requestId: '', executedVersion: '$LATEST', payload, functionError: 'Unhandled' }, executedVersion: '$LATEST' };
+  }
   if (isLambdaError(e) && e.status < 500) return { kind: 'fatal', message: `${e.code}: ${e.message}` };
   return { kind: 'throttled', reason: (e as Error).message };
 }
@@ -214,7 +222,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
       clock: this.#o.clock,
       logger: this.#o.logger,
       aws: this.awsFor(kind),
-      invoke: (payload) => this.#invoke(entry.running?.view ?? this.#view(m), payload),
+      invoke: (payload, traceHeader) => this.#invoke(entry.running?.view ?? this.#view(m), payload, traceHeader),
       checkpoints: {
         get: (shardId) => this.#o.store.getStreamCheckpoint(uuid, shardId),
         put: (shardId, seq) => {
@@ -250,7 +258,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
   }
 
   /** One synchronous invocation of the mapped function, its failures turned into data for the poller. */
-  async #invoke(view: MappingView, payload: Buffer): Promise<BatchOutcome> {
+  async #invoke(view: MappingView, payload: Buffer, traceHeader: string | undefined): Promise<BatchOutcome> {
     const { functions, engine } = this.#o;
     const config: EventSourceMappingConfiguration = view.config;
     let resolved: ReturnType<QueueFunctions['resolveForInvoke']>;
@@ -263,6 +271,7 @@ export class EventSourceMappingManager implements MappingLifecycle {
     try {
       const result = await engine.invoke(functions.runtimeConfig(resolved.fn, resolved.version), {
         requestId: randomUUID(),
+        traceId: invocationTraceHeader(traceHeader, functionArn(resolved.fn.region, resolved.fn.accountId, resolved.fn.name), this.#o.clock.now()),
         payload,
         invokedFunctionArn: resolved.invokedArn,
         tailLog: false,

@@ -252,7 +252,9 @@ class SqsPoller implements Poller {
 
     let throttles = 0;
     for (;;) {
-      const outcome = await this.#ctx.invoke(payload);
+      // One invocation per batch: it continues the lineage of the batch's first message (AWS's SDKs
+      // stamp a function's own trace header on what it sends).
+      const outcome = await this.#ctx.invoke(payload, byId.values().next().value?.Attributes?.AWSTraceHeader);
       // Published once the poller has acted on the outcome (deleted, released, or waiting to retry).
       const acted = () => publishBatch({ uuid, records: messages.length, outcome: outcome.kind });
       switch (outcome.kind) {

@@ -35,7 +35,8 @@ export interface PollerContext {
   /** How the source's AWS service is reached (configuration: --aws-endpoint and per-service overrides). */
   readonly aws: AwsClientOptions;
   /** Invokes the mapped function synchronously with `payload` (a JSON event); counts against concurrency. */
-  invoke(payload: Buffer): Promise<BatchOutcome>;
+  /** `traceHeader`: the records' AWSTraceHeader (SQS), whose lineage the invocation continues. */
+  invoke(payload: Buffer, traceHeader?: string): Promise<BatchOutcome>;
   /** Durable checkpoints per shard (streams): survive restarts. */
   readonly checkpoints: {
     get(shardId: string): string | undefined;

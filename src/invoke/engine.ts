@@ -30,6 +30,7 @@ import { DEFAULT_PIDS_LIMIT } from '../sandbox/memory.js';
 import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
+import { isRecursiveLoop, recursiveInvocation } from './recursion.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './admission.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 import { LogStore } from '../logs/store.js';
@@ -353,6 +354,10 @@ export class SandboxInvokeEngine implements InvokeEngine {
 
   async invoke(config: FunctionRuntimeConfig, request: InvokeRequest): Promise<InvokeResult> {
     if (this.#closed) throw errors.service('The invoke engine is shut down.');
+    if (config.recursiveLoop !== 'Allow' && isRecursiveLoop(request.traceId, config.functionArn)) {
+      this.#metrics.recursionDropped(config.functionName);
+      throw recursiveInvocation();
+    }
     const plan = await this.#registry.prepare(config.runtime);
     if (this.#xray === undefined) await this.#xrayReady;
     this.#names.set(config.functionArn, config.functionName);

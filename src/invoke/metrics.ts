@@ -40,6 +40,8 @@ export class EngineMetrics {
   readonly #fns = new Map<string, Map<string, PerVersion>>();
   /** function name -> reason -> count */
   readonly #throttles = new Map<string, Map<ThrottleReason, number>>();
+  /** function name -> invocations stopped by recursive loop detection */
+  readonly #recursionDropped = new Map<string, number>();
 
   #get(functionName: string, version: string): PerVersion {
     let versions = this.#fns.get(functionName);
@@ -70,6 +72,11 @@ export class EngineMetrics {
     reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
 
+  /** An invocation stopped as the 17th of a chain (CloudWatch's RecursiveInvocationsDropped). */
+  recursionDropped(functionName: string): void {
+    this.#recursionDropped.set(functionName, (this.#recursionDropped.get(functionName) ?? 0) + 1);
+  }
+
   render(g: GaugeSnapshot): string {
     const out: string[] = [];
     const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string) => {
@@ -90,6 +97,9 @@ export class EngineMetrics {
     for (const [fn, reasons] of this.#throttles) {
       for (const [reason, n] of reasons) out.push(`${PREFIX}throttles_total${labels({ function_name: fn, reason })} ${n}`);
     }
+
+    family('recursive_invocations_dropped_total', 'counter', 'Invocations stopped by recursive loop detection, as CloudWatch RecursiveInvocationsDropped.');
+    for (const [fn, n] of this.#recursionDropped) out.push(`${PREFIX}recursive_invocations_dropped_total${labels({ function_name: fn })} ${n}`);
 
     family('duration_seconds', 'histogram', "The function's Duration as in its REPORT line (init excluded).");
     for (const [fn, versions] of this.#fns) {

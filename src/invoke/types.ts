@@ -38,6 +38,8 @@ export interface FunctionRuntimeConfig {
   readonly revision: string;
   /** TracingConfig.Mode; Active samples every invocation and writes REPORT's XRAY line. */
   readonly tracingMode?: 'Active' | 'PassThrough';
+  /** Put/GetFunctionRecursionConfig; anything but Allow stops a chain's 17th invocation of the function. */
+  readonly recursiveLoop?: 'Allow' | 'Terminate';
 }
 
 export interface InvokeRequest {

@@ -9,6 +9,7 @@ import { isLambdaError } from '../shared/errors.js';
 import { functionArn as makeFunctionArn, parseArn } from '../shared/arn.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import { Destinations, type Delivery, type DestinationServices } from './destinations.js';
+import { invocationTraceHeader } from '../invoke/recursion.js';
 
 /** AWS's defaults for an event with no event invoke config. */
 export const DEFAULT_MAX_EVENT_AGE_S = 21_600;
@@ -23,7 +24,10 @@ const LEASE_MS = 960_000;
 /** A record that cannot be sent is retried this many times, then dropped with a log line. */
 const MAX_DELIVERY_TRIES = 16;
 
-export type Condition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded' | 'ZeroReservedConcurrency';
+// RecursiveInvocationException: the event was stopped by recursive loop detection. AWS documents that
+// such events go to the on-failure destination or dead-letter queue but not the condition's name; we
+// name it after the error a synchronous caller gets.
+export type Condition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded' | 'ZeroReservedConcurrency' | 'RecursiveInvocationException';
 
 /** What one invocation answered, kept between attempts for the failure record. */
 interface Outcome {
@@ -67,6 +71,8 @@ export interface EventToQueue {
   readonly clientContext?: string;
   /** AWS's request id of the event: the Invoke response's x-amzn-RequestId. A new one when omitted. */
   readonly requestId?: string;
+  /** The caller's X-Amzn-Trace-Id, whose lineage the invocation continues (recursive loop detection). */
+  readonly traceHeader?: string;
 }
 
 interface Pending {
@@ -149,6 +155,7 @@ export class AsyncQueue {
       this.#o.store.enqueueEvents(batch.map((p) => ({
         requestId: p.event.requestId, accountId: p.event.accountId, region: p.event.region, functionArn: p.event.functionArn,
         qualifier: p.event.qualifier, payload: p.event.payload, clientContext: p.event.clientContext, enqueuedAt: p.event.enqueuedAt, dueAt: p.event.enqueuedAt,
+        ...(p.event.traceHeader !== undefined ? { traceHeader: p.event.traceHeader } : {}),
       })));
     } catch (e) {
       for (const p of batch) p.reject(e);
@@ -269,6 +276,7 @@ export class AsyncQueue {
       this.stats.attempts++;
       const result = await engine.invoke(functions.runtimeConfig(fn, version), {
         requestId: e.requestId,
+        traceId: this.#traceOf(e, fn),
         payload: e.payload.length ? e.payload : Buffer.from('{}'),
         invokedFunctionArn: invokedArn,
         tailLog: false,
@@ -288,6 +296,7 @@ export class AsyncQueue {
         if (current?.reservedConcurrency === 0) return fail('ZeroReservedConcurrency', state.last, e.attempts);
         return this.#reschedule(e, { dueAt: clock.now() + this.#throttleDelay(e.throttles), throttles: e.throttles + 1 });
       }
+      if (isLambdaError(err) && err.code === 'RecursiveInvocationException') return fail('RecursiveInvocationException', undefined, e.attempts);
       if (isLambdaError(err) && err.status < 500) {
         // The function cannot run (e.g. InvalidRuntimeException): an attempt that failed, with the error as payload.
         outcome = { statusCode: err.status, executedVersion: version.version, functionError: 'Unhandled', payload: JSON.stringify({ errorType: err.code, errorMessage: err.message }) };
@@ -321,9 +330,10 @@ export class AsyncQueue {
         deliveries: [{
           target: f.deadLetter,
           body: e.payload.toString('utf8'),
+          traceHeader: this.#traceOf(e, f.fn),
           attributes: {
             RequestID: { type: 'String', value: e.requestId },
-            ErrorCode: { type: 'Number', value: String(f.last?.statusCode ?? 429) },
+            ErrorCode: { type: 'Number', value: String(f.last?.statusCode ?? (f.condition === 'RecursiveInvocationException' ? 400 : 429)) },
             ErrorMessage: { type: 'String', value: message },
           },
         }],
@@ -352,7 +362,13 @@ export class AsyncQueue {
       body: JSON.stringify(record),
       detailType: `Lambda Function Invocation Result - ${condition === 'Success' ? 'Success' : 'Failure'}`,
       resources: [target, fnArn],
+      traceHeader: this.#traceOf(e, fn),
     };
+  }
+
+  /** The invocation's trace header: the caller's lineage with this function counted once more. */
+  #traceOf(e: QueuedEvent, fn: StoredFunction): string {
+    return invocationTraceHeader(e.traceHeader, makeFunctionArn(fn.region, fn.accountId, fn.name), this.#o.clock.now());
   }
 
   /** Sends the pending deliveries; what cannot be sent yet is kept in the store and retried. */

@@ -6,6 +6,7 @@
 
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { lineageField } from '../invoke/recursion.js';
 
 export interface TraceSegment {
   readonly trace_id: string;
@@ -72,7 +73,7 @@ export class XRayDaemon {
     const segmentId = randomBytes(8).toString('hex');
     this.#remember(root, functionArn);
     return {
-      header: `Root=${root};Parent=${segmentId};Sampled=1;Lineage=1:${randomBytes(4).toString('hex')}:0`,
+      header: `Root=${root};Parent=${segmentId};Sampled=1;Lineage=${lineageField(upstream) ?? `1:${randomBytes(4).toString('hex')}:0`}`,
       root,
       segmentId,
       finish: (endMs: number, error: boolean) =>

@@ -58,6 +58,11 @@ export const errorRegistry = {
   },
   ResourceConflictException: { status: 409, fault: Fault.User, typed: true, messageKey: 'message', template: '{message}' },
   PreconditionFailedException: { status: 412, fault: Fault.User, typed: true, messageKey: 'message', template: '{message}' },
+  /** The model's description of the error: AWS's own message is not recorded. */
+  RecursiveInvocationException: {
+    status: 400, fault: Fault.User, typed: true, messageKey: 'Message',
+    template: "Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped your function's invocation.",
+  },
   TooManyRequestsException: { status: 429, fault: Fault.User, typed: true, messageKey: 'message', template: 'Rate Exceeded.' },
   // Not in the Lambda model: AWS's front end answers these with `Message` and no `Type`.
   AccessDeniedException: { status: 403, fault: Fault.User, typed: false, messageKey: 'Message', template: '{message}' },

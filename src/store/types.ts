@@ -236,6 +236,8 @@ export interface NewQueuedEvent {
   readonly qualifier: string | undefined;
   readonly payload: Buffer;
   readonly clientContext: string | undefined;
+  /** The caller's X-Amzn-Trace-Id: the recursion lineage the invocation continues. */
+  readonly traceHeader?: string;
   /** Epoch ms; the event's age counts from here. */
   readonly enqueuedAt: number;
   readonly dueAt: number;

@@ -85,7 +85,12 @@ function nodeSdkLayer(): Promise<Buffer> {
   };
   visit('@aws-sdk/client-lambda', path.dirname(path.dirname(start)));
   const entries: ZipEntry[] = [];
+  // A package installed in two versions (one nested) goes in once, under its one name: the first
+  // found, which is what the client itself resolves. A package may not name one entry twice.
+  const named = new Set<string>();
   for (const [dir, name] of seen) {
+    if (named.has(name)) continue;
+    named.add(name);
     entries.push(...dirEntries(dir, `nodejs/node_modules/${name}`, (rel) => /^(dist-es|dist-types|node_modules)$|\.(map|d\.ts)$/.test(rel)));
   }
   return makeZip(entries);

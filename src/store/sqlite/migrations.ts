@@ -172,4 +172,11 @@ export const migrations: readonly { readonly version: number; readonly sql: stri
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- The caller's X-Amzn-Trace-Id of an async event: recursive loop detection counts through it.
+      ALTER TABLE async_events ADD COLUMN trace_header TEXT;
+    `,
+  },
 ];

@@ -391,8 +391,8 @@ export class SqliteStore implements Store {
       getConfig: this.#db.prepare('SELECT config FROM event_invoke_configs WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
       listConfigs: this.#db.prepare('SELECT config FROM event_invoke_configs WHERE account_id = ? AND region = ? AND name = ?'),
       deleteConfig: this.#db.prepare('DELETE FROM event_invoke_configs WHERE account_id = ? AND region = ? AND name = ? AND qualifier = ?'),
-      insertEvent: this.#db.prepare(`INSERT OR IGNORE INTO async_events (request_id, account_id, region, function_arn, qualifier, payload, client_context, enqueued_at, due_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertEvent: this.#db.prepare(`INSERT OR IGNORE INTO async_events (request_id, account_id, region, function_arn, qualifier, payload, client_context, enqueued_at, due_at, trace_header)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       dueEvents: this.#db.prepare(`SELECT * FROM async_events WHERE due_at <= ? AND (lease_owner IS NULL OR lease_until < ?) ORDER BY due_at, id LIMIT ?`),
       lease: this.#db.prepare('UPDATE async_events SET lease_owner = ?, lease_until = ? WHERE id = ?'),
       releaseForeign: this.#db.prepare('UPDATE async_events SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL AND lease_owner != ?'),
@@ -433,7 +433,7 @@ export class SqliteStore implements Store {
     try {
       this.#db.transaction(() => {
         for (const e of events) {
-          insert.run(e.requestId, e.accountId, e.region, e.functionArn, e.qualifier ?? null, e.payload, e.clientContext ?? null, e.enqueuedAt, e.dueAt);
+          insert.run(e.requestId, e.accountId, e.region, e.functionArn, e.qualifier ?? null, e.payload, e.clientContext ?? null, e.enqueuedAt, e.dueAt, e.traceHeader ?? null);
         }
       })();
     } finally {
@@ -576,6 +576,7 @@ interface QueuedEventRow {
   qualifier: string | null;
   payload: Buffer;
   client_context: string | null;
+  trace_header: string | null;
   enqueued_at: number;
   due_at: number;
   attempts: number;
@@ -588,6 +589,7 @@ function fromQueuedEventRow(r: QueuedEventRow): QueuedEvent {
   return {
     id: r.id, requestId: r.request_id, accountId: r.account_id, region: r.region, functionArn: r.function_arn,
     qualifier: r.qualifier ?? undefined, payload: r.payload, clientContext: r.client_context ?? undefined,
+    ...(r.trace_header !== null ? { traceHeader: r.trace_header } : {}),
     enqueuedAt: r.enqueued_at, dueAt: r.due_at, attempts: r.attempts, throttles: r.throttles,
     stage: r.stage === 'deliver' ? 'deliver' : 'invoke', state: r.state ?? undefined,
   };
