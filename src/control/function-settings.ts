@@ -11,7 +11,7 @@ import { functionArn, type Scope } from '../shared/arn.js';
 import type { FunctionKey, Store } from '../store/types.js';
 import { resolveFunctionName, functionNotFound, resolveQualified } from './resolve.js';
 import { runtimeVersionArn } from './functions.js';
-import { RECURSION_KIND, recursiveLoopOf } from '../invoke/recursion.js';
+import { RECURSION_KIND, recursiveLoopOf } from '../shared/recursion.js';
 
 const RUNTIME_KIND = 'function-runtime-management';
 

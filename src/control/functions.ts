@@ -26,7 +26,7 @@ import { checkTagCount } from './tags.js';
 import { resolveFunctionName, resolveQualified, functionNotFound, isAliasName, isVersionNumber } from './resolve.js';
 import { presentListItem, presentVersion } from './present.js';
 import { HOT_RELOAD_BUCKET, HotReloadWatcher, checkHotReloadFolder, hotReloadDir, hotReloadPackage } from './hot-reload.js';
-import { recursiveLoopOf } from '../invoke/recursion.js';
+import { recursiveLoopOf } from '../shared/recursion.js';
 
 /** Variables the runtime sets itself; a function may not define them (AWS's reserved keys). */
 const reservedEnvKeys = new Set([

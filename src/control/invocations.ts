@@ -8,7 +8,7 @@ import type { FunctionService } from './functions.js';
 import type { InvokeEngine } from '../invoke/types.js';
 import type { AsyncQueue } from '../queue/async-queue.js';
 import { functionArn } from '../shared/arn.js';
-import { invocationTraceHeader } from '../invoke/recursion.js';
+import { invocationTraceHeader } from '../shared/recursion.js';
 
 /** AWS's synchronous payload limit, for requests and responses. */
 export const MAX_SYNC_PAYLOAD = 6_291_456;

@@ -20,7 +20,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Store, StoredEventSourceMapping } from '../store/types.js';
 import { pollerFactories as defaultFactories, sourceKind, type SourceKind } from './sources.js';
 import type { BatchOutcome, MappingView, PollerContext, PollerFactory } from './types.js';
-import { invocationTraceHeader } from '../invoke/recursion.js';
+import { invocationTraceHeader } from '../shared/recursion.js';
 import { functionArn } from '../shared/arn.js';
 
 export interface ManagerOptions {

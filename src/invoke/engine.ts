@@ -30,7 +30,7 @@ import { DEFAULT_PIDS_LIMIT } from '../sandbox/memory.js';
 import type { SandboxApiConnector } from '../shared/sandbox-origin.js';
 import { RuntimeRegistry } from '../runtimes/registry.js';
 import { XRayDaemon, type TraceSegment } from '../runtimes/xray.js';
-import { isRecursiveLoop, recursiveInvocation } from './recursion.js';
+import { isRecursiveLoop, recursiveInvocation } from '../shared/recursion.js';
 import { ConcurrencyGovernor, StartLimiter, throttled, type Lease, type StartTicket } from './admission.js';
 import { EngineMetrics, type EnvironmentStateLabel } from './metrics.js';
 import { LogStore } from '../logs/store.js';

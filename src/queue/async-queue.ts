@@ -9,7 +9,7 @@ import { isLambdaError } from '../shared/errors.js';
 import { functionArn as makeFunctionArn, parseArn } from '../shared/arn.js';
 import type { FunctionRuntimeConfig, InvokeRequest, InvokeResult } from '../invoke/types.js';
 import { Destinations, type Delivery, type DestinationServices } from './destinations.js';
-import { invocationTraceHeader } from '../invoke/recursion.js';
+import { invocationTraceHeader } from '../shared/recursion.js';
 
 /** AWS's defaults for an event with no event invoke config. */
 export const DEFAULT_MAX_EVENT_AGE_S = 21_600;

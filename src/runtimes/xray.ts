@@ -6,7 +6,7 @@
 
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { lineageField } from '../invoke/recursion.js';
+import { lineageField } from '../shared/recursion.js';
 
 export interface TraceSegment {
   readonly trace_id: string;

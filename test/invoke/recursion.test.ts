@@ -2,7 +2,7 @@
 // whatever a caller puts in its X-Amzn-Trace-Id.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { invocationTraceHeader, isRecursiveLoop, RECURSION_LIMIT } from '../../src/invoke/recursion.js';
+import { invocationTraceHeader, isRecursiveLoop, RECURSION_LIMIT } from '../../src/shared/recursion.js';
 
 const A = 'arn:aws:lambda:us-east-1:000000000000:function:a';
 const B = 'arn:aws:lambda:us-east-1:000000000000:function:b';

@@ -1,4 +1,5 @@
-// Recursive loop detection as AWS Lambda does it: every invocation's X-Ray trace header carries a
+// Recursive loop detection as AWS Lambda does it (in shared/: the engine, the queue, the pollers, the X-Ray
+// daemon and the control plane all read it): every invocation's X-Ray trace header carries a
 // Lineage field counting how many times each function has run in the chain of requests that led to it.
 // The SDKs inside a function forward _X_AMZN_TRACE_ID as X-Amzn-Trace-Id (Invoke) or the
 // AWSTraceHeader system attribute (SQS), so the count survives Lambda -> Lambda and
@@ -11,7 +12,7 @@
 // X-Ray documentation's example). Both shapes, with or without the version, are read back.
 import { createHash, randomBytes } from 'node:crypto';
 import type { TRecursiveLoop } from '../api/generated/types.js';
-import { LambdaError } from '../shared/errors.js';
+import { LambdaError } from './errors.js';
 import type { FunctionKey, Store } from '../store/types.js';
 
 /** AWS stops a chain that would invoke the same function more than 16 times. */
