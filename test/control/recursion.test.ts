@@ -14,7 +14,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip } from '../helpers/zip.js';
 import { waitFor } from '../helpers/wait.js';
 import { functionLogLines } from '../helpers/logs.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
+import { createQueue, receive, type Moto } from '../helpers/moto.js';
+import { startMotoWithServer, type MotoWithServer } from '../helpers/moto-server.js';
 
 const LOOP = `
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
@@ -117,15 +118,14 @@ describe('recursive loop detection through SQS (moto_server)', () => {
   let t: TestServer;
   let sqs: SQSClient;
 
+  let env: MotoWithServer | undefined;
+
   before(async () => {
-    moto = await startMoto();
-    sqs = new SQSClient(awsOptions(moto.url));
-    t = await startTestServer({ awsEndpoint: moto.url });
+    env = await startMotoWithServer();
+    ({ moto, sqs, t } = env);
   });
   after(async () => {
-    await t?.close();
-    sqs?.destroy();
-    await moto?.stop();
+    await env?.close();
   });
 
   it('stops a Lambda -> SQS -> Lambda loop at the 17th invocation', async () => {

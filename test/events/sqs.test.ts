@@ -7,9 +7,10 @@ import {
 } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { functionLogLines } from '../helpers/logs.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
+import { createQueue, receive, type Moto } from '../helpers/moto.js';
+import { startMotoWithServer, type MotoWithServer } from '../helpers/moto-server.js';
 import { waitState } from './esm.js';
 import { compilePattern, FilterPatternError } from '../../src/events/filters.js';
 
@@ -66,15 +67,14 @@ describe('SQS event source mappings (moto_server)', () => {
     }
   };
 
+  let env: MotoWithServer | undefined;
+
   before(async () => {
-    moto = await startMoto();
-    sqs = new SQSClient(awsOptions(moto.url));
-    t = await startTestServer({ awsEndpoint: moto.url });
+    env = await startMotoWithServer();
+    ({ moto, sqs, t } = env);
   });
   after(async () => {
-    await t?.close();
-    sqs?.destroy();
-    await moto?.stop();
+    await env?.close();
   });
 
   it('delivers batches of the configured size in AWS\'s event shape and deletes them on success', async () => {
