@@ -15,7 +15,7 @@ import { nodeHandlerZip } from '../helpers/zip.js';
 import { waitFor } from '../helpers/wait.js';
 import { functionLogLines } from '../helpers/logs.js';
 import { createQueue, receive, type Moto } from '../helpers/moto.js';
-import { startMotoWithServer, type MotoWithServer } from '../helpers/moto-server.js';
+import { withMotoAndServer } from '../helpers/moto-server.js';
 
 const LOOP = `
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
@@ -118,15 +118,7 @@ describe('recursive loop detection through SQS (moto_server)', () => {
   let t: TestServer;
   let sqs: SQSClient;
 
-  let env: MotoWithServer | undefined;
-
-  before(async () => {
-    env = await startMotoWithServer();
-    ({ moto, sqs, t } = env);
-  });
-  after(async () => {
-    await env?.close();
-  });
+  withMotoAndServer((env) => ({ moto, sqs, t } = env));
 
   it('stops a Lambda -> SQS -> Lambda loop at the 17th invocation', async () => {
     const q = await createQueue(sqs, 'loop-queue');

@@ -1,6 +1,6 @@
 // SQS event source mappings end to end: the real server polling a real moto_server queue, functions
 // that log the events they get, driven by @aws-sdk/client-lambda and @aws-sdk/client-sqs.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateEventSourceMappingCommand, CreateFunctionCommand, DeleteFunctionConcurrencyCommand, PutFunctionConcurrencyCommand, UpdateEventSourceMappingCommand,
@@ -10,7 +10,7 @@ import { functionLogLines } from '../helpers/logs.js';
 import type { TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
 import { createQueue, receive, type Moto } from '../helpers/moto.js';
-import { startMotoWithServer, type MotoWithServer } from '../helpers/moto-server.js';
+import { withMotoAndServer } from '../helpers/moto-server.js';
 import { waitState } from './esm.js';
 import { compilePattern, FilterPatternError } from '../../src/events/filters.js';
 
@@ -67,15 +67,7 @@ describe('SQS event source mappings (moto_server)', () => {
     }
   };
 
-  let env: MotoWithServer | undefined;
-
-  before(async () => {
-    env = await startMotoWithServer();
-    ({ moto, sqs, t } = env);
-  });
-  after(async () => {
-    await env?.close();
-  });
+  withMotoAndServer((env) => ({ moto, sqs, t } = env));
 
   it('delivers batches of the configured size in AWS\'s event shape and deletes them on success', async () => {
     await createFn('batches', LOGGING);

@@ -1,5 +1,6 @@
 // A moto_server, an SQS client on it and a lambdalite server whose AWS endpoint is that moto_server: the
 // set-up of the tests that drive functions through SQS.
+import { before, after } from 'node:test';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsOptions, startMoto, type Moto } from './moto.js';
 import { startTestServer, type TestServer } from './server.js';
@@ -30,4 +31,16 @@ export async function startMotoWithServer(): Promise<MotoWithServer> {
       await moto.stop();
     },
   };
+}
+
+/** Starts them before the current suite's tests (handing them to `use`) and closes them after. */
+export function withMotoAndServer(use: (env: MotoWithServer) => void): void {
+  let env: MotoWithServer | undefined;
+  before(async () => {
+    env = await startMotoWithServer();
+    use(env);
+  });
+  after(async () => {
+    await env?.close();
+  });
 }
