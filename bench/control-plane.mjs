@@ -14,27 +14,16 @@ import path from 'node:path';
 import http from 'node:http';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { root, serveForParent } from './lib.mjs';
 
 const here = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(here), '..');
 const args = process.argv.slice(2);
 const flag = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 
 // ---- the server, in its own process ---------------------------------------------------------------
 
 if (args[0] === '--serve') {
-  const { startServer } = await import(path.join(root, 'dist/src/server.js'));
-  const { parseOptions } = await import(path.join(root, 'dist/src/shared/config.js'));
-  const { createLogger } = await import(path.join(root, 'dist/src/shared/logger.js'));
-  const options = parseOptions([], {}, { port: 0, dataDir: args[1] });
-  const server = await startServer(options, { logger: createLogger(process.stderr, true) });
-  process.send({ url: server.url });
-  process.on('message', async (m) => {
-    if (m === 'stop') {
-      await server.close();
-      process.exit(0);
-    }
-  });
+  await serveForParent({ dataDir: args[1] });
 } else {
   await main();
 }

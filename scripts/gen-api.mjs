@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { renderShapes, renderTypes } from './model-render.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const model = JSON.parse(readFileSync(path.join(root, 'model', 'lambda-2015-03-31.json'), 'utf8'));
@@ -35,28 +36,7 @@ export function render() {
     });
   }
 
-  const shapes = {};
-  for (const [name, s] of Object.entries(model.shapes)) {
-    const out = { type: s.type };
-    for (const k of ['min', 'max', 'pattern', 'enum', 'required', 'payload', 'sensitive', 'streaming', 'eventstream', 'event', 'exception']) {
-      if (s[k] !== undefined) out[k] = s[k];
-    }
-    if (s.error) out.error = { httpStatusCode: s.error.httpStatusCode, senderFault: s.error.senderFault === true };
-    if (s.fault) out.fault = true;
-    if (s.member) out.member = s.member.shape;
-    if (s.key) out.key = s.key.shape;
-    if (s.value) out.value = s.value.shape;
-    if (s.members) {
-      out.members = {};
-      for (const [m, spec] of Object.entries(s.members)) {
-        const mm = { shape: spec.shape };
-        if (spec.location) mm.location = spec.location;
-        if (spec.locationName) mm.locationName = spec.locationName;
-        out.members[m] = mm;
-      }
-    }
-    shapes[name] = out;
-  }
+  const shapes = renderShapes(model);
 
   const opNames = ops.map((o) => JSON.stringify(o.name)).join('\n  | ');
   const modelTs = `${header}import type { OperationSpec, ShapeSpec } from '../model-types.js';
@@ -72,50 +52,7 @@ export const shapes: Readonly<Record<string, ShapeSpec>> = ${JSON.stringify(shap
 `;
 
   // TypeScript types for every shape: handlers are typed by the operation they serve.
-  const tsType = (shapeName) => {
-    const s = model.shapes[shapeName];
-    switch (s.type) {
-      case 'string':
-        return s.enum ? s.enum.map((e) => JSON.stringify(e)).join(' | ') : 'string';
-      case 'integer': case 'long': case 'double': case 'float':
-        return 'number';
-      case 'boolean':
-        return 'boolean';
-      case 'blob':
-        return 'Buffer';
-      case 'timestamp':
-        return 'Date';
-      case 'list':
-        return `${ref(s.member.shape)}[]`;
-      case 'map':
-        return `Record<string, ${ref(s.value.shape)}>`;
-      case 'structure':
-        return shapeName;
-      default:
-        throw new Error(`unknown shape type ${s.type}`);
-    }
-  };
-  const ref = (shapeName) => {
-    const s = model.shapes[shapeName];
-    return s.type === 'structure' ? shapeName : `T${shapeName}`;
-  };
-  let typesTs = `${header}/* eslint-disable */\n`;
-  for (const [name, s] of Object.entries(model.shapes)) {
-    if (s.type === 'structure') {
-      const required = new Set(s.required ?? []);
-      const lines = Object.entries(s.members ?? {}).map(([m, spec]) => `  ${m}${required.has(m) ? '' : '?'}: ${ref(spec.shape)};`);
-      typesTs += `export interface ${name} {\n${lines.join('\n')}${lines.length ? '\n' : ''}}\n`;
-    } else {
-      typesTs += `export type T${name} = ${tsType(name)};\n`;
-    }
-  }
-  typesTs += `\nexport interface OperationTypes {\n`;
-  for (const o of ops) {
-    const input = o.input ? o.input : 'Record<string, never>';
-    const output = o.output ? o.output : 'Record<string, never>';
-    typesTs += `  ${o.name}: { input: ${input}; output: ${output} };\n`;
-  }
-  typesTs += `}\n`;
+  const typesTs = renderTypes(model, header, ops);
   return { 'model.ts': modelTs, 'types.ts': typesTs };
 }
 

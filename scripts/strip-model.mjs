@@ -7,22 +7,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { strip } from './model-render.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const sourceDir = process.argv[2] ?? path.join(root, '..', 'shared', 'aws-model');
-
-function strip(node) {
-  if (Array.isArray(node)) return node.map(strip);
-  if (node && typeof node === 'object') {
-    const out = {};
-    for (const [k, v] of Object.entries(node)) {
-      if (k === 'documentation' || k === 'documentationUrl') continue;
-      out[k] = strip(v);
-    }
-    return out;
-  }
-  return node;
-}
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 const files = [

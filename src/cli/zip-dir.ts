@@ -24,6 +24,11 @@ export function zipDirectory(dir: string): Promise<Buffer> {
     }
   };
   walk(dir, '');
+  return finishZip(zip);
+}
+
+/** Ends `zip` and collects its bytes. */
+export function finishZip(zip: yazl.ZipFile): Promise<Buffer> {
   zip.end();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

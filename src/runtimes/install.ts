@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isExecutable } from '../shared/fs.js';
 
 /** The clients most functions use, plus the DynamoDB document client and helpers built on them. */
 export const NODE_SDK_PACKAGES: readonly string[] = [
@@ -215,13 +216,4 @@ function makeWorldReadable(dir: string): void {
     if (want !== mode) fs.chmodSync(p, want);
   }
   fs.chmodSync(dir, 0o755);
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }

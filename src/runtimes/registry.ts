@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaError } from '../shared/errors.js';
+import { isExecutable } from '../shared/fs.js';
 import type { RuntimeBind, SandboxView } from '../sandbox/sandbox.js';
 import { RuntimeInstaller } from './install.js';
 
@@ -397,15 +398,6 @@ function providedPlan(runtime: string): RuntimePlan {
 }
 
 // --- finding Python interpreters ---------------------------------------------------------------
-
-function isExecutable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** A python3.X binary for this minor version, never a pyenv shim (a shell script that re-execs). */
 function findPython(minor: string): string | undefined {

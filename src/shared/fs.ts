@@ -8,3 +8,13 @@ export function readdirOrEmpty(dir: string): string[] {
     return [];
   }
 }
+
+/** Whether `p` is a regular file this process may execute (following links). */
+export function isExecutable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -14,11 +14,18 @@ import { skipUnless } from '../helpers/require.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = path.join(root, 'bin', 'lambdalite.js');
 const BWRAP = '/usr/bin/bwrap';
-const dataDir = mkdtempSync(path.join(tmpdir(), 'lambdalite-nosandbox-'));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+const dataDirs: string[] = [];
+after(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
 
-/** `lambdalite start ...` on a host where no bwrap can be found. */
+/**
+ * `lambdalite start ...` on a host where no bwrap can be found, on a data dir of its own: a server killed
+ * through its bwrap ends a moment later, and its data-dir lock with it, so no two starts share one.
+ */
 function withoutBwrap(args: readonly string[]): [string, string[]] {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lambdalite-nosandbox-'));
+  dataDirs.push(dataDir);
   return [BWRAP, ['--die-with-parent', '--bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--ro-bind', '/dev/null', BWRAP, '--', process.execPath, bin, 'start', '--port', '0', '--data-dir', dataDir, ...args]];
 }
 

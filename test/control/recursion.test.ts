@@ -14,7 +14,8 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { nodeHandlerZip } from '../helpers/zip.js';
 import { waitFor } from '../helpers/wait.js';
 import { functionLogLines } from '../helpers/logs.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
+import { createQueue, receive, type Moto } from '../helpers/moto.js';
+import { withMotoAndServer } from '../helpers/moto-server.js';
 
 const LOOP = `
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
@@ -117,16 +118,7 @@ describe('recursive loop detection through SQS (moto_server)', () => {
   let t: TestServer;
   let sqs: SQSClient;
 
-  before(async () => {
-    moto = await startMoto();
-    sqs = new SQSClient(awsOptions(moto.url));
-    t = await startTestServer({ awsEndpoint: moto.url });
-  });
-  after(async () => {
-    await t?.close();
-    sqs?.destroy();
-    await moto?.stop();
-  });
+  withMotoAndServer((env) => ({ moto, sqs, t } = env));
 
   it('stops a Lambda -> SQS -> Lambda loop at the 17th invocation', async () => {
     const q = await createQueue(sqs, 'loop-queue');

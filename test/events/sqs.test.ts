@@ -1,15 +1,16 @@
 // SQS event source mappings end to end: the real server polling a real moto_server queue, functions
 // that log the events they get, driven by @aws-sdk/client-lambda and @aws-sdk/client-sqs.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateEventSourceMappingCommand, CreateFunctionCommand, DeleteFunctionConcurrencyCommand, PutFunctionConcurrencyCommand, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { functionLogLines } from '../helpers/logs.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { nodeHandlerZip, ROLE } from '../helpers/zip.js';
-import { awsOptions, createQueue, receive, startMoto, type Moto } from '../helpers/moto.js';
+import { createQueue, receive, type Moto } from '../helpers/moto.js';
+import { withMotoAndServer } from '../helpers/moto-server.js';
 import { waitState } from './esm.js';
 import { recordMessages, waitFor } from '../helpers/wait.js';
 import { BATCH_CHANNEL, POLL_CHANNEL, type BatchMessage, type PollMessage } from '../../src/events/diagnostics.js';
@@ -59,16 +60,7 @@ describe('SQS event source mappings (moto_server)', () => {
     }
   };
 
-  before(async () => {
-    moto = await startMoto();
-    sqs = new SQSClient(awsOptions(moto.url));
-    t = await startTestServer({ awsEndpoint: moto.url });
-  });
-  after(async () => {
-    await t?.close();
-    sqs?.destroy();
-    await moto?.stop();
-  });
+  withMotoAndServer((env) => ({ moto, sqs, t } = env));
 
   it('delivers batches of the configured size in AWS\'s event shape and deletes them on success', async () => {
     await createFn('batches', LOGGING);

@@ -1,6 +1,7 @@
 // Builds zip packages in memory for tests.
 import assert from 'node:assert/strict';
 import yazl from 'yazl';
+import { finishZip } from '../../src/cli/zip-dir.js';
 
 export interface ZipEntry {
   readonly name: string;
@@ -16,13 +17,7 @@ export function makeZip(entries: readonly ZipEntry[]): Promise<Buffer> {
   for (const e of entries) {
     zip.addBuffer(typeof e.content === 'string' ? Buffer.from(e.content) : e.content, e.name, { mode: e.mode ?? 0o100644, mtime: new Date(0), compress: e.compress ?? true });
   }
-  zip.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on('error', reject);
-  });
+  return finishZip(zip);
 }
 
 /** A Node.js handler package: index.handler returns what `body` computes from `event`. */

@@ -5,11 +5,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2, type Runtime } from '@aws-sdk/client-lambda';
+import type { Runtime } from '@aws-sdk/client-lambda';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ROLE } from '../helpers/zip.js';
 import { functionLogLines } from '../helpers/logs.js';
 import { npmFunctionZip } from './npm-package.js';
+import { createActive, invokeOk } from './functions.js';
 import { waitFor } from '../helpers/wait.js';
 
 let t: TestServer;
@@ -21,16 +22,10 @@ after(async () => {
 });
 
 async function deploy(name: string, runtime: Runtime, zip: Buffer, extra: Record<string, unknown> = {}): Promise<void> {
-  await t.client.send(new CreateFunctionCommand({ FunctionName: name, Runtime: runtime, Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zip }, Timeout: 30, MemorySize: 256, ...extra }));
-  await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 30 }, { FunctionName: name });
+  await createActive(t.client, { FunctionName: name, Runtime: runtime, Role: ROLE, Handler: 'index.handler', Code: { ZipFile: zip }, Timeout: 30, MemorySize: 256, ...extra });
 }
 
-async function invoke(name: string, payload: unknown): Promise<any> {
-  const out = await t.client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)) }));
-  const body = JSON.parse(Buffer.from(out.Payload ?? []).toString());
-  assert.equal(out.FunctionError, undefined, JSON.stringify(body));
-  return body;
-}
+const invoke = (name: string, payload: unknown): Promise<any> => invokeOk(t.client, name, payload);
 
 describe('functions from npm', () => {
   it('Powertools logger, metrics and tracer on nodejs22.x with X-Ray Active', async () => {

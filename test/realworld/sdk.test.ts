@@ -5,12 +5,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
 import { S3Client, CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { startMoto, awsOptions, createQueue, type Moto } from '../helpers/moto.js';
 import { makeZip, ROLE } from '../helpers/zip.js';
+import { createActive, invokeOk } from './functions.js';
 
 let moto: Moto;
 let t: TestServer;
@@ -25,16 +25,10 @@ after(async () => {
 });
 
 async function deploy(name: string, runtime: string, handler: string, files: { name: string; content: string }[]): Promise<void> {
-  await t.client.send(new CreateFunctionCommand({ FunctionName: name, Runtime: runtime as 'nodejs22.x', Role: ROLE, Handler: handler, Code: { ZipFile: await makeZip(files) }, Timeout: 30 }));
-  await waitUntilFunctionActiveV2({ client: t.client, maxWaitTime: 30 }, { FunctionName: name });
+  await createActive(t.client, { FunctionName: name, Runtime: runtime as 'nodejs22.x', Role: ROLE, Handler: handler, Code: { ZipFile: await makeZip(files) }, Timeout: 30 });
 }
 
-async function invoke(name: string, payload: unknown): Promise<any> {
-  const out = await t.client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)) }));
-  const body = JSON.parse(Buffer.from(out.Payload ?? []).toString());
-  assert.equal(out.FunctionError, undefined, JSON.stringify(body));
-  return body;
-}
+const invoke = (name: string, payload: unknown): Promise<any> => invokeOk(t.client, name, payload);
 
 describe('the SDKs inside the runtimes', () => {
   it('a nodejs22.x ES module writes to S3 with the runtime\'s own @aws-sdk/client-s3', async () => {
