@@ -29,8 +29,9 @@ describe('Kinesis poller (moto_server stream, real function)', () => {
     moto = await startMoto();
     kinesis = new KinesisClient({ ...awsOptions(moto.url), requestHandler: new NodeHttpHandler() });
     sqs = new SQSClient(awsOptions(moto.url));
-    t = await startTestServer();
+    // The gate listens before the server starts, so every environment's network sees its port from the start.
     held = await gate();
+    t = await startTestServer();
     const fn = await t.client.send(new CreateFunctionCommand({
       FunctionName: 'stream-fn', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Timeout: 60,
       Environment: { Variables: { GATE: held.url } }, Code: { ZipFile: await nodeHandlerZip(HANDLER) },
