@@ -88,8 +88,6 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   const secret = loadSecret(options.dataDir);
   const store = new SqliteStore(path.join(options.dataDir, 'lambdalite.db'));
   const functionCredentials = new FunctionCredentials(secret, () => clock.now());
-  // Set once the server listens: environments started from then on call it.
-  let lambdaEndpoint: string | undefined;
   const code = new CodeStore(options.dataDir, () => store.referencedCodeHashes());
   await code.init();
   const aws = awsServices(options, process.env);
@@ -131,7 +129,6 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
       environmentId,
       roleName: roleNameOf(store.getFunction({ accountId: config.accountId, region: config.region, name: config.functionName })?.latest.config.Role),
     }),
-    lambdaEndpoint: () => lambdaEndpoint,
     ...runtimeSettings(options),
   });
 
@@ -283,11 +280,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps = {})
   // Enabled mappings poll again; changes a previous run left half-done are finished.
   esmManager.start();
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  lambdaEndpoint = `http://${options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : host}:${port}`;
   logger.info(accessKeys
     ? `requests must be signed with one of ${accessKeys.size} access keys from ${options.credentialsFile}; functions may call the API: ${options.functionApiAccess}`
     : `open developer mode: requests are not authenticated (give --credentials FILE to require signatures); functions may call the API: ${options.functionApiAccess}`);
-  apiListening({ port, url: `http://${host}:${port}` });
+  // What functions in the host network call: a wildcard address is reached through loopback.
+  apiListening({ port, url: `http://${options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : host}:${port}` });
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,

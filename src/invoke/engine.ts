@@ -64,8 +64,6 @@ export interface SandboxInvokeEngineOptions {
   readonly memoryBudgetMb?: number;
   /** Credentials handed to functions: fixed placeholders, or minted for each environment as it starts. */
   readonly credentials?: EnvironmentCredentials | ((environmentId: string, config: FunctionRuntimeConfig) => EnvironmentCredentials);
-  /** The Lambda API endpoint functions' SDKs call (AWS_ENDPOINT_URL_LAMBDA), once known. */
-  readonly lambdaEndpoint?: () => string | undefined;
   /** Receives the engine's own one-line notices (sandbox and memory-limit choice); default stderr. */
   readonly log?: (line: string) => void;
   /**
@@ -213,7 +211,6 @@ export class SandboxInvokeEngine implements InvokeEngine {
   #memoryUsedMb = 0;
   readonly #echo: ((chunk: string | Buffer) => void) | undefined;
   readonly #credentials: NonNullable<SandboxInvokeEngineOptions['credentials']>;
-  readonly #lambdaEndpoint: SandboxInvokeEngineOptions['lambdaEndpoint'];
   readonly #sweepMs: number;
   #sweeper: Timer | undefined;
   #refilling = false;
@@ -275,7 +272,6 @@ export class SandboxInvokeEngine implements InvokeEngine {
       secretAccessKey: 'lambdalite/placeholder/secret/access/key0',
       sessionToken: 'lambdalite-placeholder-session-token',
     };
-    this.#lambdaEndpoint = o.lambdaEndpoint;
     const log = o.log ?? ((line: string) => process.stderr.write(`lambdalite: ${line}\n`));
     this.#sandbox = detectSandbox({
       prefer: o.sandbox === 'auto' ? undefined : o.sandbox,
@@ -505,7 +501,6 @@ export class SandboxInvokeEngine implements InvokeEngine {
       logs: this.#logs,
       echo: this.#echo,
       credentials: typeof this.#credentials === 'function' ? this.#credentials(id, config) : this.#credentials,
-      lambdaEndpoint: this.#lambdaEndpoint?.(),
       platformEnv: this.#platformEnv,
       ...(this.#xray !== undefined ? { xray: this.#xray } : {}),
       onDead: (dead) => void this.#dispose(dead),

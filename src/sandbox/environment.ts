@@ -46,8 +46,6 @@ export interface EnvironmentOptions {
   readonly logs: LogSink;
   readonly echo: ((chunk: string | Buffer) => void) | undefined;
   readonly credentials: EnvironmentCredentials;
-  /** The Lambda API endpoint for the function's SDK (AWS_ENDPOINT_URL_LAMBDA) unless its own variables name one. */
-  readonly lambdaEndpoint?: string | undefined;
   /** Operator-set variables (--function-env, the X-Ray daemon): over the defaults, under the function's own. */
   readonly platformEnv?: Readonly<Record<string, string>>;
   /** Where functions with TracingConfig Active send segments; their invocations are sampled. */
@@ -277,7 +275,7 @@ export class ExecutionEnvironment {
       AWS_SECRET_ACCESS_KEY: this.#o.credentials.secretAccessKey,
       AWS_SESSION_TOKEN: this.#o.credentials.sessionToken,
     };
-    const lambdaEndpoint = this.#o.lambdaApi?.endpoint ?? this.#o.lambdaEndpoint;
+    const lambdaEndpoint = this.#o.lambdaApi?.endpoint;
     if (lambdaEndpoint !== undefined && env['AWS_ENDPOINT_URL_LAMBDA'] === undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = lambdaEndpoint;
     if (config.handler !== undefined) env['_HANDLER'] = config.handler;
     else delete env['_HANDLER'];
